@@ -1,0 +1,5 @@
+"""The `jirakit` command line (Typer)."""
+
+from jirakit.cli.app import app, main
+
+__all__ = ["app", "main"]

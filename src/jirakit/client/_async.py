@@ -1,0 +1,179 @@
+"""`AsyncJira`: the asyncio client. Only the send loop lives here; see `_base` for the rest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from jirakit.client._base import BaseJira
+from jirakit.client._call import Call, Flow, single
+from jirakit.client._paging import PageStrategy, Paginator
+from jirakit.client.models import ServerInfo, User
+from jirakit.client.resources.comments import AsyncComments
+from jirakit.client.resources.fields import AsyncFields
+from jirakit.client.resources.issues import AsyncIssues
+from jirakit.client.resources.projects import AsyncProjects
+from jirakit.client.resources.search import AsyncSearch
+from jirakit.client.resources.transitions import AsyncTransitions
+from jirakit.errors import HTTPError, JiraError
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class AsyncJira(BaseJira):
+    """A Jira REST client for asyncio; use it as ``async with AsyncJira(...) as jira:``.
+
+    At most ``rate_limit.max_concurrency`` requests are in flight at once.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url, **options)
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            auth=self.auth,
+            transport=transport,
+            timeout=self.config.timeout,
+            headers={"User-Agent": self.config.user_agent},
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=self.config.rate_limit.max_concurrency),
+        )
+        self._slots = asyncio.Semaphore(self.config.rate_limit.max_concurrency)
+        self._site_lock = asyncio.Lock()
+        self.issues = AsyncIssues(self)
+        self.search = AsyncSearch(self)
+        self.comments = AsyncComments(self)
+        self.transitions = AsyncTransitions(self)
+        self.projects = AsyncProjects(self)
+        self.fields = AsyncFields(self)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- top-level resources ------------------------------------------------------------
+
+    async def myself(self) -> User:
+        """The user these credentials act as."""
+        call = Call("GET", "/myself", parse=lambda r: User.parse(r.json()))
+        return await self._run(single(call))
+
+    async def server_info(self) -> ServerInfo:
+        """Version, deployment type and server time of the site."""
+        call = Call("GET", "/serverInfo", parse=lambda r: ServerInfo.parse(r.json()))
+        return await self._run(single(call))
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Any endpoint not covered by a resource, relative to the API root."""
+        return await self._run(single(Call(method, path, **kwargs)))
+
+    # -- the send loop ----------------------------------------------------------------
+
+    async def _run(self, flow: Flow[R]) -> R:
+        try:
+            call = next(flow)
+            while True:
+                call = flow.send(await self._execute(call))
+        except StopIteration as stop:
+            result: R = stop.value
+            return result
+
+    def _paginate(
+        self,
+        call: Call[Any],
+        strategy: PageStrategy,
+        convert: Callable[[Any], T],
+        *,
+        limit: int | None = None,
+    ) -> Paginator[T]:
+        return Paginator(call, strategy, convert, afetch=self._execute, limit=limit)
+
+    async def _resolve_site(self) -> None:
+        async with self._site_lock:
+            if self._base_url is None:
+                site_call = self.auth.resolve_site_call()  # type: ignore[union-attr]
+                self._base_url = await self._execute(site_call)
+
+    async def _execute(self, call: Call[Any]) -> Any:
+        if self._base_url is None and call.api != "absolute":
+            await self._resolve_site()
+        bucket = self.bucket(call)
+        request = self._http.build_request(
+            call.method, self.url(call), **self._request_kwargs(call)
+        )
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            throttle = self._pacer.reserve(bucket, self._clock())
+            if throttle > 0:
+                self.stats.throttled_seconds += throttle
+                await self._sleep(throttle)
+            error: JiraError
+            async with self._slots:
+                started = self._clock()
+                try:
+                    response = await self._http.send(request, stream=call.stream)
+                except httpx.HTTPError as exc:
+                    error = self._transport_error(exc, request)
+                    self.stats.count(None)
+                    status, request_id = None, None
+                else:
+                    self._observe(call, response, bucket)
+                    status, request_id = response.status_code, response.headers.get("x-arequestid")
+                    try:
+                        result = self._finish(call, response)
+                    except HTTPError as exc:
+                        error = exc
+                    else:
+                        self._log(
+                            call,
+                            bucket,
+                            attempt=attempt,
+                            started=started,
+                            status=status,
+                            request_id=request_id,
+                            throttled=throttle,
+                        )
+                        return result
+            decision = self._decide(error, attempt, call, waited)
+            self._log(
+                call,
+                bucket,
+                attempt=attempt,
+                started=started,
+                status=status,
+                request_id=request_id,
+                throttled=throttle,
+                error=error,
+                decision=decision,
+            )
+            if not decision.retry:
+                raise error
+            waited += decision.delay
+            await self._sleep(decision.delay)
+
+
+__all__ = ["AsyncJira"]

@@ -1,0 +1,166 @@
+"""`Jira`: the blocking client. Only the send loop lives here; see `_base` for the rest."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from jirakit.client._base import BaseJira
+from jirakit.client._call import Call, Flow, drive, single
+from jirakit.client._paging import PageStrategy, Paginator
+from jirakit.client.models import ServerInfo, User
+from jirakit.client.resources.comments import Comments
+from jirakit.client.resources.fields import Fields
+from jirakit.client.resources.issues import Issues
+from jirakit.client.resources.projects import Projects
+from jirakit.client.resources.search import Search
+from jirakit.client.resources.transitions import Transitions
+from jirakit.errors import HTTPError, JiraError, TransportError
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class Jira(BaseJira):
+    """A Jira REST client (blocking).
+
+    >>> jira = Jira("https://acme.atlassian.net", auth=BasicAuth("me@acme.com", token))
+    >>> jira.issues.get("PROJ-1").summary
+
+    ``transport=`` replaces the network (``httpx.MockTransport``, the sandbox, ...).
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url, **options)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            auth=self.auth,
+            transport=transport,
+            timeout=self.config.timeout,
+            headers={"User-Agent": self.config.user_agent},
+            follow_redirects=False,
+        )
+        self.issues = Issues(self)
+        self.search = Search(self)
+        self.comments = Comments(self)
+        self.transitions = Transitions(self)
+        self.projects = Projects(self)
+        self.fields = Fields(self)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- top-level resources ------------------------------------------------------------
+
+    def myself(self) -> User:
+        """The user these credentials act as."""
+        return self._run(single(Call("GET", "/myself", parse=lambda r: User.parse(r.json()))))
+
+    def server_info(self) -> ServerInfo:
+        """Version, deployment type and server time of the site."""
+        call = Call("GET", "/serverInfo", parse=lambda r: ServerInfo.parse(r.json()))
+        return self._run(single(call))
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Any endpoint not covered by a resource: ``jira.request("GET", "/dashboard")``,
+        relative to the API root, with the same auth, retries, pacing and errors."""
+        return self._run(single(Call(method, path, **kwargs)))
+
+    # -- the send loop ----------------------------------------------------------------
+
+    def _run(self, flow: Flow[R]) -> R:
+        return drive(flow, self._execute)
+
+    def _paginate(
+        self,
+        call: Call[Any],
+        strategy: PageStrategy,
+        convert: Callable[[Any], T],
+        *,
+        limit: int | None = None,
+    ) -> Paginator[T]:
+        return Paginator(call, strategy, convert, fetch=self._execute, limit=limit)
+
+    def _execute(self, call: Call[Any]) -> Any:
+        if self._base_url is None and call.api != "absolute":
+            self._base_url = self._execute(self.auth.resolve_site_call())  # type: ignore[union-attr]
+        bucket = self.bucket(call)
+        request = self._http.build_request(
+            call.method, self.url(call), **self._request_kwargs(call)
+        )
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            throttle = self._pacer.reserve(bucket, self._clock())
+            if throttle > 0:
+                self.stats.throttled_seconds += throttle
+                self._sleep(throttle)
+            started = self._clock()
+            error: JiraError
+            try:
+                response = self._http.send(request, stream=call.stream)
+            except httpx.HTTPError as exc:
+                error = self._transport_error(exc, request)
+                self.stats.count(None)
+                status, request_id = None, None
+            else:
+                self._observe(call, response, bucket)
+                status, request_id = response.status_code, response.headers.get("x-arequestid")
+                try:
+                    result = self._finish(call, response)
+                except HTTPError as exc:
+                    error = exc
+                else:
+                    self._log(
+                        call,
+                        bucket,
+                        attempt=attempt,
+                        started=started,
+                        status=status,
+                        request_id=request_id,
+                        throttled=throttle,
+                    )
+                    return result
+            decision = self._decide(error, attempt, call, waited)
+            self._log(
+                call,
+                bucket,
+                attempt=attempt,
+                started=started,
+                status=status,
+                request_id=request_id,
+                throttled=throttle,
+                error=error,
+                decision=decision,
+            )
+            if not decision.retry:
+                raise error
+            waited += decision.delay
+            self._sleep(decision.delay)
+
+
+__all__ = ["Jira", "TransportError"]

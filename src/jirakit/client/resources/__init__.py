@@ -1,0 +1,1 @@
+"""Resource namespaces: ``jira.issues``, ``jira.search``, ... (sync and async twins)."""

@@ -1,0 +1,98 @@
+"""Field definitions, and the cached name <-> id map everyone needs for custom fields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from jirakit.client._call import Call, Flow
+from jirakit.client.models import Field
+from jirakit.client.resources._base import Resource
+from jirakit.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from jirakit.client._async import AsyncJira
+    from jirakit.client._sync import Jira
+
+CACHE_KEY = "fields"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMap:
+    """Field ids <-> display names. Names are not unique in Jira: `id_of` refuses to guess."""
+
+    fields: tuple[Field, ...]
+
+    @property
+    def names(self) -> Mapping[str, str]:
+        return {f.id: f.name for f in self.fields}
+
+    def id_of(self, name_or_id: str) -> str:
+        """The field id for a display name, a JQL clause name, ``cf[10042]`` or an id."""
+        wanted = name_or_id.strip()
+        ids = {f.id for f in self.fields}
+        if wanted in ids:
+            return wanted
+        if wanted.startswith("cf[") and wanted.endswith("]"):
+            candidate = f"customfield_{wanted[3:-1]}"
+            if candidate in ids:
+                return candidate
+        folded = wanted.casefold()
+        matches = [f for f in self.fields if f.name.casefold() == folded] or [
+            f for f in self.fields if folded in (c.casefold() for c in f.clause_names)
+        ]
+        if len(matches) == 1:
+            return matches[0].id
+        if not matches:
+            raise ConfigurationError(f"no field named {name_or_id!r}")
+        options = ", ".join(f"{f.id} ({f.name})" for f in matches)
+        raise ConfigurationError(f"field name {name_or_id!r} is ambiguous: {options}")
+
+
+def fields_call() -> Call[list[Field]]:
+    return Call("GET", "/field", parse=lambda r: [Field.parse(f) for f in r.json()])
+
+
+def map_flow(cache: dict[str, object], refresh: bool) -> Flow[FieldMap]:
+    cached = cache.get(CACHE_KEY)
+    if isinstance(cached, FieldMap) and not refresh:
+        return cached
+    fields: Sequence[Field] = yield fields_call()
+    result = FieldMap(tuple(fields))
+    cache[CACHE_KEY] = result
+    return result
+
+
+class Fields(Resource):
+    """``jira.fields``."""
+
+    _c: Jira
+
+    def list(self) -> list[Field]:
+        """Every system and custom field (refreshes the cached map)."""
+        return list(self.map(refresh=True).fields)
+
+    def map(self, *, refresh: bool = False) -> FieldMap:
+        """The cached id <-> name map (fetched once per client unless ``refresh``)."""
+        return self._c._run(map_flow(self._c._cache, refresh))
+
+    def id_of(self, name_or_id: str) -> str:
+        return self.map().id_of(name_or_id)
+
+
+class AsyncFields(Resource):
+    """``ajira.fields``."""
+
+    _c: AsyncJira
+
+    async def list(self) -> list[Field]:
+        """Every system and custom field (refreshes the cached map)."""
+        return list((await self.map(refresh=True)).fields)
+
+    async def map(self, *, refresh: bool = False) -> FieldMap:
+        """The cached id <-> name map (fetched once per client unless ``refresh``)."""
+        return await self._c._run(map_flow(self._c._cache, refresh))
+
+    async def id_of(self, name_or_id: str) -> str:
+        return (await self.map()).id_of(name_or_id)

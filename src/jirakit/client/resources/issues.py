@@ -1,0 +1,381 @@
+"""Issues: get, create, edit, delete, bulk create, bulk fetch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from jirakit.client._call import Call, Flow, single
+from jirakit.client._unset import UNSET, Unset
+from jirakit.client.models import (
+    BulkCreateError,
+    BulkCreateResult,
+    BulkFetchResult,
+    CreatedIssue,
+    Issue,
+)
+from jirakit.client.resources._base import Resource
+
+if TYPE_CHECKING:
+    from jirakit.client._async import AsyncJira
+    from jirakit.client._sync import Jira
+
+BULK_CREATE_CHUNK = 50
+BULK_FETCH_CHUNK = 100
+
+
+def _csv(values: Iterable[str] | str | None) -> str | None:
+    if values is None:
+        return None
+    return values if isinstance(values, str) else ",".join(values)
+
+
+def get_call(
+    key: str, fields: Sequence[str] | str | None, expand: Sequence[str] | str | None
+) -> Call[Issue]:
+    return Call(
+        "GET",
+        "/issue/{key}",
+        {"key": key},
+        params={"fields": _csv(fields), "expand": _csv(expand)},
+        parse=lambda r: Issue.parse(r.json()),
+    )
+
+
+def user_ref(user: str, flavour: str) -> dict[str, str]:
+    """A user reference: accountId on Cloud, username on Data Center."""
+    return {"accountId": user} if flavour == "cloud" else {"name": user}
+
+
+def create_fields(
+    flavour: str,
+    *,
+    project: str | None,
+    summary: str | None,
+    issue_type: str | None,
+    description: Any,
+    assignee: str | None,
+    priority: str | None,
+    labels: Sequence[str] | None,
+    fields: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    from jirakit.client._richtext import rich_text
+
+    out: dict[str, Any] = {}
+    if project is not None:
+        out["project"] = {"id": project} if project.isdigit() else {"key": project}
+    if summary is not None:
+        out["summary"] = summary
+    if issue_type is not None:
+        out["issuetype"] = {"id": issue_type} if issue_type.isdigit() else {"name": issue_type}
+    if description is not None:
+        out["description"] = rich_text(description, flavour)
+    if assignee is not None:
+        out["assignee"] = user_ref(assignee, flavour)
+    if priority is not None:
+        out["priority"] = {"name": priority}
+    if labels is not None:
+        out["labels"] = list(labels)
+    out.update(fields or {})
+    return out
+
+
+def edit_fields(
+    flavour: str,
+    *,
+    summary: str | Unset,
+    description: Any,
+    assignee: str | Unset | None,
+    priority: str | Unset | None,
+    labels: Sequence[str] | Unset | None,
+    due: date | Unset | None,
+    fields: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Only what was passed: UNSET leaves a field alone, None clears it."""
+    from jirakit.client._richtext import rich_text
+
+    out: dict[str, Any] = {}
+    if summary is not UNSET:
+        out["summary"] = summary
+    if description is not UNSET:
+        out["description"] = rich_text(description, flavour)
+    if assignee is not UNSET:
+        out["assignee"] = None if assignee is None else user_ref(assignee, flavour)
+    if priority is not UNSET:
+        out["priority"] = None if priority is None else {"name": priority}
+    if labels is not UNSET:
+        out["labels"] = [] if labels is None else list(labels)
+    if due is not UNSET:
+        out["duedate"] = None if due is None else due.isoformat()
+    for key, value in (fields or {}).items():
+        if value is not UNSET:
+            out[key] = value
+    return out
+
+
+def bulk_create_flow(items: Sequence[Mapping[str, Any]]) -> Flow[BulkCreateResult]:
+    created: list[CreatedIssue | None] = [None] * len(items)
+    errors: list[BulkCreateError] = []
+    for offset in range(0, len(items), BULK_CREATE_CHUNK):
+        chunk = items[offset : offset + BULK_CREATE_CHUNK]
+        updates = [item if "fields" in item else {"fields": dict(item)} for item in chunk]
+        body = yield Call("POST", "/issue/bulk", json={"issueUpdates": updates}, also_ok=(400,))
+        failed = {}
+        for err in (body or {}).get("errors") or []:
+            index = int(err.get("failedElementNumber", -1))
+            element = err.get("elementErrors") or {}
+            failed[index] = BulkCreateError(
+                index=offset + index,
+                status=err.get("status"),
+                error_messages=list(element.get("errorMessages") or []),
+                errors=dict(element.get("errors") or {}),
+            )
+        errors.extend(failed[i] for i in sorted(failed))
+        made = iter((body or {}).get("issues") or [])
+        for i in range(len(chunk)):
+            if i not in failed:
+                raw = next(made, None)
+                created[offset + i] = CreatedIssue.parse(raw) if raw is not None else None
+    return BulkCreateResult(created, errors)
+
+
+def bulk_fetch_flow(
+    ids: Sequence[str | int],
+    fields: Sequence[str] | None,
+    expand: Sequence[str] | None,
+    properties: Sequence[str] | None,
+) -> Flow[BulkFetchResult]:
+    issues: list[Issue] = []
+    errors: list[str] = []
+    for offset in range(0, len(ids), BULK_FETCH_CHUNK):
+        body: dict[str, Any] = {"issueIdsOrKeys": [str(i) for i in ids[offset : offset + 100]]}
+        if fields is not None:
+            body["fields"] = list(fields)
+        if expand is not None:
+            body["expand"] = list(expand)
+        if properties is not None:
+            body["properties"] = list(properties)
+        page = yield Call("POST", "/issue/bulkfetch", json=body, idempotent=True)
+        issues.extend(Issue.parse(raw) for raw in (page or {}).get("issues") or [])
+        errors.extend(str(e) for e in (page or {}).get("issueErrors") or [])
+    return BulkFetchResult(issues, errors)
+
+
+class Issues(Resource):
+    """``jira.issues``."""
+
+    _c: Jira
+
+    def get(
+        self,
+        key: str,
+        *,
+        fields: Sequence[str] | str | None = None,
+        expand: Sequence[str] | str | None = None,
+    ) -> Issue:
+        """One issue by key or id. ``fields`` narrows the fields (``*all`` by default)."""
+        return self._c._run(single(get_call(key, fields, expand)))
+
+    def create(
+        self,
+        *,
+        project: str | None = None,
+        summary: str | None = None,
+        issue_type: str | None = None,
+        description: Any = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+        labels: Sequence[str] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        update: Mapping[str, Any] | None = None,
+    ) -> CreatedIssue:
+        """Create an issue. Named arguments cover the usual fields; ``fields`` adds the
+        rest in Jira's JSON shape (custom fields by id)."""
+        fields = create_fields(
+            self._c.flavour,
+            project=project,
+            summary=summary,
+            issue_type=issue_type,
+            description=description,
+            assignee=assignee,
+            priority=priority,
+            labels=labels,
+            fields=fields,
+        )
+        call = create_call(fields, update)
+        return self._c._run(single(call))
+
+    def edit(
+        self,
+        key: str,
+        *,
+        summary: str | Unset = UNSET,
+        description: Any = UNSET,
+        assignee: str | Unset | None = UNSET,
+        priority: str | Unset | None = UNSET,
+        labels: Sequence[str] | Unset | None = UNSET,
+        due: date | Unset | None = UNSET,
+        fields: Mapping[str, Any] | None = None,
+        update: Mapping[str, Any] | None = None,
+        notify: bool = True,
+    ) -> None:
+        """Edit an issue. Arguments left UNSET are not touched; ``None`` clears a field."""
+        body = edit_body(
+            self._c.flavour, summary, description, assignee, priority, labels, due, fields, update
+        )
+        self._c._run(single(edit_call(key, body, notify)))
+
+    def delete(self, key: str, *, delete_subtasks: bool = False) -> None:
+        """Delete an issue (and its sub-tasks when ``delete_subtasks``)."""
+        self._c._run(single(delete_call(key, delete_subtasks)))
+
+    def bulk_create(self, items: Sequence[Mapping[str, Any]]) -> BulkCreateResult:
+        """Create many issues, 50 per request. Each item is a ``fields`` mapping (or
+        ``{"fields": ..., "update": ...}``). Per-item failures are reported, not raised."""
+        return self._c._run(bulk_create_flow(items))
+
+    def bulk_fetch(
+        self,
+        ids: Sequence[str | int],
+        *,
+        fields: Sequence[str] | None = None,
+        expand: Sequence[str] | None = None,
+        properties: Sequence[str] | None = None,
+    ) -> BulkFetchResult:
+        """Fetch issues by id or key through ``issue/bulkfetch``, 100 per request."""
+        return self._c._run(bulk_fetch_flow(ids, fields, expand, properties))
+
+
+class AsyncIssues(Resource):
+    """``ajira.issues``."""
+
+    _c: AsyncJira
+
+    async def get(
+        self,
+        key: str,
+        *,
+        fields: Sequence[str] | str | None = None,
+        expand: Sequence[str] | str | None = None,
+    ) -> Issue:
+        """One issue by key or id. ``fields`` narrows the fields (``*all`` by default)."""
+        return await self._c._run(single(get_call(key, fields, expand)))
+
+    async def create(
+        self,
+        *,
+        project: str | None = None,
+        summary: str | None = None,
+        issue_type: str | None = None,
+        description: Any = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+        labels: Sequence[str] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        update: Mapping[str, Any] | None = None,
+    ) -> CreatedIssue:
+        """Create an issue. Named arguments cover the usual fields; ``fields`` adds the
+        rest in Jira's JSON shape (custom fields by id)."""
+        fields = create_fields(
+            self._c.flavour,
+            project=project,
+            summary=summary,
+            issue_type=issue_type,
+            description=description,
+            assignee=assignee,
+            priority=priority,
+            labels=labels,
+            fields=fields,
+        )
+        call = create_call(fields, update)
+        return await self._c._run(single(call))
+
+    async def edit(
+        self,
+        key: str,
+        *,
+        summary: str | Unset = UNSET,
+        description: Any = UNSET,
+        assignee: str | Unset | None = UNSET,
+        priority: str | Unset | None = UNSET,
+        labels: Sequence[str] | Unset | None = UNSET,
+        due: date | Unset | None = UNSET,
+        fields: Mapping[str, Any] | None = None,
+        update: Mapping[str, Any] | None = None,
+        notify: bool = True,
+    ) -> None:
+        """Edit an issue. Arguments left UNSET are not touched; ``None`` clears a field."""
+        body = edit_body(
+            self._c.flavour, summary, description, assignee, priority, labels, due, fields, update
+        )
+        await self._c._run(single(edit_call(key, body, notify)))
+
+    async def delete(self, key: str, *, delete_subtasks: bool = False) -> None:
+        """Delete an issue (and its sub-tasks when ``delete_subtasks``)."""
+        await self._c._run(single(delete_call(key, delete_subtasks)))
+
+    async def bulk_create(self, items: Sequence[Mapping[str, Any]]) -> BulkCreateResult:
+        """Create many issues, 50 per request. Each item is a ``fields`` mapping (or
+        ``{"fields": ..., "update": ...}``). Per-item failures are reported, not raised."""
+        return await self._c._run(bulk_create_flow(items))
+
+    async def bulk_fetch(
+        self,
+        ids: Sequence[str | int],
+        *,
+        fields: Sequence[str] | None = None,
+        expand: Sequence[str] | None = None,
+        properties: Sequence[str] | None = None,
+    ) -> BulkFetchResult:
+        """Fetch issues by id or key through ``issue/bulkfetch``, 100 per request."""
+        return await self._c._run(bulk_fetch_flow(ids, fields, expand, properties))
+
+
+def edit_body(
+    flavour: str,
+    summary: str | Unset,
+    description: Any,
+    assignee: str | Unset | None,
+    priority: str | Unset | None,
+    labels: Sequence[str] | Unset | None,
+    due: date | Unset | None,
+    fields: Mapping[str, Any] | None,
+    update: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "fields": edit_fields(
+            flavour,
+            summary=summary,
+            description=description,
+            assignee=assignee,
+            priority=priority,
+            labels=labels,
+            due=due,
+            fields=fields,
+        )
+    }
+    if update:
+        body["update"] = dict(update)
+    return body
+
+
+def create_call(fields: Mapping[str, Any], update: Mapping[str, Any] | None) -> Call[CreatedIssue]:
+    body: dict[str, Any] = {"fields": dict(fields)}
+    if update:
+        body["update"] = dict(update)
+    return Call("POST", "/issue", json=body, parse=lambda r: CreatedIssue.parse(r.json()))
+
+
+def edit_call(key: str, body: Mapping[str, Any], notify: bool) -> Call[None]:
+    params = None if notify else {"notifyUsers": False}
+    return Call("PUT", "/issue/{key}", {"key": key}, params=params, json=body, parse=_none)
+
+
+def delete_call(key: str, delete_subtasks: bool) -> Call[None]:
+    params = {"deleteSubtasks": True} if delete_subtasks else None
+    return Call("DELETE", "/issue/{key}", {"key": key}, params=params, parse=_none)
+
+
+def _none(_response: Any) -> None:
+    return None
