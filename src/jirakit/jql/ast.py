@@ -23,9 +23,46 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from jirakit.jql.builder import SortKey
+    from jirakit.jql.context import EvalContext
     from jirakit.jql.planner import Constraints
 
-    from jirakit.jql.context import EvalContext
+
+class _Printable:
+    """``str(node)`` is canonical JQL (`jirakit.jql.printer`)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        from jirakit.jql.printer import to_jql
+
+        return to_jql(self)  # type: ignore[arg-type]
+
+
+class _Combinable(_Printable):
+    """Where-clause nodes combine like the builder's: ``a & b``, ``a | b``, ``~a``,
+    ``a.order_by(...)`` (see `jirakit.jql.builder`)."""
+
+    __slots__ = ()
+
+    def __and__(self, other: Node) -> Node:
+        from jirakit.jql.builder import all_of
+
+        return all_of(self, other)  # type: ignore[arg-type]
+
+    def __or__(self, other: Node) -> Node:
+        from jirakit.jql.builder import any_of
+
+        return any_of(self, other)  # type: ignore[arg-type]
+
+    def __invert__(self) -> Not:
+        return Not(self)  # type: ignore[arg-type]
+
+    def order_by(self, *keys: SortKey) -> Query:
+        """This where-clause with an ORDER BY: a `Query`."""
+        from jirakit.jql.builder import order_by
+
+        return order_by(*keys, where=self)  # type: ignore[arg-type]
 
 
 class Operator(enum.Enum):
@@ -68,7 +105,7 @@ class Direction(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Field:
+class Field(_Printable):
     """A field reference.
 
     - plain or quoted names: ``Field("project")``, ``Field("Story Points")``
@@ -87,7 +124,7 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
-class Value:
+class Value(_Printable):
     """A single literal value, unescaped. ``quoted`` records whether it was quoted."""
 
     text: str
@@ -95,12 +132,12 @@ class Value:
 
 
 @dataclass(frozen=True, slots=True)
-class Empty:
+class Empty(_Printable):
     """``EMPTY`` / ``NULL``."""
 
 
 @dataclass(frozen=True, slots=True)
-class Function:
+class Function(_Printable):
     """A function call operand such as ``startOfDay(-1)`` or ``membersOf("jira-users")``."""
 
     name: str
@@ -108,7 +145,7 @@ class Function:
 
 
 @dataclass(frozen=True, slots=True)
-class ValueList:
+class ValueList(_Printable):
     """A parenthesised list operand: ``(a, "b c", fn())``; lists may nest."""
 
     items: tuple[Operand, ...]
@@ -118,7 +155,7 @@ Operand = Value | Empty | Function | ValueList
 
 
 @dataclass(frozen=True, slots=True)
-class Predicate:
+class Predicate(_Printable):
     """A history predicate: ``AFTER "2024-01-01"``, ``DURING ("a", "b")``, ``BY currentUser()``."""
 
     kind: PredicateKind
@@ -126,7 +163,7 @@ class Predicate:
 
 
 @dataclass(frozen=True, slots=True)
-class Clause:
+class Clause(_Combinable):
     """A terminal clause. ``operand`` is ``None`` only for ``CHANGED``."""
 
     field: Field
@@ -136,21 +173,21 @@ class Clause:
 
 
 @dataclass(frozen=True, slots=True)
-class And:
+class And(_Combinable):
     """Conjunction of two or more nodes (a flat chain; explicit parentheses nest)."""
 
     clauses: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Or:
+class Or(_Combinable):
     """Disjunction of two or more nodes (a flat chain; explicit parentheses nest)."""
 
     clauses: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Not:
+class Not(_Combinable):
     clause: Node
 
 
@@ -158,13 +195,13 @@ Node = Clause | And | Or | Not
 
 
 @dataclass(frozen=True, slots=True)
-class OrderBy:
+class OrderBy(_Printable):
     field: Field
     direction: Direction | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Query:
+class Query(_Printable):
     """A whole JQL query: an optional where-clause and an optional ORDER BY."""
 
     where: Node | None = None
