@@ -20,7 +20,6 @@ transport: the same seam tests use (a mock, or the sandbox's OAuth endpoints).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import threading
 import time
@@ -165,21 +164,21 @@ class OAuth2Auth(httpx.Auth):
             token["refresh_token"] = self._token["refresh_token"]
         return token
 
-    def _refresh_flow(self) -> Flow:
+    def _refresh_request(self) -> httpx.Request:
         refresh = self._token.get("refresh_token")
         if not refresh:
             raise AuthFlowError("the access token expired and there is no refresh token")
-        response = yield self._token_request(
-            {"grant_type": "refresh_token", "refresh_token": refresh}
-        )
+        return self._token_request({"grant_type": "refresh_token", "refresh_token": refresh})
+
+    def _refreshed(self, response: httpx.Response) -> None:
+        """Take the answer to a refresh request (its body already read)."""
         self._token = self._accept(response)
         self.refresh_count += 1
 
-    def _code_flow(self, code: str, redirect_uri: str) -> Flow:
-        response = yield self._token_request(
+    def _code_request(self, code: str, redirect_uri: str) -> httpx.Request:
+        return self._token_request(
             {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         )
-        self._token = self._accept(response)
 
     def _authorize(self, request: httpx.Request) -> str:
         access = str(self._token["access_token"])
@@ -189,10 +188,14 @@ class OAuth2Auth(httpx.Auth):
     # -- sync flow --------------------------------------------------------------------
 
     def sync_auth_flow(self, request: httpx.Request) -> Flow:
+        # httpx reads response bodies for flows only in the methods it owns; having
+        # replaced them, we read token responses ourselves.
         if self._expiring():
             with self._lock:
                 if self._expiring():
-                    yield from self._refresh_flow()
+                    answer = yield self._refresh_request()
+                    answer.read()
+                    self._refreshed(answer)
                     self._notify_sync()
         sent = self._authorize(request)
         response = yield request
@@ -200,7 +203,9 @@ class OAuth2Auth(httpx.Auth):
             return
         with self._lock:
             if self._token.get("access_token") == sent:
-                yield from self._refresh_flow()
+                answer = yield self._refresh_request()
+                answer.read()
+                self._refreshed(answer)
                 self._notify_sync()
         self._authorize(request)
         yield request
@@ -224,15 +229,12 @@ class OAuth2Auth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        # Async generators cannot `yield from`, so the shared sync sub-flow is stepped
-        # by hand: it yields the token request, we yield it on, and send the answer back.
         if self._expiring():
             async with self._alock():
                 if self._expiring():
-                    flow = self._refresh_flow()
-                    step: httpx.Request | None = next(flow)
-                    while step is not None:
-                        step = _step(flow, (yield step))
+                    answer = yield self._refresh_request()
+                    await answer.aread()
+                    self._refreshed(answer)
                     await self._notify_async()
         sent = self._authorize(request)
         response = yield request
@@ -240,10 +242,9 @@ class OAuth2Auth(httpx.Auth):
             return
         async with self._alock():
             if self._token.get("access_token") == sent:
-                flow = self._refresh_flow()
-                step = next(flow)
-                while step is not None:
-                    step = _step(flow, (yield step))
+                answer = yield self._refresh_request()
+                await answer.aread()
+                self._refreshed(answer)
                 await self._notify_async()
         self._authorize(request)
         yield request
@@ -274,10 +275,7 @@ class OAuth2Auth(httpx.Auth):
         """Exchange the authorization code from the redirect for tokens (blocking)."""
         auth = cls._pending(client_id, client_secret, on_token_update, site, auth_url, api_url)
         with httpx.Client(transport=transport, timeout=30.0) as http:
-            flow = auth._code_flow(code, redirect_uri)
-            request = next(flow)
-            with contextlib.suppress(StopIteration):
-                flow.send(http.send(request))
+            auth._token = auth._accept(http.send(auth._code_request(code, redirect_uri)))
         auth._notify_sync()
         return auth
 
@@ -298,10 +296,8 @@ class OAuth2Auth(httpx.Auth):
         """Exchange the authorization code from the redirect for tokens (async)."""
         auth = cls._pending(client_id, client_secret, on_token_update, site, auth_url, api_url)
         async with httpx.AsyncClient(transport=transport, timeout=30.0) as http:
-            flow = auth._code_flow(code, redirect_uri)
-            request = next(flow)
-            with contextlib.suppress(StopIteration):
-                flow.send(await http.send(request))
+            response = await http.send(auth._code_request(code, redirect_uri))
+            auth._token = auth._accept(response)
         await auth._notify_async()
         return auth
 
@@ -352,10 +348,3 @@ def _site_matches(resource: Mapping[str, Any], site: str | None) -> bool:
         str(resource.get("name", "")).lower(),
         str(resource.get("url", "")).rstrip("/").lower(),
     }
-
-
-def _step(flow: Flow, response: httpx.Response) -> httpx.Request | None:
-    try:
-        return flow.send(response)
-    except StopIteration:
-        return None
