@@ -6,7 +6,19 @@ import inspect
 
 import jirakit
 from jirakit import AsyncJira, Jira
-from jirakit.client.resources import comments, fields, issues, projects, search, transitions
+from jirakit.client.resources import (
+    agile,
+    changelogs,
+    comments,
+    fields,
+    issues,
+    meta,
+    projects,
+    search,
+    transitions,
+    users,
+    worklogs,
+)
 
 
 def test_public_api_is_pinned():
@@ -40,6 +52,12 @@ PAIRS = [
     (transitions.Transitions, transitions.AsyncTransitions),
     (projects.Projects, projects.AsyncProjects),
     (fields.Fields, fields.AsyncFields),
+    (changelogs.Changelogs, changelogs.AsyncChangelogs),
+    (worklogs.Worklogs, worklogs.AsyncWorklogs),
+    (users.Users, users.AsyncUsers),
+    (meta.Meta, meta.AsyncMeta),
+    (agile.Boards, agile.AsyncBoards),
+    (agile.Sprints, agile.AsyncSprints),
 ]
 
 
@@ -62,7 +80,18 @@ def test_every_sync_method_has_an_async_twin():
 
 
 def test_resource_namespaces_exist_on_both_clients():
-    names = {"issues", "search", "comments", "transitions", "projects", "fields"}
+    names = {
+        "issues",
+        "search",
+        "comments",
+        "transitions",
+        "projects",
+        "fields",
+        "changelogs",
+        "worklogs",
+        "users",
+        "meta",
+    }
     jira = Jira("https://x.atlassian.net", auth=jirakit.BasicAuth("a@b.c", "t"))
     try:
         assert names <= set(vars(jira))

@@ -13,12 +13,17 @@ from jirakit.client._base import BaseJira
 from jirakit.client._call import Call, Flow, single
 from jirakit.client._paging import PageStrategy, Paginator
 from jirakit.client.models import ServerInfo, User
+from jirakit.client.resources.agile import AsyncBoards, AsyncSprints
+from jirakit.client.resources.changelogs import AsyncChangelogs
 from jirakit.client.resources.comments import AsyncComments
 from jirakit.client.resources.fields import AsyncFields
 from jirakit.client.resources.issues import AsyncIssues
+from jirakit.client.resources.meta import AsyncMeta
 from jirakit.client.resources.projects import AsyncProjects
 from jirakit.client.resources.search import AsyncSearch
 from jirakit.client.resources.transitions import AsyncTransitions
+from jirakit.client.resources.users import AsyncUsers
+from jirakit.client.resources.worklogs import AsyncWorklogs
 from jirakit.errors import HTTPError, JiraError
 
 R = TypeVar("R")
@@ -57,6 +62,12 @@ class AsyncJira(BaseJira):
         self.transitions = AsyncTransitions(self)
         self.projects = AsyncProjects(self)
         self.fields = AsyncFields(self)
+        self.changelogs = AsyncChangelogs(self)
+        self.worklogs = AsyncWorklogs(self)
+        self.users = AsyncUsers(self)
+        self.meta = AsyncMeta(self)
+        self.boards = AsyncBoards(self)
+        self.sprints = AsyncSprints(self)
 
     # -- lifecycle ------------------------------------------------------------------
 

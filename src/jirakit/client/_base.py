@@ -223,12 +223,15 @@ def _strip(url: str | None) -> str | None:
 
 
 def _encode_params(params: Any) -> dict[str, Any]:
-    """Drop None values; join lists with commas (Jira's convention for fields/expand)."""
+    """Drop None values; join lists with commas (Jira's convention for fields/expand); a
+    tuple repeats the parameter (``accountId=a&accountId=b``)."""
     out: dict[str, Any] = {}
     for key, value in params.items():
         if value is None:
             continue
-        if isinstance(value, list | tuple | set):
+        if isinstance(value, tuple):
+            out[key] = [str(v) for v in value]
+        elif isinstance(value, list | set):
             out[key] = ",".join(str(v) for v in value)
         elif isinstance(value, bool):
             out[key] = "true" if value else "false"

@@ -13,12 +13,17 @@ from jirakit.client._base import BaseJira
 from jirakit.client._call import Call, Flow, drive, single
 from jirakit.client._paging import PageStrategy, Paginator
 from jirakit.client.models import ServerInfo, User
+from jirakit.client.resources.agile import Boards, Sprints
+from jirakit.client.resources.changelogs import Changelogs
 from jirakit.client.resources.comments import Comments
 from jirakit.client.resources.fields import Fields
 from jirakit.client.resources.issues import Issues
+from jirakit.client.resources.meta import Meta
 from jirakit.client.resources.projects import Projects
 from jirakit.client.resources.search import Search
 from jirakit.client.resources.transitions import Transitions
+from jirakit.client.resources.users import Users
+from jirakit.client.resources.worklogs import Worklogs
 from jirakit.errors import HTTPError, JiraError, TransportError
 
 R = TypeVar("R")
@@ -57,6 +62,12 @@ class Jira(BaseJira):
         self.transitions = Transitions(self)
         self.projects = Projects(self)
         self.fields = Fields(self)
+        self.changelogs = Changelogs(self)
+        self.worklogs = Worklogs(self)
+        self.users = Users(self)
+        self.meta = Meta(self)
+        self.boards = Boards(self)
+        self.sprints = Sprints(self)
 
     # -- lifecycle ------------------------------------------------------------------
 

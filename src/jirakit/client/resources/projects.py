@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,14 @@ def get_call(key: str, expand: Sequence[str] | None) -> Call[Project]:
     )
 
 
+def components_call(key: str) -> Call[list[dict[str, Any]]]:
+    return Call("GET", "/project/{key}/components", {"key": key}, parse=lambda r: list(r.json()))
+
+
+def versions_call(key: str) -> Call[list[dict[str, Any]]]:
+    return Call("GET", "/project/{key}/versions", {"key": key}, parse=lambda r: list(r.json()))
+
+
 class Projects(Resource):
     """``jira.projects``."""
 
@@ -57,6 +66,12 @@ class Projects(Resource):
 
     def get(self, key: str, *, expand: Sequence[str] | None = None) -> Project:
         return self._c._run(single(get_call(key, expand)))
+
+    def components(self, key: str) -> builtins.list[dict[str, Any]]:
+        return self._c._run(single(components_call(key)))
+
+    def versions(self, key: str) -> builtins.list[dict[str, Any]]:
+        return self._c._run(single(versions_call(key)))
 
 
 class AsyncProjects(Resource):
@@ -71,3 +86,9 @@ class AsyncProjects(Resource):
 
     async def get(self, key: str, *, expand: Sequence[str] | None = None) -> Project:
         return await self._c._run(single(get_call(key, expand)))
+
+    async def components(self, key: str) -> builtins.list[dict[str, Any]]:
+        return await self._c._run(single(components_call(key)))
+
+    async def versions(self, key: str) -> builtins.list[dict[str, Any]]:
+        return await self._c._run(single(versions_call(key)))
