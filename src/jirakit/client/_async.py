@@ -12,6 +12,7 @@ import httpx
 from jirakit.client._base import BaseJira
 from jirakit.client._call import Call, Flow, single
 from jirakit.client._paging import PageStrategy, Paginator
+from jirakit.client._transport import PER_SHARD, ShardedAsyncTransport
 from jirakit.client.models import ServerInfo, User
 from jirakit.client.resources.agile import AsyncBoards, AsyncSprints
 from jirakit.client.resources.changelogs import AsyncChangelogs
@@ -46,11 +47,13 @@ class AsyncJira(BaseJira):
     ) -> None:
         super().__init__(base_url, **options)
         self._sleep = sleep
+        if transport is None and self.config.rate_limit.max_concurrency > PER_SHARD:
+            transport = ShardedAsyncTransport(self.config.rate_limit.max_concurrency)
         self._http = httpx.AsyncClient(
             auth=self.auth,
             transport=transport,
             timeout=self.config.timeout,
-            headers={"User-Agent": self.config.user_agent},
+            headers=self.default_headers,
             follow_redirects=False,
             limits=httpx.Limits(max_connections=self.config.rate_limit.max_concurrency),
         )

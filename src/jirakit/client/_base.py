@@ -7,6 +7,7 @@ only implement the send loop (blocking vs awaiting), nothing else.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from jirakit.errors import (
 )
 
 log = get_logger("jirakit.client")
+_debug = logging.getLogger("jirakit.client")
 
 AGILE_PREFIX = "/rest/agile/1.0"
 
@@ -115,13 +117,21 @@ class BaseJira:
             raise ConfigurationError("the Jira site is not resolved yet")
         return f"{self._base_url}{self._prefix(call)}{path}"
 
+    @property
+    def default_headers(self) -> dict[str, str]:
+        """Sent with every request (set once on the httpx client, not merged per call)."""
+        return {"User-Agent": self.config.user_agent, "Accept": "application/json"}
+
     def _request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
+        # Only what this call adds: an empty params= or headers= still costs httpx a
+        # merge and a URL re-parse on every request.
+        kwargs: dict[str, Any] = {}
         if call.headers:
-            headers.update(call.headers)
-        kwargs: dict[str, Any] = {"headers": headers}
+            kwargs["headers"] = dict(call.headers)
         if call.params:
-            kwargs["params"] = _encode_params(call.params)
+            params = _encode_params(call.params)
+            if params:
+                kwargs["params"] = params
         if call.json is not None:
             kwargs["json"] = call.json
         elif call.content is not None:
@@ -198,6 +208,8 @@ class BaseJira:
         error: JiraError | None = None,
         decision: RetryDecision | None = None,
     ) -> None:
+        if error is None and not _debug.isEnabledFor(logging.DEBUG):
+            return  # the hot path: nothing to build when nobody listens
         fields: dict[str, Any] = {
             "method": call.method.upper(),
             "endpoint": bucket.split(" ", 1)[1],

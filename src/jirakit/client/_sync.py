@@ -53,7 +53,7 @@ class Jira(BaseJira):
             auth=self.auth,
             transport=transport,
             timeout=self.config.timeout,
-            headers={"User-Agent": self.config.user_agent},
+            headers=self.default_headers,
             follow_redirects=False,
         )
         self.issues = Issues(self)

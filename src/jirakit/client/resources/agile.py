@@ -264,7 +264,9 @@ class Sprints(Resource):
         self, sprint_id: int, *, jql: str | None = None, fields: Sequence[str] | None = None
     ) -> Paginator[Issue]:
         params = {"jql": jql, "fields": builtins.list(fields) if fields else None}
-        call: Call[Any] = Call("GET", "/sprint/{id}/issue", {"id": sprint_id}, params=params, api="agile")
+        call: Call[Any] = Call(
+            "GET", "/sprint/{id}/issue", {"id": sprint_id}, params=params, api="agile"
+        )
         return self._c._paginate(call, OffsetPaging("issues", 50), Issue.parse)
 
     def move_issues(self, sprint_id: int, issues: Sequence[str]) -> None:
@@ -312,7 +314,9 @@ class AsyncSprints(Resource):
         self, sprint_id: int, *, jql: str | None = None, fields: Sequence[str] | None = None
     ) -> Paginator[Issue]:
         params = {"jql": jql, "fields": builtins.list(fields) if fields else None}
-        call: Call[Any] = Call("GET", "/sprint/{id}/issue", {"id": sprint_id}, params=params, api="agile")
+        call: Call[Any] = Call(
+            "GET", "/sprint/{id}/issue", {"id": sprint_id}, params=params, api="agile"
+        )
         return self._c._paginate(call, OffsetPaging("issues", 50), Issue.parse)
 
     async def move_issues(self, sprint_id: int, issues: Sequence[str]) -> None:
