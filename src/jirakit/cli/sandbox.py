@@ -1,0 +1,131 @@
+"""``jirakit sandbox ...``: run the local Jira emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+sandbox_app = typer.Typer(
+    name="sandbox",
+    help="A local Jira Cloud / Data Center emulator (seeded, in memory).",
+    no_args_is_help=True,
+)
+
+
+@sandbox_app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind (0 = any free port).")] = 8080,
+    issues: Annotated[int, typer.Option(help="Number of seeded issues.")] = 200,
+    projects: Annotated[int, typer.Option(help="Number of seeded projects.")] = 3,
+    seed: Annotated[int, typer.Option(help="Generator seed (same seed, same org).")] = 0,
+    flavour: Annotated[str, typer.Option(help="cloud or datacenter.")] = "cloud",
+    search_lag: Annotated[
+        float, typer.Option("--search-lag", help="Seconds before changes are visible to search.")
+    ] = 0.0,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="State file: loaded if it exists, written on shutdown."),
+    ] = None,
+    legacy_search: Annotated[
+        bool, typer.Option("--legacy-search", help="Serve the removed /rest/api/3/search on Cloud.")
+    ] = False,
+    admin_email: Annotated[
+        str, typer.Option(help="The seeded admin's email.")
+    ] = "admin@example.com",
+    api_token: Annotated[str, typer.Option(help="The seeded API token.")] = "sandbox-token",
+    rate_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--rate-limit", help="Requests per second per tenant + endpoint (429s above)."
+        ),
+    ] = None,
+    latency: Annotated[
+        str | None, typer.Option(help="Added latency per request, MIN_MS-MAX_MS (e.g. 50-150).")
+    ] = None,
+    faults: Annotated[
+        str | None,
+        typer.Option(help="Fault spec, e.g. 429=0.05,503=0.02,reset=0.01 (see docs/sandbox.md)."),
+    ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve https with a self-signed certificate.")
+    ] = False,
+) -> None:
+    """Serve a seeded Jira sandbox until interrupted."""
+    import logging
+    import tempfile
+
+    from jirakit.sandbox import Sandbox
+    from jirakit.sandbox.faults import FaultLogFilter, FaultSpec, FaultSpecError, parse_latency
+    from jirakit.sandbox.serve import free_port, make_server
+    from jirakit.sandbox.tls import make_self_signed
+
+    if flavour not in ("cloud", "datacenter"):
+        raise typer.BadParameter("must be cloud or datacenter", param_hint="--flavour")
+    try:
+        spec = FaultSpec.parse(faults) if faults else None
+    except FaultSpecError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--faults") from None
+    try:
+        pause = parse_latency(latency) if latency else None
+    except (FaultSpecError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--latency") from None
+    if rate_limit is not None and rate_limit <= 0:
+        raise typer.BadParameter("must be > 0", param_hint="--rate-limit")
+    behaviour: dict[str, Any] = {
+        "rate_limit": rate_limit,
+        "faults": spec,
+        "latency": pause,
+        "fault_seed": seed,
+    }
+    if data is not None and data.exists():
+        sandbox = Sandbox.load(
+            data,
+            flavour=flavour,
+            search_lag=search_lag,
+            legacy_search=legacy_search,
+            admin_email=admin_email,
+            api_token=api_token,
+            **behaviour,
+        )
+        origin = f"loaded from {data}"
+    else:
+        sandbox = Sandbox(
+            seed=seed,
+            issues=issues,
+            projects=projects,
+            flavour=flavour,
+            search_lag=search_lag,
+            legacy_search=legacy_search,
+            admin_email=admin_email,
+            api_token=api_token,
+            **behaviour,
+        )
+        origin = f"seed {seed}, {issues} issues, {projects} projects"
+    port = port or free_port(host)
+    files = make_self_signed(Path(tempfile.mkdtemp(prefix="jirakit-tls-"))) if tls else None
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
+    typer.echo(f"Jira sandbox ({flavour}, {origin})")
+    typer.echo(f"  base URL:  {url}")
+    typer.echo(f"  email:     {admin_email}")
+    typer.echo(f"  API token: {api_token}")
+    if flavour == "datacenter":
+        typer.echo(f"  PAT:       {api_token}  (Authorization: Bearer ...)")
+    if files is not None:
+        typer.echo(f"  CA certificate: {files.ca}")
+        typer.echo(f"  (clients: REQUESTS_CA_BUNDLE={files.ca} SSL_CERT_FILE={files.ca})")
+    if sandbox.oauth is not None:
+        typer.echo(
+            "  OAuth 2.0: client sandbox-client / sandbox-secret at /authorize, /oauth/token"
+        )
+    if spec is not None or pause is not None:
+        logging.getLogger("uvicorn.error").addFilter(FaultLogFilter())
+    server = make_server(sandbox.app, host, port, log_level="info", tls=files)
+    try:
+        server.run()
+    finally:
+        if data is not None:
+            sandbox.save(data)
+            typer.echo(f"state saved to {data}")

@@ -1,0 +1,358 @@
+"""Issues: create, get, edit, delete, createmeta, editmeta, bulkfetch, changelogs,
+watchers and votes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from jirakit.sandbox import mutations
+from jirakit.sandbox.app import Ctx, ctx
+from jirakit.sandbox.errors import JiraHttpError, bad_request
+from jirakit.sandbox.store import API, IssueRecord
+from jirakit.sandbox.views import (
+    ViewCache,
+    create_meta_fields,
+    edit_meta_fields,
+    history_view,
+    issue_view,
+    select_fields,
+    split_list,
+    worklog_view,
+)
+
+
+async def create_issue(request: Request) -> Response:
+    c = ctx(request)
+    payload = await c.json()
+    with c.store.lock:
+        rec = mutations.create_issue(c.store, payload, c.account_id, c.now(), c.version)
+        update = payload.get("update") if isinstance(payload, dict) else None
+        if update:
+            mutations.edit_issue(c.store, rec, {"update": update}, c.account_id, c.now(), c.version)
+    return c.respond({"id": rec.sid, "key": rec.key, "self": f"{API}/issue/{rec.id}"}, 201)
+
+
+async def bulk_create(request: Request) -> Response:
+    """``POST /issue/bulk``: up to 50 issues; each failure reported by its input index."""
+    c = ctx(request)
+    body = await c.json()
+    updates = body.get("issueUpdates") if isinstance(body, dict) else None
+    if not isinstance(updates, list):
+        raise bad_request(
+            "Invalid request payload. Refer to the REST API documentation and try again."
+        )
+    if len(updates) > 50:
+        raise bad_request("The number of issues to create must not exceed 50.")
+    created: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    with c.store.lock:
+        for n, payload in enumerate(updates):
+            try:
+                rec = mutations.create_issue(c.store, payload, c.account_id, c.now(), c.version)
+                update = payload.get("update") if isinstance(payload, dict) else None
+                if update:
+                    mutations.edit_issue(
+                        c.store, rec, {"update": update}, c.account_id, c.now(), c.version
+                    )
+            except JiraHttpError as exc:
+                errors.append(
+                    {"status": exc.status, "elementErrors": exc.body(), "failedElementNumber": n}
+                )
+                continue
+            created.append({"id": rec.sid, "key": rec.key, "self": f"{API}/issue/{rec.id}"})
+    status = 201 if created or not updates else 400
+    return c.respond({"issues": created, "errors": errors}, status)
+
+
+async def get_issue(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    fields = split_list(c.params("fields")) or None
+    expand = split_list(c.params("expand"))
+    cache: ViewCache = c.state.views
+    selected = cache.select(fields, "*all")
+    text = cache.issue_json(
+        rec,
+        version=c.version,
+        selected=selected,
+        expand=expand,
+        viewer=c.account_id,
+        base=c.base,
+        api=c.api,
+    )
+    return c.respond_bytes(text)
+
+
+async def edit_issue(request: Request) -> Response:
+    c = ctx(request)
+    payload = await c.json()
+    with c.store.lock:
+        rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+        mutations.edit_issue(c.store, rec, payload, c.account_id, c.now(), c.version)
+    if c.bool_param("returnIssue", False):
+        return c.respond(issue_view(c.store, rec, version=c.version, viewer=c.account_id))
+    return c.empty()
+
+
+async def assign_issue(request: Request) -> Response:
+    c = ctx(request)
+    body = await c.json()
+    if not isinstance(body, dict):
+        raise bad_request(
+            "Invalid request payload. Refer to the REST API documentation and try again."
+        )
+    with c.store.lock:
+        rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+        mutations.edit_issue(
+            c.store, rec, {"fields": {"assignee": body}}, c.account_id, c.now(), c.version
+        )
+    return c.empty()
+
+
+async def delete_issue(request: Request) -> Response:
+    c = ctx(request)
+    with c.store.lock:
+        rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+        mutations.delete_issue(
+            c.store, rec, c.bool_param("deleteSubtasks", False), c.now(), user=c.account_id
+        )
+    return c.empty()
+
+
+def _project_for_meta(c: Ctx, ref: str) -> dict[str, Any]:
+    p = c.store.project(ref)
+    if p is None or not c.store.can_browse(c.account_id, p["id"]):
+        raise bad_request(f"No project could be found with key '{ref}'.")
+    return p
+
+
+async def createmeta_issuetypes(request: Request) -> Response:
+    c = ctx(request)
+    p = _project_for_meta(c, request.path_params["project"])
+    types = [c.store.issuetypes[t] for t in c.store.project_issuetypes[p["id"]]]
+    start = max(0, c.int_param("startAt", 0))
+    size = max(1, min(c.int_param("maxResults", 50), 200))
+    page = types[start : start + size]
+    return c.respond(
+        {"maxResults": size, "startAt": start, "total": len(types), "issueTypes": page}
+    )
+
+
+async def createmeta_fields(request: Request) -> Response:
+    c = ctx(request)
+    p = _project_for_meta(c, request.path_params["project"])
+    tid = request.path_params["issuetype"]
+    if tid not in c.store.project_issuetypes[p["id"]]:
+        raise bad_request("The issue type ID is invalid or not available for this project.")
+    metas = create_meta_fields(c.store, p, c.store.issuetypes[tid])
+    start = max(0, c.int_param("startAt", 0))
+    size = max(1, min(c.int_param("maxResults", 50), 200))
+    return c.respond(
+        {
+            "maxResults": size,
+            "startAt": start,
+            "total": len(metas),
+            "fields": metas[start : start + size],
+        }
+    )
+
+
+async def editmeta(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    return c.respond({"fields": edit_meta_fields(c.store, rec)})
+
+
+async def bulkfetch(request: Request) -> Response:
+    c = ctx(request)
+    body = await c.json()
+    if not isinstance(body, dict) or not isinstance(body.get("issueIdsOrKeys"), list):
+        raise bad_request("issueIdsOrKeys must be provided.")
+    refs = [str(r) for r in body["issueIdsOrKeys"]]
+    if not refs or len(refs) > 100:
+        raise bad_request("The number of issues must be between 1 and 100.")
+    fields = split_list(body.get("fields") or []) or ["*navigable"]
+    expand = split_list(body.get("expand") or [])
+    selected = select_fields(c.store, fields, "*navigable")
+    issues, errors = [], []
+    seen: set[int] = set()
+    for ref in refs:
+        rec = c.store.issue(ref)
+        if rec is None or not c.store.can_browse(c.account_id, rec.project_id):
+            errors.append(
+                {
+                    "id": ref,
+                    "errorMessage": "Issue does not exist or you do not have permission to see it.",
+                }
+            )
+            continue
+        if rec.id in seen:
+            continue
+        seen.add(rec.id)
+        issues.append(
+            issue_view(
+                c.store,
+                rec,
+                version=c.version,
+                selected=selected,
+                expand=expand,
+                viewer=c.account_id,
+            )
+        )
+    return c.respond({"issues": issues, "issueErrors": errors})
+
+
+async def issue_changelog(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    values = [history_view(c.store, h) for h in rec.histories]
+    return c.respond(c.page(values, f"issue/{rec.key}/changelog", max_cap=100))
+
+
+def _cl_token(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
+
+
+async def changelog_bulkfetch(request: Request) -> Response:
+    c = ctx(request)
+    body = await c.json()
+    if not isinstance(body, dict) or not isinstance(body.get("issueIdsOrKeys"), list):
+        raise bad_request("issueIdsOrKeys must be provided.")
+    refs = [str(r) for r in body["issueIdsOrKeys"]]
+    if not refs or len(refs) > 1000:
+        raise bad_request("The number of issues must be between 1 and 1000.")
+    field_ids = set(body.get("fieldIds") or [])
+    if len(field_ids) > 10:
+        raise bad_request("The number of fieldIds must not exceed 10.")
+    size = int(body.get("maxResults") or 1000)
+    size = max(1, min(size, 10000))
+    pos = (0, 0)
+    token = body.get("nextPageToken")
+    if token:
+        try:
+            st = json.loads(base64.urlsafe_b64decode(str(token)))
+            pos = (int(st["i"]), int(st["h"]))
+        except (ValueError, KeyError, TypeError):
+            raise bad_request("Invalid nextPageToken.") from None
+    recs: list[IssueRecord] = []
+    for ref in refs:
+        rec = c.store.issue(ref)
+        if rec is not None and rec not in recs and c.store.can_browse(c.account_id, rec.project_id):
+            recs.append(rec)
+    out: list[dict[str, Any]] = []
+    count = 0
+    i, h = pos
+    next_token = None
+    while i < len(recs):
+        rec = recs[i]
+        histories = []
+        while h < len(rec.histories):
+            hist = rec.histories[h]
+            h += 1
+            if field_ids:
+                items = tuple(it for it in hist.items if it[2] in field_ids)
+                if not items:
+                    continue
+                hist = type(hist)(hist.id, hist.author, hist.created, items)
+            if count >= size:
+                h -= 1
+                next_token = _cl_token({"i": i, "h": h})
+                break
+            histories.append(history_view(c.store, hist))
+            count += 1
+        if histories:
+            out.append({"issueId": rec.sid, "changeHistories": histories})
+        if next_token:
+            break
+        i, h = i + 1, 0
+    result: dict[str, Any] = {"issueChangeLogs": out}
+    if next_token:
+        result["nextPageToken"] = next_token
+    return c.respond(result)
+
+
+async def watchers(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    users = [c.store.users[a] for a in rec.watchers if a in c.store.users]
+    return c.respond(
+        {
+            "self": f"{API}/issue/{rec.key}/watchers",
+            "isWatching": c.account_id in rec.watchers,
+            "watchCount": len(users),
+            "watchers": users,
+        }
+    )
+
+
+async def add_watcher(request: Request) -> Response:
+    c = ctx(request)
+    body = await c.json()
+    aid = body if isinstance(body, str) else c.account_id
+    if aid not in c.store.users:
+        raise bad_request(errors={"accountId": "The user does not exist."})
+    with c.store.lock:
+        rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+        if aid not in rec.watchers:
+            rec.watchers = [*rec.watchers, aid]
+            c.store.changed()
+    return c.empty()
+
+
+async def votes(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    return c.respond(
+        {
+            "self": f"{API}/issue/{rec.key}/votes",
+            "votes": len(rec.voters),
+            "hasVoted": c.account_id in rec.voters,
+            "voters": [c.store.users[a] for a in rec.voters if a in c.store.users],
+        }
+    )
+
+
+async def list_worklogs(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    start = max(0, c.int_param("startAt", 0))
+    size = max(1, min(c.int_param("maxResults", 5000), 5000))
+    logs = [worklog_view(c.store, rec, w, c.version) for w in rec.worklogs]
+    return c.respond(
+        {
+            "startAt": start,
+            "maxResults": size,
+            "total": len(logs),
+            "worklogs": logs[start : start + size],
+        }
+    )
+
+
+def _not_allowed(request: Request) -> None:
+    raise JiraHttpError(405, ["Method not allowed"])
+
+
+ROUTES = [
+    Route("/issue", create_issue, methods=["POST"]),
+    Route("/issue/bulkfetch", bulkfetch, methods=["POST"]),
+    Route("/issue/bulk", bulk_create, methods=["POST"]),
+    Route("/issue/createmeta/{project}/issuetypes", createmeta_issuetypes),
+    Route("/issue/createmeta/{project}/issuetypes/{issuetype}", createmeta_fields),
+    Route("/issue/{key}", get_issue, methods=["GET"]),
+    Route("/issue/{key}", edit_issue, methods=["PUT"]),
+    Route("/issue/{key}", delete_issue, methods=["DELETE"]),
+    Route("/issue/{key}/assignee", assign_issue, methods=["PUT"]),
+    Route("/issue/{key}/editmeta", editmeta),
+    Route("/issue/{key}/changelog", issue_changelog),
+    Route("/changelog/bulkfetch", changelog_bulkfetch, methods=["POST"]),
+    Route("/issue/{key}/watchers", watchers, methods=["GET"]),
+    Route("/issue/{key}/watchers", add_watcher, methods=["POST"]),
+    Route("/issue/{key}/votes", votes),
+    Route("/issue/{key}/worklog", list_worklogs, methods=["GET"]),
+]

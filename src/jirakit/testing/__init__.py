@@ -1,0 +1,1 @@
+"""Test kit for jirakit users: a pytest plugin (entry point ``pytest11``)."""

@@ -1,0 +1,127 @@
+"""pycontribs ``jira`` (unmodified) against the served sandbox, through the pytest plugin's
+``jira_sandbox_server`` fixture. pycontribs talks to ``/rest/api/2`` and, on Cloud, pages
+``search/jql`` with ``nextPageToken`` (``enhanced_search_issues``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jirakit.testing.plugin import SandboxServer
+
+jira = pytest.importorskip("jira")
+
+
+@pytest.fixture
+def jc(jira_sandbox_server: SandboxServer) -> jira.JIRA:
+    return jira.JIRA(server=jira_sandbox_server.url, basic_auth=jira_sandbox_server.auth)
+
+
+@pytest.mark.jira_sandbox(issues=130, seed=9)
+def test_myself_and_server_info(jc: jira.JIRA, jira_sandbox_server: SandboxServer) -> None:
+    assert jc._is_cloud
+    me = jc.myself()
+    assert me["emailAddress"] == "admin@example.com"
+    assert me["accountId"] == jira_sandbox_server.sandbox.admin_account_id
+
+
+@pytest.mark.jira_sandbox(issues=130, seed=9)
+def test_create_get_edit_delete(jc: jira.JIRA, jira_sandbox_server: SandboxServer) -> None:
+    store = jira_sandbox_server.sandbox.store
+    issue = jc.create_issue(
+        project="ENG",
+        summary="From pycontribs",
+        issuetype={"name": "Bug"},
+        description="plain text body",
+    )
+    assert issue.key.startswith("ENG-")
+    got = jc.issue(issue.key)
+    assert got.fields.summary == "From pycontribs"
+    assert got.fields.description == "plain text body"  # v2 renders ADF as text
+    assert store.issue(issue.key).fields["description"]["type"] == "doc"  # type: ignore[union-attr]
+    got.update(summary="Edited by pycontribs", labels=[{"add": "pyc"}])
+    again = jc.issue(issue.key)
+    assert again.fields.summary == "Edited by pycontribs" and again.fields.labels == ["pyc"]
+    again.delete()
+    assert store.issue(issue.key) is None
+    with pytest.raises(jira.JIRAError) as err:
+        jc.issue(issue.key)
+    assert err.value.status_code == 404
+
+
+@pytest.mark.jira_sandbox(issues=130, seed=9)
+def test_search_with_paging(jc: jira.JIRA, jira_sandbox_server: SandboxServer) -> None:
+    store = jira_sandbox_server.sandbox.store
+    expected = sorted(r.key for r in store.iter_project_issues(10000))
+    first = jc.search_issues("project = ENG ORDER BY key", maxResults=10)
+    assert len(first) == 10
+    everything = jc.enhanced_search_issues(
+        "project = ENG", maxResults=0
+    )  # all pages, 100 at a time
+    assert sorted(i.key for i in everything) == expected
+    page1 = jc.enhanced_search_issues("project = ENG ORDER BY key", maxResults=20, fields="summary")
+    page2 = jc.enhanced_search_issues(
+        "project = ENG ORDER BY key",
+        maxResults=20,
+        fields="summary",
+        nextPageToken=page1.nextPageToken,
+    )
+    keys = [i.key for i in page1] + [i.key for i in page2]
+    assert len(set(keys)) == 40
+    assert jc.approximate_issue_count("project = ENG") == len(expected)
+
+
+@pytest.mark.jira_sandbox(issues=130, seed=9)
+def test_comments_and_transitions(jc: jira.JIRA, jira_sandbox_server: SandboxServer) -> None:
+    issue = jc.create_issue(project="ENG", summary="Workflow", issuetype={"name": "Task"})
+    comment = jc.add_comment(issue.key, "first!")
+    assert [c.body for c in jc.comments(issue.key)] == ["first!"]
+    comment.update(body="edited")
+    assert jc.comment(issue.key, comment.id).body == "edited"
+    names = {t["name"] for t in jc.transitions(issue.key)}
+    assert names == {"In Progress", "Done"}
+    jc.transition_issue(issue.key, "In Progress")
+    jc.transition_issue(issue.key, "Done", comment="closing")
+    done = jc.issue(issue.key)
+    assert done.fields.status.name == "Done" and done.fields.resolution.name == "Done"
+    assert [c.body for c in jc.comments(issue.key)] == ["edited", "closing"]
+    comment.delete()
+    assert [c.body for c in jc.comments(issue.key)] == ["closing"]
+
+
+@pytest.mark.jira_sandbox(issues=130, seed=9, flavour="datacenter")
+def test_datacenter_flavour_with_pat(jira_sandbox_server: SandboxServer) -> None:
+    store = jira_sandbox_server.sandbox.store
+    jc = jira.JIRA(server=jira_sandbox_server.url, token_auth="sandbox-token")
+    assert not jc._is_cloud
+    assert jc.myself()["name"] == "admin"
+    everything = jc.search_issues("project = ENG ORDER BY key", maxResults=False)  # startAt/total
+    assert [i.key for i in everything] == sorted(
+        (r.key for r in store.iter_project_issues(10000)), key=lambda k: int(k.split("-")[1])
+    )
+    issue = jc.create_issue(project="ENG", summary="DC", issuetype={"name": "Task"})
+    jc.assign_issue(issue, "admin")
+    assert jc.issue(issue.key).fields.assignee.name == "admin"
+
+
+@pytest.mark.jira_sandbox(issues=60, seed=9)
+def test_worklogs_links_and_watchers(jc: jira.JIRA, jira_sandbox_server: SandboxServer) -> None:
+    sandbox = jira_sandbox_server.sandbox
+    a = jc.create_issue(project="ENG", summary="A", issuetype={"name": "Task"})
+    b = jc.create_issue(project="ENG", summary="B", issuetype={"name": "Task"})
+    w = jc.add_worklog(a.key, timeSpent="2h", comment="did things")
+    assert [x.timeSpent for x in jc.worklogs(a.key)] == ["2h"]
+    w.update(timeSpent="3h")
+    assert jc.worklog(a.key, w.id).timeSpentSeconds == 10800
+    assert sandbox.store.issue(a.key).fields["timespent"] == 10800  # type: ignore[union-attr]
+    w.delete()
+    assert jc.worklogs(a.key) == []
+    assert {t.name for t in jc.issue_link_types()} >= {"Blocks", "Relates"}
+    jc.create_issue_link("Blocks", a.key, b.key)
+    links = jc.issue(a.key).fields.issuelinks
+    assert [(link.type.name, link.outwardIssue.key) for link in links] == [("Blocks", b.key)]
+    assert jc.issue(b.key).fields.issuelinks[0].inwardIssue.key == a.key
+    jc.delete_issue_link(links[0].id)
+    assert jc.issue(a.key).fields.issuelinks == []
+    assert jc.watchers(a.key).watchCount == 1
+    jc.remove_watcher(a.key, sandbox.admin_account_id)
+    assert jc.watchers(a.key).watchCount == 0
