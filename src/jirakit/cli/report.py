@@ -1,0 +1,46 @@
+"""`jirakit report`: summary tables and charts from the synced warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from jirakit.sync.pipeline import warehouse_for
+
+
+def report(
+    dest: Annotated[
+        str | None, typer.Option(help="The warehouse: duckdb:///file.duckdb or postgres://...")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset (schema) name.")] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the charts and index.html.")] = Path(
+        "jira-report"
+    ),
+) -> None:
+    """Print summary tables and write charts (PNG) plus a static HTML page."""
+    from jirakit.sync.report import ReportError, build_report
+
+    warehouse = warehouse_for(dest, dataset)
+    if warehouse.dialect not in ("duckdb", "postgres"):
+        raise typer.BadParameter("reports read DuckDB or Postgres warehouses", param_hint="--dest")
+    if warehouse.dialect == "duckdb" and not Path(warehouse.location or "").exists():
+        raise typer.BadParameter(
+            f"{warehouse.location} does not exist: run `jirakit sync` first", param_hint="--dest"
+        )
+    console = Console()
+    conn = warehouse.connect()
+    try:
+        dialect: Any = warehouse.dialect
+        result = build_report(conn, dialect=dialect, schema=warehouse.dataset, out_dir=out)
+    except ReportError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        conn.close()
+    result.print(console)
+    console.print(f"Charts and index.html written to [cyan]{out}[/cyan]:")
+    for path in result.charts.values():
+        console.print(f"  {path}", highlight=False)

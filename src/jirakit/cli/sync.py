@@ -1,0 +1,141 @@
+"""`jirakit sync`: Jira into a warehouse (DuckDB by default)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from jirakit.cli._connect import Email, FlavourOpt, Pat, Token, Url, connect
+from jirakit.sync.drift import AlertSink, LogSink, WebhookSink
+from jirakit.sync.pipeline import SyncResult, run_sync, warehouse_for
+from jirakit.sync.source import STREAMS, FatalSyncError, SyncOptions
+
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        raise typer.BadParameter(
+            "use a number and a unit: 30s, 5m, 2h, 1d", param_hint="--lookback"
+        )
+    value, unit = int(match.group(1)), match.group(2)
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: value})
+
+
+def _progress_table(counts: dict[str, int], requests: int) -> Table:
+    table = Table(title="jirakit sync", show_edge=False)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    table.caption = f"{requests:,} requests"
+    return table
+
+
+def summary(result: SyncResult) -> Table:
+    table = Table(title=f"Sync {result.status} in {result.seconds:.1f}s", show_edge=False)
+    table.add_column("table")
+    table.add_column("rows loaded", justify="right")
+    for name, n in sorted(result.rows.items()):
+        table.add_row(name, f"{n:,}")
+    table.caption = f"{result.requests:,} requests; run {result.run.run_id}"
+    if result.run.skipped:
+        table.caption += f"; {len(result.run.skipped)} skipped (see _sync_runs)"
+    return table
+
+
+def sync(
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+    dest: Annotated[
+        str | None,
+        typer.Option(help="duckdb:///file.duckdb, postgres://..., or a dlt destination name."),
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset (schema); default main on DuckDB, jira elsewhere.")
+    ] = None,
+    projects: Annotated[str | None, typer.Option(help="Comma-separated project keys.")] = None,
+    streams: Annotated[
+        str | None, typer.Option(help=f"Comma-separated subset of {', '.join(STREAMS)}.")
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Ignore the cursor; reload everything.")
+    ] = False,
+    lookback: Annotated[str, typer.Option(help="Look back this far before the last run.")] = "5m",
+    columns: Annotated[
+        Path | None, typer.Option(help="JSON file: field id or name -> column name.")
+    ] = None,
+    alert_url: Annotated[
+        str | None, typer.Option(envvar="JIRAKIT_ALERT_URL", help="Slack-compatible webhook URL.")
+    ] = None,
+    pipelines_dir: Annotated[
+        str | None, typer.Option(help="Where dlt keeps pipeline state.")
+    ] = None,
+) -> None:
+    """Sync Jira into a warehouse, incrementally; then print what was loaded."""
+    console = Console()
+    chosen = tuple(s.strip() for s in streams.split(",")) if streams else STREAMS
+    unknown = set(chosen) - set(STREAMS)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown {sorted(unknown)}; choose from {', '.join(STREAMS)}", param_hint="--streams"
+        )
+    overrides: dict[str, str] = {}
+    if columns is not None:
+        try:
+            overrides = dict(json.loads(columns.read_text()))
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(
+                f"cannot read {columns}: {exc}", param_hint="--columns"
+            ) from exc
+    options = SyncOptions(
+        projects=tuple(p.strip() for p in projects.split(",")) if projects else (),
+        streams=chosen,
+        lookback=parse_duration(lookback),
+        full_refresh=full_refresh,
+        column_overrides=overrides,
+    )
+    warehouse = warehouse_for(dest, dataset)
+    sinks: list[AlertSink] = [LogSink()]
+    if alert_url:
+        sinks.append(WebhookSink(alert_url))
+    with connect(url, email, token, pat, flavour) as jira:
+        counts: dict[str, int] = {}
+        with Live(_progress_table(counts, 0), console=console, transient=True) as live:
+
+            def progress(table: str, n: int) -> None:
+                counts[table] = counts.get(table, 0) + n
+                live.update(_progress_table(counts, jira.stats.requests))
+
+            try:
+                result = run_sync(
+                    jira,
+                    warehouse=warehouse,
+                    options=options,
+                    sinks=sinks,
+                    progress=progress,
+                    pipelines_dir=pipelines_dir,
+                )
+            except FatalSyncError as exc:
+                console.print(f"[red]sync failed:[/red] {exc}", highlight=False)
+                raise typer.Exit(1) from None
+    console.print(summary(result))
+    if result.models:
+        console.print(
+            f"Models rebuilt: {', '.join(f'{k} ({v:,})' for k, v in result.models.items())}",
+            highlight=False,
+        )
+    for event in result.run.drift:
+        console.print(f"[yellow]drift:[/yellow] {event.describe()}", highlight=False)

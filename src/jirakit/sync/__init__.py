@@ -1,0 +1,1 @@
+"""Warehouse sync: Jira into DuckDB, Postgres or any dlt destination."""

@@ -1,0 +1,261 @@
+"""Running a sync end to end: extract + load with dlt, then fix-ups and models in the
+warehouse, then the run's record and alerts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+
+from jirakit.client import Jira
+from jirakit.errors import Unauthorized
+from jirakit.sync.drift import AlertSink, LogSink, failure_alert
+from jirakit.sync.schema import TABLES
+from jirakit.sync.source import FatalSyncError, RunContext, SyncOptions, jira_source
+
+# Child tables refreshed whole for every issue loaded in a run: rows of a re-synced issue
+# that did not come back this time were deleted in Jira.
+_CHILDREN = {
+    "comments": (
+        "issue_id",
+        "UPDATE {t} SET is_deleted = true WHERE issue_id IN ({ids}) "
+        "AND _dlt_load_id <> '{load}' AND NOT is_deleted",
+    ),
+    "issue_links": (
+        "",
+        "DELETE FROM {t} WHERE (outward_issue_id IN ({ids}) OR inward_issue_id "
+        "IN ({ids})) AND _dlt_load_id <> '{load}'",
+    ),
+    "sprint_issues": ("", "DELETE FROM {t} WHERE issue_id IN ({ids}) AND _dlt_load_id <> '{load}'"),
+    "attachments": ("", "DELETE FROM {t} WHERE issue_id IN ({ids}) AND _dlt_load_id <> '{load}'"),
+}
+
+
+@dataclass
+class SyncResult:
+    run: RunContext
+    load_id: str | None
+    requests: int
+    seconds: float
+    rows: dict[str, int] = field(default_factory=dict)
+    status: str = "succeeded"
+    error: str | None = None
+    models: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """Where a sync loads, and how to reach it with SQL afterwards (models, report).
+
+    ``dialect`` is ``duckdb`` or ``postgres`` for the SQL warehouses jirakit models; any
+    other dlt destination loads fine but gets no models (``dialect`` is its name).
+    ``dataset`` defaults to ``main`` on DuckDB (tables are then plain ``issues``, with no
+    ``jira.jira`` ambiguity in a file named ``jira.duckdb``) and ``jira`` elsewhere.
+    """
+
+    destination: Any
+    dialect: str
+    location: str | None = None
+    dataset: str = "jira"
+
+    def connect(self) -> Any:
+        if self.dialect == "duckdb":
+            import duckdb
+
+            return duckdb.connect(self.location or "jira.duckdb")
+        if self.dialect == "postgres":
+            import psycopg
+
+            return psycopg.connect(self.location or "")
+        raise ValueError(f"no SQL access to a {self.dialect} destination from jirakit")
+
+
+def warehouse_for(dest: str | None, dataset: str | None = None) -> Warehouse:
+    """``duckdb:///path.duckdb``, ``postgres://...``/``postgresql://...``, or a dlt
+    destination name; None writes ``./jira.duckdb``."""
+    if not dest or dest.startswith("duckdb:///"):
+        path = dest.removeprefix("duckdb:///") if dest else "jira.duckdb"
+        return Warehouse(dlt.destinations.duckdb(path), "duckdb", path, dataset or "main")
+    if dest.startswith(("postgres://", "postgresql://")):
+        dsn = dest.replace("postgres://", "postgresql://", 1)
+        return Warehouse(dlt.destinations.postgres(dsn), "postgres", dsn, dataset or "jira")
+    return Warehouse(dest, dest, None, dataset or "jira")
+
+
+def run_warehouse_models(warehouse: Warehouse, *, now: datetime | None = None) -> dict[str, int]:
+    """Rebuild the analytics models (DuckDB and Postgres)."""
+    if warehouse.dialect not in ("duckdb", "postgres"):
+        return {}
+    from jirakit.sync.models import run_models
+
+    conn = warehouse.connect()
+    try:
+        dialect: Any = warehouse.dialect
+        return run_models(conn, dialect=dialect, schema=warehouse.dataset, now=now)
+    finally:
+        conn.close()
+
+
+def _sql_tables(client: Any, schema: str) -> set[str]:
+    rows = client.execute_sql(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", schema
+    )
+    return {str(r[0]) for r in rows or []}
+
+
+def post_load(pipeline: Any, load_id: str) -> None:
+    """Soft deletions and stale child rows, in the warehouse (SQL destinations only)."""
+    with pipeline.sql_client() as client:
+        schema = pipeline.dataset_name
+        tables = _sql_tables(client, schema)
+        q = client.make_qualified_table_name
+        if "issues" not in tables:
+            return
+        synced = f"SELECT id FROM {q('issues')} WHERE _dlt_load_id = '{load_id}'"
+        for table, (_, template) in _CHILDREN.items():
+            if table in tables:
+                client.execute_sql(template.format(t=q(table), ids=synced, load=load_id))
+        if "issue_deletions" in tables:
+            client.execute_sql(
+                f"UPDATE {q('issues')} SET is_deleted = true, deleted_at = d.deleted_at "
+                f"FROM {q('issue_deletions')} d WHERE {q('issues')}.id = d.id "
+                f"AND NOT {q('issues')}.is_deleted"
+            )
+            for child in ("comments", "worklogs"):
+                if child in tables:
+                    client.execute_sql(
+                        f"UPDATE {q(child)} SET is_deleted = true WHERE issue_id IN "
+                        f"(SELECT id FROM {q('issue_deletions')}) AND NOT is_deleted"
+                    )
+        if "worklog_deletions" in tables and "worklogs" in tables:
+            client.execute_sql(
+                f"UPDATE {q('worklogs')} SET is_deleted = true, deleted_at = d.deleted_at "
+                f"FROM {q('worklog_deletions')} d WHERE {q('worklogs')}.id = d.id "
+                f"AND NOT {q('worklogs')}.is_deleted"
+            )
+
+
+def _run_row(result: SyncResult, options: SyncOptions, finished: datetime) -> dict[str, Any]:
+    run = result.run
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started_at,
+        "finished_at": finished,
+        "status": result.status,
+        "full_refresh": options.full_refresh,
+        "cursor_from": run.cursor_from,
+        "cursor_to": run.cursor_to,
+        "requests": result.requests,
+        "rows": dict(run.rows),
+        "skipped": list(run.skipped),
+        "error": result.error,
+    }
+
+
+def _record_run(pipeline: Any, row: dict[str, Any]) -> None:
+    spec = TABLES["_sync_runs"]
+    columns = {c.name: {"data_type": c.type, "nullable": c.nullable} for c in spec.columns}
+    resource = dlt.resource(  # type: ignore[call-overload]  # dlt's column TypedDict
+        [row], name="_sync_runs", write_disposition="merge", primary_key="run_id", columns=columns
+    )
+    pipeline.run(resource)
+
+
+def consecutive_failures(pipeline: Any) -> int:
+    try:
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql(
+                f"SELECT status FROM {client.make_qualified_table_name('_sync_runs')} "
+                "ORDER BY started_at DESC LIMIT 50"
+            )
+    except Exception:  # no table yet, or a destination without SQL
+        return 0
+    count = 0
+    for (status,) in rows or []:
+        if status != "failed":
+            break
+        count += 1
+    return count
+
+
+def run_sync(
+    jira: Jira,
+    *,
+    warehouse: Warehouse,
+    models: bool = True,
+    pipeline_name: str = "jirakit",
+    pipelines_dir: str | None = None,
+    options: SyncOptions | None = None,
+    sinks: Sequence[AlertSink] = (),
+    failure_threshold: int = 3,
+    progress: Callable[[str, int], None] | None = None,
+    after_load: Callable[[Any], None] | None = None,
+) -> SyncResult:
+    """Sync once. Raises `FatalSyncError` (after recording the failed run) when the sync
+    cannot go on; the cursor then stays where it was."""
+    options = options or SyncOptions()
+    started = time.perf_counter()
+    requests_before = jira.stats.requests
+    try:
+        server_time = jira.server_info().server_time
+    except Unauthorized as exc:
+        raise FatalSyncError(
+            f"Jira rejected the credentials (401): check the email and API token (or the PAT). {exc}"
+        ) from exc
+    run = RunContext(
+        started_at=(server_time or datetime.now(UTC)).astimezone(UTC),
+        progress=progress,
+        requests_before=requests_before,
+    )
+    pipeline = dlt.pipeline(  # type: ignore[call-overload]  # refresh=None is accepted
+        pipeline_name=pipeline_name,
+        destination=warehouse.destination,
+        dataset_name=warehouse.dataset,
+        pipelines_dir=pipelines_dir,
+        refresh="drop_sources" if options.full_refresh else None,
+    )
+    sinks = list(sinks) or [LogSink()]
+    result = SyncResult(run, None, 0, 0.0)
+    try:
+        info = pipeline.run(jira_source(jira, options, run))
+        result.load_id = info.loads_ids[-1] if info.loads_ids else None
+        if result.load_id and warehouse.dialect in ("duckdb", "postgres"):
+            post_load(pipeline, result.load_id)
+        if models:
+            result.models = run_warehouse_models(warehouse, now=run.started_at)
+        if after_load is not None:
+            after_load(pipeline)
+    except Exception as exc:
+        result.status = "failed"
+        cause = _fatal_cause(exc)
+        result.error = str(cause or exc)
+        result.requests = jira.stats.requests - requests_before
+        result.seconds = time.perf_counter() - started
+        _record_run(pipeline, _run_row(result, options, datetime.now(UTC)))
+        alert = failure_alert(consecutive_failures(pipeline), failure_threshold)
+        if alert is not None:
+            for sink in sinks:
+                sink.send("Jira sync failing", [alert])
+        if cause is not None:
+            raise cause from exc
+        raise
+    result.requests = jira.stats.requests - requests_before
+    result.seconds = time.perf_counter() - started
+    result.rows = dict(run.rows)
+    if run.drift:
+        for sink in sinks:
+            sink.send("Jira schema drift", run.drift)
+    return result
+
+
+def _fatal_cause(exc: BaseException) -> FatalSyncError | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, FatalSyncError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

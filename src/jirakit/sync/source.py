@@ -1,0 +1,589 @@
+"""`jira_source`: Jira as a dlt source.
+
+dlt owns loading, schema evolution, merging, destinations and state-with-data; this module
+owns extraction, built for few requests and complete data:
+
+- issue ids through ``search/jql`` with ``fields=id`` (5000 a page), details through
+  ``issue/bulkfetch`` (100 a request), full history through ``changelog/bulkfetch``
+  (1000 issues a request), concurrently within the client's rate limit;
+- a closed-range ``updated >=`` cursor written in the Jira user's time zone, moved back by
+  a lookback window (minute granularity, search lag), deduplicated by primary keys, and
+  committed with the data (dlt source state), never past the run's start;
+- deletions found by reconciling all ids in scope with the ids seen before;
+- worklogs through ``worklog/updated`` + ``worklog/list``;
+- field drift (new, removed, renamed, retyped fields) recorded as ``_drift_events``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dlt
+
+from jirakit.client import Jira
+from jirakit.errors import Forbidden, NotFound, Unauthorized
+from jirakit.sync import transform as tf
+from jirakit.sync.drift import DriftEvent, detect_drift, field_snapshot
+from jirakit.sync.naming import ColumnMap, assign_columns
+from jirakit.sync.schema import TABLES
+
+STREAMS = ("metadata", "issues", "worklogs")
+ID_PAGE = 5000
+BULK = 100
+CHANGELOG_BATCH = 1000
+Row = dict[str, Any]
+
+
+class FatalSyncError(Exception):
+    """The sync cannot go on (bad credentials, no permission); the cursor stays where it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """What to sync and how.
+
+    - ``projects``: project keys to restrict to (default: every visible project);
+    - ``streams``: a subset of ``metadata``, ``issues``, ``worklogs``;
+    - ``lookback``: how far before the last run's start the next run looks again;
+    - ``full_refresh``: ignore the cursor and read everything;
+    - ``column_overrides``: field id or name -> column name;
+    - ``concurrency``: parallel requests for bulk fetches.
+    """
+
+    projects: tuple[str, ...] = ()
+    streams: tuple[str, ...] = STREAMS
+    lookback: timedelta = timedelta(minutes=5)
+    full_refresh: bool = False
+    column_overrides: Mapping[str, str] = field(default_factory=dict)
+    concurrency: int = 4
+
+
+@dataclass
+class RunContext:
+    """What one run saw, for the summary, alerts and ``_sync_runs``."""
+
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    cursor_from: datetime | None = None
+    cursor_to: datetime | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    drift: list[DriftEvent] = field(default_factory=list)
+    progress: Callable[[str, int], None] | None = None
+    requests_before: int = 0
+
+    def count(self, table: str, n: int) -> None:
+        self.rows[table] = self.rows.get(table, 0) + n
+        if self.progress is not None and n:
+            self.progress(table, n)
+
+
+def _hints(table: str, columns: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
+    spec = TABLES[table]
+    cols: dict[str, dict[str, Any]] = {
+        c.name: {"data_type": c.type, "nullable": c.nullable} for c in spec.columns
+    }
+    for name, extra in (columns or {}).items():
+        cols[name] = dict(extra)
+    return dlt.mark.make_hints(
+        table_name=table,
+        write_disposition="merge",
+        primary_key=list(spec.primary_key),
+        columns=cols,  # type: ignore[arg-type]
+    )
+
+
+def ranges(ids: Iterable[int]) -> list[list[int]]:
+    """Sorted ids as inclusive ranges: compact state for 100k issue ids."""
+    out: list[list[int]] = []
+    for i in sorted(set(ids)):
+        if out and out[-1][1] + 1 == i:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return out
+
+
+def unranges(spans: Iterable[Sequence[int]]) -> set[int]:
+    return {i for start, end in spans for i in range(int(start), int(end) + 1)}
+
+
+def jql_time(moment: datetime, tz: ZoneInfo) -> str:
+    """A JQL date literal in the searching user's zone, floored to the minute."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def custom_column_hints(fields: Sequence[Mapping[str, Any]], columns: ColumnMap) -> dict[str, Any]:
+    hints: dict[str, Any] = {}
+    for f in fields:
+        column = columns.column(str(f["id"]))
+        if column is None:
+            continue
+        schema = f.get("schema") or {}
+        kind = schema.get("type")
+        if schema.get("custom") == tf.SPRINT_TYPE or kind == "array":
+            data_type = "json"
+        elif kind == "number":
+            data_type = "double"
+        elif kind == "date":
+            data_type = "date"
+        elif kind == "datetime":
+            data_type = "timestamp"
+        elif kind in ("string", "option", "user", "option-with-child"):
+            data_type = "text"
+        else:
+            continue  # "any" and app-defined types: let dlt infer from the values
+        hints[column] = {"data_type": data_type, "nullable": True}
+    return hints
+
+
+class Extractor:
+    """The extraction of one run. Yields dlt items (rows marked with their table)."""
+
+    def __init__(
+        self, jira: Jira, options: SyncOptions, run: RunContext, state: MutableMapping[str, Any]
+    ) -> None:
+        self.jira = jira
+        self.options = options
+        self.run = run
+        self.state = state
+        self.tz = ZoneInfo("UTC")
+        self.fields: list[Mapping[str, Any]] = []
+        self.info: tf.FieldInfo | None = None
+        self.issue_hints: Any = None
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def emit(self, table: str, rows: list[Row], hints: Any = None) -> Any:
+        self.run.count(table, len(rows))
+        return dlt.mark.with_hints(rows, hints or _hints(table), create_table_variant=True)
+
+    def guard(self, what: str, fn: Callable[[], Any]) -> Any:
+        """Classify errors: auth problems are fatal; a missing endpoint/resource is skipped."""
+        try:
+            return fn()
+        except Unauthorized as exc:
+            raise FatalSyncError(
+                f"Jira rejected the credentials while reading {what} (401): check the email "
+                f"and API token (or the PAT). {exc}"
+            ) from exc
+        except Forbidden as exc:
+            raise FatalSyncError(
+                f"The account may not read {what} (403): grant it browse permission. {exc}"
+            ) from exc
+        except NotFound as exc:
+            self.run.skipped.append(f"{what}: {exc}")
+            return None
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Who we are (time zone for JQL) and the field set (columns, drift)."""
+        me = self.guard("/myself", self.jira.myself)
+        try:
+            self.tz = ZoneInfo(me.time_zone or "UTC") if me else ZoneInfo("UTC")
+        except ZoneInfoNotFoundError:
+            self.tz = ZoneInfo("UTC")
+        self.fields = [dict(f.raw) for f in self.guard("/field", self.jira.fields.list) or []]
+        previous = self.state.get("columns") or {}
+        reserved = {c.name for c in TABLES["issues"].columns}
+        columns = assign_columns(
+            self.fields,
+            previous=previous,
+            overrides=self.options.column_overrides,
+            reserved=reserved,
+        )
+        self.state["columns"] = dict(columns.columns)
+        snapshot = field_snapshot(self.fields)
+        self.run.drift = detect_drift(self.state.get("fields_snapshot"), snapshot, columns.columns)
+        self.state["fields_snapshot"] = snapshot
+        self.info = tf.FieldInfo.from_fields(self.fields, columns)
+        self.issue_hints = _hints("issues", custom_column_hints(self.fields, columns))
+
+    def metadata(self) -> Iterator[Any]:
+        assert self.info is not None
+        columns = self.info.columns.columns
+        yield self.emit(
+            "fields",
+            [
+                {
+                    "id": f["id"],
+                    "name": f.get("name"),
+                    "column_name": columns.get(str(f["id"])),
+                    "custom": bool(f.get("custom")),
+                    "type": (f.get("schema") or {}).get("type"),
+                    "custom_type": (f.get("schema") or {}).get("custom"),
+                    "items": (f.get("schema") or {}).get("items"),
+                    "raw": f,
+                }
+                for f in self.fields
+            ],
+        )
+        projects = [
+            p.raw for p in self.guard("projects", lambda: self.jira.projects.list().all()) or []
+        ]
+        if self.options.projects:
+            wanted = {k.upper() for k in self.options.projects}
+            projects = [p for p in projects if str(p.get("key", "")).upper() in wanted]
+        yield self.emit(
+            "projects",
+            [
+                {
+                    "id": int(p["id"]),
+                    "key": p.get("key"),
+                    "name": p.get("name"),
+                    "project_type": p.get("projectTypeKey"),
+                    "lead_id": tf.user_id(p.get("lead")),
+                    "category": (p.get("projectCategory") or {}).get("name"),
+                    "raw": dict(p),
+                }
+                for p in projects
+            ],
+        )
+        users = self.guard("users", lambda: self.jira.users.all().all()) or []
+        yield self.emit(
+            "users",
+            [
+                {
+                    "id": u.id,
+                    "display_name": u.display_name,
+                    "email": u.email,
+                    "active": u.active,
+                    "account_type": u.get("accountType"),
+                    "time_zone": u.time_zone,
+                    "raw": dict(u.raw),
+                }
+                for u in users
+                if u.id
+            ],
+        )
+        categories = self.guard("status categories", self.jira.meta.status_categories) or []
+        yield self.emit(
+            "status_categories",
+            [{"id": int(c["id"]), "key": c.get("key"), "name": c.get("name")} for c in categories],
+        )
+        statuses = self.guard("statuses", self.jira.meta.statuses) or []
+        yield self.emit(
+            "statuses",
+            [
+                {
+                    "id": int(s["id"]),
+                    "name": s.name,
+                    "category_key": s.category,
+                    "category_id": tf.as_int((s.get("statusCategory") or {}).get("id")),
+                    "raw": dict(s.raw),
+                }
+                for s in statuses
+            ],
+        )
+        for table, fetch in (
+            ("priorities", self.jira.meta.priorities),
+            ("resolutions", self.jira.meta.resolutions),
+        ):
+            items = self.guard(table, fetch) or []
+            yield self.emit(
+                table, [{"id": int(i["id"]), "name": i.name, "raw": dict(i.raw)} for i in items]
+            )
+        types = self.guard("issue types", self.jira.meta.issue_types) or []
+        yield self.emit(
+            "issue_types",
+            [
+                {
+                    "id": int(t["id"]),
+                    "name": t.name,
+                    "subtask": bool(t.get("subtask")),
+                    "hierarchy_level": tf.as_int(t.get("hierarchyLevel")),
+                    "raw": dict(t.raw),
+                }
+                for t in types
+            ],
+        )
+        components: list[Row] = []
+        versions: list[Row] = []
+        for p in projects:
+            key = str(p["key"])
+            for c in (
+                self.guard(f"components of {key}", partial(self.jira.projects.components, key))
+                or []
+            ):
+                components.append(
+                    {
+                        "id": int(c["id"]),
+                        "project_id": int(p["id"]),
+                        "name": c.get("name"),
+                        "lead_id": tf.user_id(c.get("lead")),
+                        "raw": c,
+                    }
+                )
+            for v in (
+                self.guard(f"versions of {key}", partial(self.jira.projects.versions, key)) or []
+            ):
+                versions.append(
+                    {
+                        "id": int(v["id"]),
+                        "project_id": tf.as_int(v.get("projectId")) or int(p["id"]),
+                        "name": v.get("name"),
+                        "released": bool(v.get("released")),
+                        "archived": bool(v.get("archived")),
+                        "release_date": tf.day(v.get("releaseDate")),
+                        "start_date": tf.day(v.get("startDate")),
+                        "raw": v,
+                    }
+                )
+        yield self.emit("components", components)
+        yield self.emit("versions", versions)
+
+    # -- issues -------------------------------------------------------------------------
+
+    def scope(self) -> str:
+        if not self.options.projects:
+            return ""
+        keys = ", ".join(f'"{k}"' for k in self.options.projects)
+        return f"project in ({keys})"
+
+    def issue_ids(self, jql: str) -> list[int]:
+        ids = self.guard(
+            "issue ids",
+            lambda: [
+                int(i.id) for i in self.jira.search.iter(jql, fields=["id"], page_size=ID_PAGE)
+            ],
+        )
+        return list(ids or [])
+
+    def issues(self) -> Iterator[Any]:
+        assert self.info is not None
+        cursor_raw = self.state.get("cursor")
+        cursor = tf.utc(cursor_raw) if cursor_raw and not self.options.full_refresh else None
+        since = cursor - self.options.lookback if cursor else None
+        self.run.cursor_from = since
+        self.run.cursor_to = self.run.started_at
+        parts = [p for p in [self.scope()] if p]
+        parts.append(
+            f'updated >= "{jql_time(since, self.tz)}"' if since else 'updated >= "1970-01-01"'
+        )
+        changed = self.issue_ids(" AND ".join(parts) + " ORDER BY updated ASC")
+        known = unranges(self.state.get("known_ids") or [])
+
+        sprints: dict[int, Row] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+            for start in range(0, len(changed), CHANGELOG_BATCH):
+                batch = changed[start : start + CHANGELOG_BATCH]
+                yield from self._issue_batch(pool, batch, sprints)
+        if sprints:
+            yield self.emit("sprints", list(sprints.values()))
+
+        # Deletions: every id in scope now, against every id seen before.
+        if since is None:
+            current = set(changed)
+        else:
+            everything = " AND ".join(
+                [p for p in [self.scope()] if p] + ['updated >= "1970-01-01"']
+            )
+            current = set(self.issue_ids(everything))
+        gone = sorted(known - current)
+        if gone:
+            deleted_at = self.run.started_at
+            yield self.emit("issue_deletions", [{"id": i, "deleted_at": deleted_at} for i in gone])
+        self.state["known_ids"] = ranges(current | set(changed))
+        # Committed with this load: the next run starts from this run's start.
+        self.state["cursor"] = self.run.started_at.isoformat()
+
+    def _issue_batch(
+        self, pool: ThreadPoolExecutor, ids: list[int], sprints: dict[int, Row]
+    ) -> Iterator[Any]:
+        assert self.info is not None
+        chunks = [ids[i : i + BULK] for i in range(0, len(ids), BULK)]
+        details = [pool.submit(self._bulk_fetch, chunk) for chunk in chunks]
+        history = pool.submit(self._changelogs, ids)
+        issues: list[Mapping[str, Any]] = []
+        for future in details:
+            issues.extend(future.result())
+        histories = history.result()
+
+        issue_rows: list[Row] = []
+        comment_rows: list[Row] = []
+        link_rows: list[Row] = []
+        attachment_rows: list[Row] = []
+        sprint_links: list[Row] = []
+        history_rows: list[Row] = []
+        comment_pages: list[Future[list[Row]]] = []
+        for issue in issues:
+            row = tf.issue_row(issue, self.info, self.run.started_at)
+            issue_rows.append(row)
+            issue_id = row["id"]
+            embedded = (issue.get("fields") or {}).get("comment") or {}
+            comments = list(embedded.get("comments") or [])
+            total = tf.as_int(embedded.get("total"))
+            if total is not None and total > len(comments):
+                comment_pages.append(pool.submit(self._all_comments, issue_id))
+            else:
+                comment_rows.extend(tf.comment_row(issue_id, c) for c in comments)
+            link_rows.extend(tf.link_rows(issue))
+            attachment_rows.extend(tf.attachment_rows(issue))
+            sprint_links.extend(tf.sprint_issue_rows(row))
+            if self.info.sprint_field:
+                for sprint in (issue.get("fields") or {}).get(self.info.sprint_field) or []:
+                    if isinstance(sprint, Mapping) and sprint.get("id") is not None:
+                        sprints[int(sprint["id"])] = {
+                            "id": int(sprint["id"]),
+                            "board_id": tf.as_int(
+                                sprint.get("boardId") or sprint.get("originBoardId")
+                            ),
+                            "name": sprint.get("name"),
+                            "state": sprint.get("state"),
+                            "goal": sprint.get("goal"),
+                            "start_at": tf.utc(sprint.get("startDate")),
+                            "end_at": tf.utc(sprint.get("endDate")),
+                            "complete_at": tf.utc(sprint.get("completeDate")),
+                        }
+            history_rows.extend(tf.history_rows(issue_id, histories.get(issue_id, [])))
+        for page in comment_pages:
+            comment_rows.extend(page.result())
+        yield self.emit("issues", issue_rows, self.issue_hints)
+        yield self.emit("issue_field_history", history_rows)
+        yield self.emit("comments", comment_rows)
+        yield self.emit("issue_links", link_rows)
+        yield self.emit("attachments", attachment_rows)
+        yield self.emit("sprint_issues", sprint_links)
+
+    def _bulk_fetch(self, ids: list[int]) -> list[Mapping[str, Any]]:
+        result = self.guard(
+            "issue details", lambda: self.jira.issues.bulk_fetch(ids, fields=["*all"])
+        )
+        if result is None:
+            return []
+        for error in result.errors:
+            self.run.skipped.append(f"issue/bulkfetch: {error}")
+        return [i.raw for i in result.issues]
+
+    def _changelogs(self, ids: list[int]) -> dict[int, list[Mapping[str, Any]]]:
+        out: dict[int, list[Mapping[str, Any]]] = {}
+
+        def fetch() -> None:
+            for log in self.jira.changelogs.bulk_fetch(ids):
+                out.setdefault(int(log.issue_id), []).extend(log.histories)
+
+        self.guard("changelogs", fetch)
+        return out
+
+    def _all_comments(self, issue_id: int) -> list[Row]:
+        comments = self.guard(
+            f"comments of {issue_id}", lambda: self.jira.comments.list(str(issue_id)).all()
+        )
+        return [tf.comment_row(issue_id, c.raw) for c in comments or []]
+
+    # -- worklogs -----------------------------------------------------------------------
+
+    def worklogs(self) -> Iterator[Any]:
+        since = 0 if self.options.full_refresh else int(self.state.get("worklog_since") or 0)
+        scope = unranges(self.state.get("known_ids") or [])
+        changes = self.guard(
+            "worklog changes", lambda: list(self.jira.worklogs.updated_since(since))
+        )
+        if changes is None:
+            return
+        ids = [c.worklog_id for c in changes]
+        newest = max((c.updated_ms for c in changes), default=since)
+        for start in range(0, len(ids), 1000):
+            worklogs = self.guard(
+                "worklogs", partial(self.jira.worklogs.by_ids, ids[start : start + 1000])
+            )
+            rows = [
+                tf.worklog_row(w.raw)
+                for w in worklogs or []
+                if not scope or tf.as_int(w.get("issueId")) in scope
+            ]
+            yield self.emit("worklogs", rows)
+        deleted_since = (
+            0 if self.options.full_refresh else int(self.state.get("worklog_deleted_since") or 0)
+        )
+        deleted = self.guard(
+            "deleted worklogs", lambda: list(self.jira.worklogs.deleted_since(deleted_since))
+        )
+        if deleted:
+            yield self.emit(
+                "worklog_deletions",
+                [{"id": d.worklog_id, "deleted_at": tf.utc(d.updated_ms)} for d in deleted],
+            )
+            self.state["worklog_deleted_since"] = max(d.updated_ms for d in deleted)
+        self.state["worklog_since"] = newest
+
+    # -- the run --------------------------------------------------------------------------
+
+    def materialize(self) -> Iterator[Any]:
+        """Create every contract table, even ones this site gives no rows for, so the
+        analytics models always find their inputs."""
+        for table in TABLES:
+            hints = self.issue_hints if table == "issues" else _hints(table)
+            yield dlt.mark.with_hints(
+                dlt.mark.materialize_table_schema(), hints, create_table_variant=True
+            )
+
+    def run_row(self) -> Any:
+        """This run's ``_sync_runs`` row, loaded with the data it describes."""
+        run = self.run
+        row = {
+            "run_id": run.run_id,
+            "started_at": run.started_at,
+            "finished_at": datetime.now(UTC),
+            "status": "succeeded",
+            "full_refresh": self.options.full_refresh,
+            "cursor_from": run.cursor_from,
+            "cursor_to": run.cursor_to,
+            "requests": self.jira.stats.requests - run.requests_before,
+            "rows": dict(run.rows),
+            "skipped": list(run.skipped),
+            "error": None,
+        }
+        return dlt.mark.with_hints([row], _hints("_sync_runs"), create_table_variant=True)
+
+    def drift_rows(self) -> Iterator[Any]:
+        if self.run.drift:
+            yield self.emit(
+                "_drift_events",
+                [e.row(self.run.run_id, self.run.started_at) for e in self.run.drift],
+            )
+
+
+def jira_source(
+    jira: Jira,
+    options: SyncOptions | None = None,
+    run: RunContext | None = None,
+) -> Any:
+    """A dlt source reading a Jira site through ``jira`` (a `jirakit.Jira` client).
+
+    Use it in any dlt pipeline: ``pipeline.run(jira_source(Jira(url, auth=...)))``.
+    """
+    options = options or SyncOptions()
+    run = run or RunContext()
+    unknown = set(options.streams) - set(STREAMS)
+    if unknown:
+        raise ValueError(f"unknown streams {sorted(unknown)}; choose from {', '.join(STREAMS)}")
+
+    @dlt.source(name="jira", max_table_nesting=0)
+    def source() -> Any:
+        @dlt.resource(name="jira", selected=True)
+        def everything() -> Iterator[Any]:
+            state = dlt.current.source_state()
+            extractor = Extractor(jira, options, run, state)
+            extractor.prepare()
+            yield from extractor.materialize()
+            if "metadata" in options.streams:
+                yield from extractor.metadata()
+            yield from extractor.drift_rows()
+            if "issues" in options.streams:
+                yield from extractor.issues()
+            if "worklogs" in options.streams:
+                yield from extractor.worklogs()
+            yield extractor.run_row()
+
+        return everything
+
+    return source()

@@ -1,0 +1,202 @@
+"""The sync against the sandbox over HTTP semantics: the warehouse equals the ground truth."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from jirakit import BasicAuth, Jira
+from jirakit.sandbox import Sandbox
+from jirakit.sync.pipeline import run_sync, warehouse_for
+from jirakit.sync.source import FatalSyncError, SyncOptions
+from jirakit.sync.transform import utc
+from jirakit.testing.asgi import SyncASGITransport
+
+EMAIL, TOKEN = "admin@example.com", "sandbox-token"
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[Sandbox, Jira]]:
+    sandbox = Sandbox(seed=11, issues=120)
+    transport = SyncASGITransport(sandbox.app)
+    with Jira("http://sandbox.local", auth=BasicAuth(EMAIL, TOKEN), transport=transport) as jira:
+        yield sandbox, jira
+    transport.close()
+
+
+def sync(jira: Jira, tmp: Path, **options: Any) -> Any:
+    return run_sync(
+        jira,
+        warehouse=warehouse_for(f"duckdb:///{tmp / 'jira.duckdb'}"),
+        pipelines_dir=str(tmp / "pipelines"),
+        options=SyncOptions(streams=("metadata", "issues"), **options),
+    )
+
+
+def query(tmp: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(tmp / "jira.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+def truth(jira: Jira) -> dict[int, dict[str, Any]]:
+    """Every issue as the API shows it now, with full history and comments."""
+    ids = [int(i.id) for i in jira.search.iter('updated >= "1970-01-01"', page_size=5000)]
+    issues = jira.issues.bulk_fetch(ids, fields=["*all"]).issues
+    out: dict[int, dict[str, Any]] = {int(i.id): {"issue": i.raw, "history": []} for i in issues}
+    for start in range(0, len(ids), 1000):
+        for log in jira.changelogs.bulk_fetch(ids[start : start + 1000]):
+            out[int(log.issue_id)]["history"].extend(log.histories)
+    return out
+
+
+def digest(*values: Any) -> str:
+    return hashlib.sha1(json.dumps(values, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def test_full_then_incremental_sync_matches_jira(site, tmp_path):
+    _, jira = site
+    first = sync(jira, tmp_path)
+    assert first.status == "succeeded"
+    expected = truth(jira)
+
+    # Row counts and per-row content.
+    assert query(tmp_path, "select count(*) from issues where not is_deleted") == [(len(expected),)]
+    rows = query(tmp_path, "select id, key, summary, status, updated_at from issues")
+    got = {r[0]: digest(r[1], r[2], r[3], r[4].isoformat()) for r in rows}
+    want = {
+        i: digest(
+            t["issue"]["key"],
+            t["issue"]["fields"]["summary"],
+            t["issue"]["fields"]["status"]["name"],
+            utc(t["issue"]["fields"]["updated"]).isoformat(),
+        )
+        for i, t in expected.items()
+    }
+    assert got == want
+    items = sum(len(h.get("items") or []) for t in expected.values() for h in t["history"])
+    assert query(tmp_path, "select count(*) from issue_field_history") == [(items,)]
+    comments = sum(
+        len((t["issue"]["fields"].get("comment") or {}).get("comments") or [])
+        for t in expected.values()
+    )
+    assert query(tmp_path, "select count(*) from comments where not is_deleted") == [(comments,)]
+
+    # Change things, then sync incrementally.
+    keys = sorted(
+        (t["issue"]["key"] for t in expected.values()), key=lambda k: int(k.split("-")[1])
+    )
+    jira.issues.edit(keys[0], summary="Edited after the first sync")
+    jira.transitions.do(keys[1], to=jira.transitions.list(keys[1])[0].to.name)
+    victim = next(t["issue"] for t in expected.values() if not t["issue"]["fields"].get("subtasks"))
+    jira.issues.delete(victim["key"])
+    with_comment = next(
+        t["issue"]
+        for t in expected.values()
+        if (t["issue"]["fields"].get("comment") or {}).get("comments")
+        and t["issue"]["id"] != victim["id"]
+    )
+    comment_id = with_comment["fields"]["comment"]["comments"][0]["id"]
+    jira.comments.delete(with_comment["key"], comment_id)
+
+    second = sync(jira, tmp_path)
+    assert second.run.cursor_from is not None
+    assert second.run.cursor_from < first.run.started_at  # lookback
+    assert second.rows["issues"] < len(expected)  # only what changed was fetched
+    assert query(tmp_path, f"select summary from issues where key = '{keys[0]}'") == [
+        ("Edited after the first sync",)
+    ]
+    assert query(
+        tmp_path,
+        f"select is_deleted, deleted_at is not null from issues where id = {victim['id']}",
+    ) == [(True, True)]
+    assert query(tmp_path, f"select is_deleted from comments where id = {comment_id}") == [(True,)]
+    status_now = jira.issues.get(keys[1], fields=["status"]).status.name
+    assert query(tmp_path, f"select status from issues where key = '{keys[1]}'") == [(status_now,)]
+    runs = query(tmp_path, "select status, requests > 0 from _sync_runs order by started_at")
+    assert runs == [("succeeded", True), ("succeeded", True)]
+
+
+def test_hostile_field_names_become_friendly_columns(site, tmp_path):
+    _, jira = site
+    sync(jira, tmp_path)
+    mapping = dict(query(tmp_path, "select name, column_name from fields where custom"))
+    assert mapping["🔥 Hotness"] == "hotness"
+    assert mapping["3rd Party Ref"] == "f_3rd_party_ref"
+    assert mapping["Customer / Account #"] == "customer_account"
+    severities = sorted(
+        c
+        for n, c in query(tmp_path, "select name, column_name from fields where custom")
+        if n == "Severity"
+    )
+    assert severities[0] == "severity" and severities[1].startswith("severity_")
+    columns = {
+        r[0]
+        for r in query(
+            tmp_path,
+            "select column_name from information_schema.columns where table_name = 'issues'",
+        )
+    }
+    assert {"hotness", "f_3rd_party_ref", "customer_account", "story_points"} <= columns
+
+
+def test_bad_credentials_are_fatal_and_leave_the_cursor(site, tmp_path):
+    sandbox, jira = site
+    sync(jira, tmp_path)
+    cursor_before = query(tmp_path, "select max(cursor_to) from _sync_runs")
+    transport = SyncASGITransport(sandbox.app)
+    with Jira("http://sandbox.local", auth=BasicAuth(EMAIL, "wrong"), transport=transport) as bad:
+        with pytest.raises(FatalSyncError, match="check the email and API token"):
+            sync(bad, tmp_path)
+    transport.close()
+    assert (
+        query(tmp_path, "select max(cursor_to) from _sync_runs where status = 'succeeded'")
+        == cursor_before
+    )
+
+
+# dlt insists on a password; the local server trusts loopback connections and ignores it.
+PG_DSN = "postgresql://postgres:trust@127.0.0.1:5432/test"
+
+
+@pytest.mark.postgres
+def test_sync_into_the_local_postgres(site, tmp_path):
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        psycopg.connect(PG_DSN, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at {PG_DSN} is unreachable: {exc}")
+    _, jira = site
+    dataset = f"jirakit_test_{tmp_path.name[-8:].replace('-', '_')}".lower()
+    warehouse = warehouse_for(PG_DSN, dataset)
+    try:
+        result = run_sync(
+            jira,
+            warehouse=warehouse,
+            pipelines_dir=str(tmp_path / "state"),
+            options=SyncOptions(streams=("metadata", "issues")),
+        )
+        assert result.models["issue_enhanced"] == 120
+        with psycopg.connect(PG_DSN) as conn:
+            total, deleted = conn.execute(
+                f"select count(*), count(*) filter (where is_deleted) from {dataset}.issues"
+            ).fetchone()
+            assert (total, deleted) == (120, 0)
+            kind = conn.execute(
+                "select data_type from information_schema.columns where table_schema = %s "
+                "and table_name = 'issues' and column_name = 'created_at'",
+                (dataset,),
+            ).fetchone()
+            assert kind == ("timestamp with time zone",)
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f"drop schema if exists {dataset} cascade")
+            conn.execute(f"drop schema if exists {dataset}_staging cascade")
