@@ -33,6 +33,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 
 import httpx
 
@@ -154,7 +155,7 @@ class HTTPError(JiraError):
         parts = [*self.error_messages, *(f"{k}: {v}" for k, v in self.errors.items())]
         if parts:
             return "; ".join(parts)
-        return self.body.strip()[:200] or _REASONS.get(self.status, "HTTP error")
+        return self.body.strip()[:200] or _reason(self.status)
 
     def _render(self) -> str:
         head = f"[{self.request_id}] " if self.request_id else ""
@@ -206,7 +207,12 @@ class ServerError(HTTPError):
         return retry_after_seconds(self.headers)
 
 
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "HTTP error"
+
 
 _BY_STATUS: dict[int, type[HTTPError]] = {
     400: BadRequest,

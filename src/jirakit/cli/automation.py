@@ -1,0 +1,318 @@
+"""Scripting commands: `jirakit whoami`, `jirakit search`, `jirakit issue ...`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jirakit.cli._connect import Email, FlavourOpt, Pat, Token, Url, connect
+from jirakit.client import Jira
+from jirakit.client.models import Issue
+
+issue_app = typer.Typer(help="Read and change issues.", no_args_is_help=True)
+
+FORMATS = ("table", "json", "jsonl", "csv")
+DEFAULT_FIELDS = ["summary", "status", "assignee", "priority", "updated"]
+
+Format = Annotated[str, typer.Option("--format", "-o", help="table, json, jsonl or csv.")]
+FieldsOpt = Annotated[
+    str | None, typer.Option("--fields", "-f", help="Comma-separated field ids or names.")
+]
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--format")
+    return fmt
+
+
+def plain(value: Any) -> str:
+    """A field value as one line of text: names for objects, text for ADF."""
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        if value.get("type") == "doc":
+            from jirakit.adf import to_text
+
+            return " ".join(to_text(dict(value)).split())
+        for key in ("displayName", "name", "value", "key", "id"):
+            if key in value:
+                return str(value[key])
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, list):
+        return ", ".join(plain(v) for v in value)
+    return str(value)
+
+
+def _resolve_fields(jira: Jira, names: Sequence[str]) -> list[str]:
+    simple = {
+        "summary",
+        "status",
+        "assignee",
+        "reporter",
+        "priority",
+        "updated",
+        "created",
+        "labels",
+        "issuetype",
+        "project",
+        "resolution",
+        "duedate",
+        "description",
+    }
+    return [n if n in simple or n.startswith("*") else jira.fields.id_of(n) for n in names]
+
+
+def emit(issues: Iterable[Issue], fields: Sequence[str], fmt: str, console: Console) -> int:
+    count = 0
+    if fmt == "jsonl":
+        for issue in issues:
+            sys.stdout.write(json.dumps(dict(issue.raw), sort_keys=True) + "\n")
+            count += 1
+        return count
+    if fmt == "json":
+        rows = [dict(issue.raw) for issue in issues]
+        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+        return len(rows)
+    header = ["key", *fields]
+    rows_text = []
+    for issue in issues:
+        rows_text.append([issue.key or issue.id, *(plain(issue.field(f)) for f in fields)])
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(header)
+        writer.writerows(rows_text)
+        return len(rows_text)
+    table = Table(show_lines=False)
+    for name in header:
+        table.add_column(name, overflow="fold")
+    for row in rows_text:
+        table.add_row(*row)
+    console.print(table)
+    return len(rows_text)
+
+
+def whoami(
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+) -> None:
+    """Show who the credentials act as."""
+    with connect(url, email, token, pat, flavour) as jira:
+        me = jira.myself()
+    typer.echo(f"{me.display_name} <{me.email or '-'}> ({me.id})")
+
+
+def search(
+    jql: Annotated[str, typer.Argument(help="The JQL query.")],
+    fields: FieldsOpt = None,
+    fmt: Format = "table",
+    limit: Annotated[int | None, typer.Option(help="Stop after this many issues.")] = None,
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+) -> None:
+    """Search issues with JQL and print them."""
+    _check_format(fmt)
+    console = Console()
+    with connect(url, email, token, pat, flavour) as jira:
+        wanted = _resolve_fields(jira, fields.split(",") if fields else DEFAULT_FIELDS)
+        issues = jira.search.iter(jql, fields=wanted, limit=limit)
+        count = emit(issues, wanted, fmt, console)
+    if fmt == "table":
+        console.print(f"{count} issue(s)", style="dim")
+
+
+@issue_app.command("get")
+def issue_get(
+    key: str,
+    fields: FieldsOpt = None,
+    fmt: Format = "table",
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+) -> None:
+    """Print one issue."""
+    _check_format(fmt)
+    with connect(url, email, token, pat, flavour) as jira:
+        wanted = _resolve_fields(
+            jira, fields.split(",") if fields else [*DEFAULT_FIELDS, "description"]
+        )
+        issue = jira.issues.get(key, fields=wanted)
+        emit([issue], wanted, fmt, Console())
+
+
+def _field_values(jira: Jira, pairs: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--field")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[jira.fields.id_of(name)] = value
+    return out
+
+
+FieldPairs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--field", help="NAME=VALUE (field name or id; VALUE is JSON or text). Repeatable."
+    ),
+]
+
+
+@issue_app.command("create")
+def issue_create(
+    project: Annotated[str, typer.Option(help="Project key.")],
+    summary: Annotated[str, typer.Option(help="Summary.")],
+    issue_type: Annotated[str, typer.Option("--type", help="Issue type name, e.g. Bug.")] = "Task",
+    description: Annotated[str | None, typer.Option(help="Description (text).")] = None,
+    label: Annotated[list[str] | None, typer.Option(help="Label (repeatable).")] = None,
+    priority: Annotated[str | None, typer.Option(help="Priority name.")] = None,
+    assignee: Annotated[
+        str | None, typer.Option(help="accountId (Cloud) or username (DC).")
+    ] = None,
+    field: FieldPairs = None,
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+) -> None:
+    """Create an issue and print its key."""
+    with connect(url, email, token, pat, flavour) as jira:
+        created = jira.issues.create(
+            project=project,
+            summary=summary,
+            issue_type=issue_type,
+            description=description,
+            labels=label,
+            priority=priority,
+            assignee=assignee,
+            fields=_field_values(jira, field or []),
+        )
+    typer.echo(created.key)
+
+
+@issue_app.command("edit")
+def issue_edit(
+    key: str,
+    summary: Annotated[str | None, typer.Option(help="New summary.")] = None,
+    description: Annotated[str | None, typer.Option(help="New description (text).")] = None,
+    label: Annotated[list[str] | None, typer.Option(help="Replace labels (repeatable).")] = None,
+    field: FieldPairs = None,
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+) -> None:
+    """Change fields of an issue (only the ones given)."""
+    from jirakit import UNSET
+
+    with connect(url, email, token, pat, flavour) as jira:
+        jira.issues.edit(
+            key,
+            summary=summary if summary is not None else UNSET,
+            description=description if description is not None else UNSET,
+            labels=label if label is not None else UNSET,
+            fields=_field_values(jira, field or []),
+        )
+    typer.echo(f"{key} updated")
+
+
+@issue_app.command("delete")
+def issue_delete(
+    key: str,
+    subtasks: Annotated[bool, typer.Option("--subtasks", help="Delete sub-tasks too.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+) -> None:
+    """Delete an issue."""
+    if not yes and not typer.confirm(f"Delete {key}?"):
+        raise typer.Exit(1)
+    with connect(url, email, token, pat, flavour) as jira:
+        jira.issues.delete(key, delete_subtasks=subtasks)
+    typer.echo(f"{key} deleted")
+
+
+@issue_app.command("transition")
+def issue_transition(
+    key: str,
+    to: Annotated[str, typer.Option("--to", help="Target status (or transition name).")],
+    comment: Annotated[str | None, typer.Option(help="Comment to add with the move.")] = None,
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+) -> None:
+    """Move an issue to another status."""
+    with connect(url, email, token, pat, flavour) as jira:
+        jira.transitions.do(key, to=to, comment=comment)
+        status = jira.issues.get(key, fields=["status"]).status
+    typer.echo(f"{key} -> {status.name if status else to}")
+
+
+@issue_app.command("comment")
+def issue_comment(
+    key: str,
+    body: Annotated[str, typer.Argument(help="Comment text ('-' reads standard input).")],
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+) -> None:
+    """Add a comment to an issue."""
+    text = sys.stdin.read() if body == "-" else body
+    with connect(url, email, token, pat, flavour) as jira:
+        comment = jira.comments.add(key, text)
+    typer.echo(f"{key} comment {comment.id}")
+
+
+@issue_app.command("assign")
+def issue_assign(
+    key: str,
+    user: Annotated[str, typer.Argument(help="accountId, email, or 'none' to unassign.")],
+    url: Url = None,
+    email: Email = None,
+    token: Token = None,
+    pat: Pat = None,
+    flavour: FlavourOpt = None,
+) -> None:
+    """Assign an issue (or unassign with 'none')."""
+    with connect(url, email, token, pat, flavour) as jira:
+        account: str | None = None if user.lower() == "none" else _user_id(jira, user)
+        jira.issues.edit(key, assignee=account)
+    typer.echo(f"{key} assigned to {user}" if account else f"{key} unassigned")
+
+
+def _user_id(jira: Jira, user: str) -> str:
+    if "@" not in user:
+        return user
+    found = jira.request("GET", "/user/search", params={"query": user})
+    matches = [u for u in found or [] if str(u.get("emailAddress", "")).lower() == user.lower()]
+    if len(matches) != 1:
+        raise typer.BadParameter(f"no single user with email {user}", param_hint="USER")
+    return str(matches[0].get("accountId") or matches[0].get("name"))
