@@ -118,7 +118,6 @@ def demo(
         conn.close()
     report.print(console)
     console.print(f'Warehouse: [cyan]{db}[/cyan] (try: duckdb {db} "select * from issue_enhanced")')
-    console.print(f"Charts: [cyan]{out / 'index.html'}[/cyan]")
     for path in report.charts.values():
         console.print(f"  {path}", highlight=False)
     console.print(f"Done in {time.perf_counter() - started:.0f}s")

@@ -40,7 +40,6 @@ def report(
         raise typer.Exit(1) from None
     finally:
         conn.close()
-    result.print(console)
-    console.print(f"Charts and index.html written to [cyan]{out}[/cyan]:")
+    result.print(console)  # ends with where index.html is
     for path in result.charts.values():
         console.print(f"  {path}", highlight=False)
