@@ -1,0 +1,68 @@
+"""`jirakit sync` and `jirakit report` as a user runs them, against a served sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from typer.testing import CliRunner
+
+from jirakit.cli import app
+from jirakit.sandbox import Sandbox
+
+TOKEN = "sync-cli-SECRET"
+
+
+def test_sync_then_report(tmp_path: Path):
+    sandbox = Sandbox(seed=8, issues=50, api_token=TOKEN)
+    db = tmp_path / "jira.duckdb"
+    env = {"JIRAKIT_URL": "", "JIRAKIT_EMAIL": "admin@example.com", "JIRAKIT_API_TOKEN": TOKEN}
+    runner = CliRunner()
+    with sandbox.serve() as url:
+        args = [
+            "sync",
+            "--url",
+            url,
+            "--dest",
+            f"duckdb:///{db}",
+            "--projects",
+            "ENG,OPS",
+            "--pipelines-dir",
+            str(tmp_path / "state"),
+        ]
+        result = runner.invoke(app, args, env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert "Sync succeeded" in result.output and "issues" in result.output
+        assert TOKEN not in result.output
+        again = runner.invoke(app, [*args, "--lookback", "10m"], env=env, catch_exceptions=False)
+        assert again.exit_code == 0, again.output
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        projects = {r[0] for r in con.sql("select distinct project_key from issues").fetchall()}
+        runs = con.sql("select count(*) from _sync_runs where status = 'succeeded'").fetchone()
+    finally:
+        con.close()
+    assert projects == {"ENG", "OPS"}
+    assert runs == (2,)
+
+    out = tmp_path / "report"
+    report = runner.invoke(
+        app, ["report", "--dest", f"duckdb:///{db}", "--out", str(out)], catch_exceptions=False
+    )
+    assert report.exit_code == 0, report.output
+    assert "Sprint velocity" in report.output
+    for name in ("velocity", "time_in_status", "cumulative_flow", "created_vs_resolved"):
+        png = out / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "velocity.png" in (out / "index.html").read_text()
+
+
+def test_sync_usage_errors_are_clear(tmp_path: Path):
+    runner = CliRunner()
+    env = {"JIRAKIT_URL": "http://127.0.0.1:9", "JIRAKIT_EMAIL": "a@b.c", "JIRAKIT_API_TOKEN": "t"}
+    bad_stream = runner.invoke(app, ["sync", "--streams", "issues,bogus"], env=env)
+    assert bad_stream.exit_code == 2 and "unknown ['bogus']" in bad_stream.output
+    bad_lookback = runner.invoke(app, ["sync", "--lookback", "soon"], env=env)
+    assert bad_lookback.exit_code == 2 and "30s, 5m, 2h, 1d" in bad_lookback.output
+    missing = runner.invoke(app, ["report", "--dest", f"duckdb:///{tmp_path / 'nope.duckdb'}"])
+    assert missing.exit_code == 2 and "run `jirakit sync` first" in missing.output
