@@ -1,0 +1,53 @@
+"""Imports flow one way (DESIGN.md): jql and adf are leaves, client uses only them,
+the sandbox never imports the client."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "jirakit"
+SHARED = {"jirakit.errors", "jirakit._logging"}  # error types, logging
+
+ALLOWED: dict[str, set[str]] = {
+    "jql": set(),
+    "adf": set(),
+    "client": {"jql", "adf"},
+    "sandbox": {"jql", "adf"},
+    "sync": {"client", "jql", "adf"},
+}
+
+
+def imports_of(package: str) -> set[str]:
+    found: set[str] = set()
+    for path in (SRC / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = {alias.name for alias in node.names}
+                # `from jirakit import __version__` is fine; anything else from the root
+                # package would pull in the client through jirakit/__init__.py.
+                found.add(
+                    node.module if node.module != "jirakit" or names != {"__version__"} else ""
+                )
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+    return {name for name in found if name == "jirakit" or name.startswith("jirakit.")}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_flow_one_way(package: str):
+    bad = []
+    for module in imports_of(package):
+        if (
+            module in SHARED
+            or module == f"jirakit.{package}"
+            or module.startswith(f"jirakit.{package}.")
+        ):
+            continue
+        target = module.split(".")[1]
+        if target not in ALLOWED[package]:
+            bad.append(module)
+    assert bad == [], f"jirakit.{package} must not import {sorted(bad)}"
