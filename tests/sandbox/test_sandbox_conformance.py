@@ -325,6 +325,23 @@ CASES: list[tuple[str, str, str, Any, int]] = [
         },
         200,
     ),
+    # dynamic webhooks: events that never fire and an unroutable URL, so nothing is sent
+    (
+        "POST",
+        "/webhook",
+        "/webhook",
+        {
+            "url": "http://127.0.0.1:9/hook",
+            "webhooks": [
+                {"events": ["issue_property_set"], "jqlFilter": "project = ENG"},
+                {"events": ["jira:issue_created"], "jqlFilter": "summary ~ x"},
+            ],
+        },
+        200,
+    ),
+    ("GET", "/webhook", "/webhook", None, 200),
+    ("PUT", "/webhook/refresh", "/webhook/refresh", {"webhookIds": [1]}, 200),
+    ("GET", "/webhook/failed", "/webhook/failed?maxResults=10", None, 200),
 ]
 
 
@@ -404,5 +421,6 @@ def test_every_route_is_covered(conformance: Conformance, site: Sandbox) -> None
         ("POST", P + "/issue/{issueIdOrKey}/watchers"),
         ("GET", P + "/search"),
         ("POST", P + "/search"),
+        ("DELETE", P + "/webhook"),
     }
     assert sorted(set(missing) - no_json) == []

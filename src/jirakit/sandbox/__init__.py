@@ -6,7 +6,9 @@
     transport = httpx.ASGITransport(app=sandbox.app)        # in-process
     with sandbox.serve() as base_url: ...                   # on a real port
 
-``sandbox.store`` is the ground truth for tests.
+``sandbox.store`` is the ground truth for tests. ``sandbox.webhooks`` registers and
+delivers webhooks (`jirakit.sandbox.webhooks`) from a background thread: ``flush()`` waits
+for them, ``close()`` (or ``with Sandbox(...)``) stops it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from jirakit.sandbox.serve import serve_in_thread
 from jirakit.sandbox.store import Store
 from jirakit.sandbox.tls import TlsFiles
 from jirakit.sandbox.views import ViewCache
+from jirakit.sandbox.webhooks import WebhookEngine
 
 __all__ = ["Clock", "FrozenClock", "Sandbox", "SandboxConfig", "Store", "SystemClock"]
 
@@ -68,6 +71,10 @@ class Sandbox:
         latency: str | tuple[float, float] | None = None,
         fault_seed: int | None = None,
         oauth: bool = True,
+        webhook_duplicates: float = 0.0,
+        webhook_reorder: float = 0.0,
+        webhook_backoff: float = 1.0,
+        webhook_seed: int | None = None,
     ) -> None:
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
@@ -127,6 +134,20 @@ class Sandbox:
             )
         layers.extend(middleware)
         self.app: Starlette = create_app(self.state, middleware=layers)
+        # webhook registrations and delivery (`jirakit.sandbox.webhooks`); routes find it here
+        app_client = next(iter(self.oauth.clients.values()), None) if self.oauth else None
+        self.webhooks = WebhookEngine(
+            self.store,
+            self.clock,
+            self.search,
+            app_key=app_client.client_id if app_client else "sandbox-client",
+            app_secret=app_client.client_secret if app_client else "sandbox-secret",
+            duplicates=webhook_duplicates,
+            reorder=webhook_reorder,
+            backoff=webhook_backoff,
+            seed=seed if webhook_seed is None else webhook_seed,
+        )
+        self.app.state.webhooks = self.webhooks
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -161,8 +182,21 @@ class Sandbox:
     ) -> Iterator[str]:
         """Serve on a real port (0 = any free one) for the block; yields the base URL
         (``https://`` with ``tls``, a certificate from `jirakit.sandbox.tls.make_self_signed`)."""
-        with serve_in_thread(self.app, host, port, tls=tls) as url:
-            yield url
+        try:
+            with serve_in_thread(self.app, host, port, tls=tls) as url:
+                yield url
+        finally:
+            self.webhooks.stop()  # restarts by itself if deliveries come later
+
+    def close(self) -> None:
+        """Stop background work (webhook deliveries still queued are dropped)."""
+        self.webhooks.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- persistence ---------------------------------------------------------------
 

@@ -290,7 +290,7 @@ def create_app(
     middleware: Sequence[Middleware] = (),
 ) -> Starlette:
     """Build the ASGI app over ``state``. ``middleware`` runs outside auth (faults, limits)."""
-    from jirakit.sandbox.routes import agile_routes, api_routes
+    from jirakit.sandbox.routes import agile_routes, api_routes, webhook_admin_routes
 
     api = api_routes()
     routes: list[BaseRoute] = []
@@ -298,6 +298,7 @@ def create_app(
         routes.append(Mount("/rest/api/3", routes=api))
     routes += [Mount("/rest/api/2", routes=api), Mount("/rest/api/latest", routes=api)]
     routes += agile_routes()
+    routes.append(Mount("/rest/webhooks/1.0", routes=webhook_admin_routes()))
     app = Starlette(
         routes=routes,
         middleware=[*middleware, Middleware(AuthMiddleware, state=state)],

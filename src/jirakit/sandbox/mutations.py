@@ -632,7 +632,7 @@ def delete_issue(
         )
     for k in subtasks:
         store.remove_issue(k, to_ms(now), lag_ms(store))
-        emit(store, "jira:issue_deleted", k, user, now)
+        emit(store, "jira:issue_deleted", k, user, now, record=k)  # gone from the store
     for k in kids:
         if k not in subtasks and k.id in store.issues:
             k.parent_id = None
@@ -640,7 +640,7 @@ def delete_issue(
                 key: v for key, v in k.fields.items() if key not in ("parent", "customfield_10014")
             }
     store.remove_issue(rec, to_ms(now), lag_ms(store))
-    emit(store, "jira:issue_deleted", rec, user, now)
+    emit(store, "jira:issue_deleted", rec, user, now, record=rec)
 
 
 # -- transitions ---------------------------------------------------------------------------

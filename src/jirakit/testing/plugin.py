@@ -6,6 +6,8 @@ Fixtures:
   mount it with ``httpx.ASGITransport(app=jira_sandbox.app)``.
 - ``jira_sandbox_server``: the same sandbox served by uvicorn on a free local port
   (``.url``, ``.auth``, ``.sandbox``).
+- ``webhook_receiver``: a `jirakit.testing.webhooks.WebhookReceiver` on a free local port
+  recording (and, with ``.secret`` set, verifying) webhook deliveries; ``.wait_for(n)``.
 
 Configure per test with the marker ``@pytest.mark.jira_sandbox(issues=50, seed=3, ...)``
 (any `Sandbox` keyword argument).
@@ -21,6 +23,7 @@ import pytest
 
 if TYPE_CHECKING:
     from jirakit.sandbox import Sandbox
+    from jirakit.testing.webhooks import WebhookReceiver
 
 DEFAULTS: dict[str, Any] = {"seed": 0, "issues": 60, "projects": 3}
 
@@ -45,7 +48,7 @@ class SandboxServer:
 
 
 @pytest.fixture
-def jira_sandbox(request: pytest.FixtureRequest) -> Sandbox:
+def jira_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     """A fresh seeded in-process sandbox (``@pytest.mark.jira_sandbox(...)`` to configure)."""
     from jirakit.sandbox import Sandbox
 
@@ -53,7 +56,8 @@ def jira_sandbox(request: pytest.FixtureRequest) -> Sandbox:
     marker = request.node.get_closest_marker("jira_sandbox")
     if marker is not None:
         options.update(marker.kwargs)
-    return Sandbox(**options)
+    with Sandbox(**options) as sandbox:  # closing stops webhook delivery
+        yield sandbox
 
 
 @pytest.fixture
@@ -61,3 +65,12 @@ def jira_sandbox_server(jira_sandbox: Sandbox) -> Iterator[SandboxServer]:
     """``jira_sandbox`` served by uvicorn on a free port on 127.0.0.1."""
     with jira_sandbox.serve() as url:
         yield SandboxServer(url, jira_sandbox)
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A local HTTP server recording webhook deliveries (set ``.secret`` to verify them)."""
+    from jirakit.testing.webhooks import WebhookReceiver
+
+    with WebhookReceiver() as receiver:
+        yield receiver

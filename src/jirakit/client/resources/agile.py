@@ -54,6 +54,16 @@ class Sprint(Model):
         return self._str("state")
 
     @property
+    def goal(self) -> str | None:
+        return self._str("goal")
+
+    @property
+    def board_id(self) -> int | None:
+        """The board the sprint was created on (``originBoardId``)."""
+        raw = self.raw.get("originBoardId")
+        return None if raw is None else int(raw)
+
+    @property
     def start(self) -> datetime | None:
         return parse_datetime(self.raw.get("startDate"))
 

@@ -1,7 +1,7 @@
 """Route modules, one per resource group. Each exports ``ROUTES`` (relative paths).
 
 ``api_routes()`` is mounted under ``/rest/api/3`` (Cloud), ``/rest/api/2`` and
-``/rest/api/latest``; ``agile_routes()`` is the place for ``/rest/agile/1.0`` (to come).
+``/rest/api/latest``; ``agile_routes()`` mounts Jira Software's ``/rest/agile/1.0``.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from jirakit.sandbox.routes import (
+    agile,
     comments,
     issues,
     links,
@@ -17,6 +18,7 @@ from jirakit.sandbox.routes import (
     search,
     transitions,
     users,
+    webhooks,
     worklogs,
 )
 
@@ -25,9 +27,15 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for module in (meta, users, projects, search, issues, comments, transitions, worklogs, links):
         routes.extend(module.ROUTES)
+    routes.extend(webhooks.ROUTES)
     return routes
 
 
+def webhook_admin_routes() -> list[BaseRoute]:
+    """Admin webhooks, mounted under ``/rest/webhooks/1.0``."""
+    return list(webhooks.ADMIN_ROUTES)
+
+
 def agile_routes() -> list[BaseRoute]:
-    """Jira Software (``/rest/agile/1.0``) routes: not emulated yet."""
-    return []
+    """Jira Software (``/rest/agile/1.0``): boards, sprints, backlog, epics."""
+    return [agile.mount()]
