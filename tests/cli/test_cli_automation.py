@@ -126,3 +126,49 @@ def test_missing_settings_are_usage_errors():
         app, ["search", "x", "-o", "xml", "--url", "http://x.invalid", "--pat", "p"]
     )
     assert result.exit_code == 2 and "table, json, jsonl, csv" in result.output
+
+
+def test_issue_create_and_edit_by_names(site):
+    key = run(
+        site,
+        "issue",
+        "create",
+        "--project",
+        "Engineering Platform",
+        "--type",
+        "bug",
+        "--priority",
+        "High",
+        "--assignee",
+        "ann.tanaka@example.com",
+        "--summary",
+        "Named from the CLI",
+        "--description",
+        "Steps:\n\n1. **pay**",
+        "--field",
+        "Story Points=3",
+        "--field",
+        "Customer Tier=Gold",
+        "--field",
+        'Affected Platforms=["iOS", "Web"]',
+    ).strip()
+    fields = json.loads(run(site, "issue", "get", key, "-o", "json", "-f", "*all"))[0]["fields"]
+    assert fields["issuetype"]["name"] == "Bug" and fields["priority"]["name"] == "High"
+    assert fields["assignee"]["emailAddress"] == "ann.tanaka@example.com"
+    assert fields["customfield_10028"] == 3 and fields["customfield_10030"]["value"] == "Gold"
+    assert [o["value"] for o in fields["customfield_10031"]] == ["iOS", "Web"]
+    assert fields["description"]["content"][1]["type"] == "orderedList"
+    run(site, "issue", "edit", key, "--field", "Story Points=5", "--assignee", "Ben Patel")
+    fields = json.loads(run(site, "issue", "get", key, "-o", "json", "-f", "*all"))[0]["fields"]
+    assert fields["customfield_10028"] == 5 and fields["assignee"]["displayName"] == "Ben Patel"
+    run(site, "issue", "comment", key, "--plain", "a **literal**\nsecond line")
+    run(site, "issue", "delete", key, "--yes")
+
+
+def test_unknown_names_fail_with_the_candidates(site):
+    from jirakit.errors import ConfigurationError
+
+    args = ["issue", "create", "--project", "ENG", "--summary", "x", "--field", "Story Pts=1"]
+    result = CliRunner().invoke(app, args, env=site)
+    assert result.exit_code == 1 and isinstance(result.exception, ConfigurationError)
+    assert "did you mean 'Story Points'" in str(result.exception)

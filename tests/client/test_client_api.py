@@ -11,12 +11,16 @@ from jirakit.client.resources import (
     changelogs,
     comments,
     fields,
+    filters,
+    groups,
     issues,
+    links,
     meta,
     projects,
     search,
     transitions,
     users,
+    webhooks,
     worklogs,
 )
 
@@ -58,6 +62,11 @@ PAIRS = [
     (meta.Meta, meta.AsyncMeta),
     (agile.Boards, agile.AsyncBoards),
     (agile.Sprints, agile.AsyncSprints),
+    (links.Links, links.AsyncLinks),
+    (links.Watchers, links.AsyncWatchers),
+    (groups.Groups, groups.AsyncGroups),
+    (filters.Filters, filters.AsyncFilters),
+    (webhooks.Webhooks, webhooks.AsyncWebhooks),
 ]
 
 
@@ -91,6 +100,14 @@ def test_resource_namespaces_exist_on_both_clients():
         "worklogs",
         "users",
         "meta",
+        "webhooks",
+        "boards",
+        "sprints",
+        "links",
+        "watchers",
+        "groups",
+        "filters",
+        "bulk",
     }
     jira = Jira("https://x.atlassian.net", auth=jirakit.BasicAuth("a@b.c", "t"))
     try:

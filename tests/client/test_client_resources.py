@@ -58,7 +58,8 @@ def test_create_issue_converts_text_to_adf_on_cloud(router: Router, jira: Jira):
     assert fields["assignee"] == {"accountId": "acc-1"} and fields["customfield_10042"] == 3
     doc = fields["description"]
     assert doc["type"] == "doc" and len(doc["content"]) == 2
-    assert doc["content"][0]["content"][1] == {"type": "hardBreak"}
+    # a str is Markdown: a single newline joins the lines (use Text(...) to keep them)
+    assert doc["content"][0]["content"] == [{"type": "text", "text": "line one line two"}]
 
 
 def test_datacenter_keeps_text_and_uses_usernames(router: Router):

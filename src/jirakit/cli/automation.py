@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jirakit.cli._connect import Email, FlavourOpt, Pat, Token, Url, connect
-from jirakit.client import Jira
+from jirakit.client import Jira, Text
 from jirakit.client.models import Issue
 
 issue_app = typer.Typer(help="Read and change issues.", no_args_is_help=True)
@@ -155,40 +155,57 @@ def issue_get(
         emit([issue], wanted, fmt, Console())
 
 
-def _field_values(jira: Jira, pairs: Sequence[str]) -> dict[str, Any]:
+def _field_values(pairs: Sequence[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs -> ``fields=`` by name; the client resolves names and shapes
+    values by each field's schema (``Customer Tier=Gold`` -> ``{"value": "Gold"}``)."""
     out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
-        if not sep:
+        if not sep or not name.strip():
             raise typer.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--field")
         try:
             value: Any = json.loads(raw)
         except ValueError:
             value = raw
-        out[jira.fields.id_of(name)] = value
+        out[name.strip()] = value
     return out
+
+
+def _rich(value: str | None, plain: bool) -> Any:
+    """Markdown by default; ``--plain`` keeps the text exactly (line breaks included)."""
+    if value is None:
+        return None
+    return Text(value) if plain else value
 
 
 FieldPairs = Annotated[
     list[str] | None,
     typer.Option(
-        "--field", help="NAME=VALUE (field name or id; VALUE is JSON or text). Repeatable."
+        "--field",
+        help="NAME=VALUE: a field by display name or id (e.g. 'Story Points=3', "
+        "'Customer Tier=Gold', 'Affected Platforms=[\"iOS\"]'); VALUE is JSON or text. "
+        "Repeatable.",
     ),
+]
+PlainOpt = Annotated[
+    bool, typer.Option("--plain", help="Send text as is instead of reading it as Markdown.")
 ]
 
 
 @issue_app.command("create")
 def issue_create(
-    project: Annotated[str, typer.Option(help="Project key.")],
+    project: Annotated[str, typer.Option(help="Project key or name.")],
     summary: Annotated[str, typer.Option(help="Summary.")],
     issue_type: Annotated[str, typer.Option("--type", help="Issue type name, e.g. Bug.")] = "Task",
-    description: Annotated[str | None, typer.Option(help="Description (text).")] = None,
+    description: Annotated[str | None, typer.Option(help="Description (Markdown).")] = None,
     label: Annotated[list[str] | None, typer.Option(help="Label (repeatable).")] = None,
-    priority: Annotated[str | None, typer.Option(help="Priority name.")] = None,
+    priority: Annotated[str | None, typer.Option(help="Priority name, e.g. High.")] = None,
     assignee: Annotated[
-        str | None, typer.Option(help="accountId (Cloud) or username (DC).")
+        str | None,
+        typer.Option(help="Email, display name, or accountId (Cloud) / username (DC)."),
     ] = None,
     field: FieldPairs = None,
+    plain: PlainOpt = False,
     url: Url = None,
     email: Email = None,
     token: Token = None,
@@ -201,11 +218,11 @@ def issue_create(
             project=project,
             summary=summary,
             issue_type=issue_type,
-            description=description,
+            description=_rich(description, plain),
             labels=label,
             priority=priority,
             assignee=assignee,
-            fields=_field_values(jira, field or []),
+            fields=_field_values(field or []),
         )
     typer.echo(created.key)
 
@@ -214,9 +231,14 @@ def issue_create(
 def issue_edit(
     key: str,
     summary: Annotated[str | None, typer.Option(help="New summary.")] = None,
-    description: Annotated[str | None, typer.Option(help="New description (text).")] = None,
+    description: Annotated[str | None, typer.Option(help="New description (Markdown).")] = None,
     label: Annotated[list[str] | None, typer.Option(help="Replace labels (repeatable).")] = None,
+    priority: Annotated[str | None, typer.Option(help="New priority name.")] = None,
+    assignee: Annotated[
+        str | None, typer.Option(help="New assignee: email, display name or accountId.")
+    ] = None,
     field: FieldPairs = None,
+    plain: PlainOpt = False,
     url: Url = None,
     email: Email = None,
     token: Token = None,
@@ -230,9 +252,11 @@ def issue_edit(
         jira.issues.edit(
             key,
             summary=summary if summary is not None else UNSET,
-            description=description if description is not None else UNSET,
+            description=_rich(description, plain) if description is not None else UNSET,
             labels=label if label is not None else UNSET,
-            fields=_field_values(jira, field or []),
+            priority=priority if priority is not None else UNSET,
+            assignee=assignee if assignee is not None else UNSET,
+            fields=_field_values(field or []),
         )
     typer.echo(f"{key} updated")
 
@@ -260,7 +284,10 @@ def issue_delete(
 def issue_transition(
     key: str,
     to: Annotated[str, typer.Option("--to", help="Target status (or transition name).")],
-    comment: Annotated[str | None, typer.Option(help="Comment to add with the move.")] = None,
+    comment: Annotated[
+        str | None, typer.Option(help="Comment (Markdown) to add with the move.")
+    ] = None,
+    plain: PlainOpt = False,
     url: Url = None,
     email: Email = None,
     token: Token = None,
@@ -269,7 +296,7 @@ def issue_transition(
 ) -> None:
     """Move an issue to another status."""
     with connect(url, email, token, pat, flavour) as jira:
-        jira.transitions.do(key, to=to, comment=comment)
+        jira.transitions.do(key, to=to, comment=_rich(comment, plain))
         status = jira.issues.get(key, fields=["status"]).status
     typer.echo(f"{key} -> {status.name if status else to}")
 
@@ -277,7 +304,8 @@ def issue_transition(
 @issue_app.command("comment")
 def issue_comment(
     key: str,
-    body: Annotated[str, typer.Argument(help="Comment text ('-' reads standard input).")],
+    body: Annotated[str, typer.Argument(help="Comment, Markdown ('-' reads standard input).")],
+    plain: PlainOpt = False,
     url: Url = None,
     email: Email = None,
     token: Token = None,
@@ -287,14 +315,16 @@ def issue_comment(
     """Add a comment to an issue."""
     text = sys.stdin.read() if body == "-" else body
     with connect(url, email, token, pat, flavour) as jira:
-        comment = jira.comments.add(key, text)
+        comment = jira.comments.add(key, _rich(text, plain))
     typer.echo(f"{key} comment {comment.id}")
 
 
 @issue_app.command("assign")
 def issue_assign(
     key: str,
-    user: Annotated[str, typer.Argument(help="accountId, email, or 'none' to unassign.")],
+    user: Annotated[
+        str, typer.Argument(help="Email, display name, accountId, or 'none' to unassign.")
+    ],
     url: Url = None,
     email: Email = None,
     token: Token = None,
@@ -303,16 +333,6 @@ def issue_assign(
 ) -> None:
     """Assign an issue (or unassign with 'none')."""
     with connect(url, email, token, pat, flavour) as jira:
-        account: str | None = None if user.lower() == "none" else _user_id(jira, user)
-        jira.issues.edit(key, assignee=account)
+        account: str | None = None if user.lower() == "none" else user
+        jira.issues.edit(key, assignee=account)  # emails and display names are looked up
     typer.echo(f"{key} assigned to {user}" if account else f"{key} unassigned")
-
-
-def _user_id(jira: Jira, user: str) -> str:
-    if "@" not in user:
-        return user
-    found = jira.request("GET", "/user/search", params={"query": user})
-    matches = [u for u in found or [] if str(u.get("emailAddress", "")).lower() == user.lower()]
-    if len(matches) != 1:
-        raise typer.BadParameter(f"no single user with email {user}", param_hint="USER")
-    return str(matches[0].get("accountId") or matches[0].get("name"))

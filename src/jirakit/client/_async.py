@@ -10,6 +10,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from jirakit.client._base import BaseJira
+from jirakit.client._bulk import AsyncBulk
 from jirakit.client._call import Call, Flow, single
 from jirakit.client._paging import PageStrategy, Paginator
 from jirakit.client._transport import PER_SHARD, ShardedAsyncTransport
@@ -18,12 +19,16 @@ from jirakit.client.resources.agile import AsyncBoards, AsyncSprints
 from jirakit.client.resources.changelogs import AsyncChangelogs
 from jirakit.client.resources.comments import AsyncComments
 from jirakit.client.resources.fields import AsyncFields
+from jirakit.client.resources.filters import AsyncFilters
+from jirakit.client.resources.groups import AsyncGroups
 from jirakit.client.resources.issues import AsyncIssues
+from jirakit.client.resources.links import AsyncLinks, AsyncWatchers
 from jirakit.client.resources.meta import AsyncMeta
 from jirakit.client.resources.projects import AsyncProjects
 from jirakit.client.resources.search import AsyncSearch
 from jirakit.client.resources.transitions import AsyncTransitions
 from jirakit.client.resources.users import AsyncUsers
+from jirakit.client.resources.webhooks import AsyncWebhooks
 from jirakit.client.resources.worklogs import AsyncWorklogs
 from jirakit.errors import HTTPError, JiraError
 
@@ -61,6 +66,7 @@ class AsyncJira(BaseJira):
         self._site_lock = asyncio.Lock()
         self.issues = AsyncIssues(self)
         self.search = AsyncSearch(self)
+        self.bulk = AsyncBulk(self)
         self.comments = AsyncComments(self)
         self.transitions = AsyncTransitions(self)
         self.projects = AsyncProjects(self)
@@ -71,6 +77,11 @@ class AsyncJira(BaseJira):
         self.meta = AsyncMeta(self)
         self.boards = AsyncBoards(self)
         self.sprints = AsyncSprints(self)
+        self.webhooks = AsyncWebhooks(self)
+        self.links = AsyncLinks(self)
+        self.watchers = AsyncWatchers(self)
+        self.groups = AsyncGroups(self)
+        self.filters = AsyncFilters(self)
 
     # -- lifecycle ------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from jirakit.client._base import BaseJira
+from jirakit.client._bulk import Bulk
 from jirakit.client._call import Call, Flow, drive, single
 from jirakit.client._paging import PageStrategy, Paginator
 from jirakit.client.models import ServerInfo, User
@@ -17,12 +18,16 @@ from jirakit.client.resources.agile import Boards, Sprints
 from jirakit.client.resources.changelogs import Changelogs
 from jirakit.client.resources.comments import Comments
 from jirakit.client.resources.fields import Fields
+from jirakit.client.resources.filters import Filters
+from jirakit.client.resources.groups import Groups
 from jirakit.client.resources.issues import Issues
+from jirakit.client.resources.links import Links, Watchers
 from jirakit.client.resources.meta import Meta
 from jirakit.client.resources.projects import Projects
 from jirakit.client.resources.search import Search
 from jirakit.client.resources.transitions import Transitions
 from jirakit.client.resources.users import Users
+from jirakit.client.resources.webhooks import Webhooks
 from jirakit.client.resources.worklogs import Worklogs
 from jirakit.errors import HTTPError, JiraError, TransportError
 
@@ -58,6 +63,7 @@ class Jira(BaseJira):
         )
         self.issues = Issues(self)
         self.search = Search(self)
+        self.bulk = Bulk(self)
         self.comments = Comments(self)
         self.transitions = Transitions(self)
         self.projects = Projects(self)
@@ -68,6 +74,11 @@ class Jira(BaseJira):
         self.meta = Meta(self)
         self.boards = Boards(self)
         self.sprints = Sprints(self)
+        self.webhooks = Webhooks(self)
+        self.links = Links(self)
+        self.watchers = Watchers(self)
+        self.groups = Groups(self)
+        self.filters = Filters(self)
 
     # -- lifecycle ------------------------------------------------------------------
 

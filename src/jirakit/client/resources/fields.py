@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -45,9 +46,24 @@ class FieldMap:
         if len(matches) == 1:
             return matches[0].id
         if not matches:
-            raise ConfigurationError(f"no field named {name_or_id!r}")
-        options = ", ".join(f"{f.id} ({f.name})" for f in matches)
-        raise ConfigurationError(f"field name {name_or_id!r} is ambiguous: {options}")
+            names = sorted({f.name for f in self.fields}, key=str.casefold)
+            close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
+            close += [n for n in names if folded in n.casefold() and n not in close][:3]
+            hint = f"; did you mean {', '.join(repr(n) for n in close)}?" if close else ""
+            raise ConfigurationError(f"no field named {name_or_id!r}{hint}")
+        options = ", ".join(f"{f.id} ({f.name}){_kind(f)}" for f in matches)
+        raise ConfigurationError(
+            f"field name {name_or_id!r} is ambiguous: {options}; pass the id instead"
+        )
+
+
+def _kind(field: Field) -> str:
+    """`` [option]``, `` [array of user]``: tells same-named fields apart."""
+    schema = field.schema
+    if "type" not in schema:
+        return ""
+    kind = str(schema["type"])
+    return f" [{kind} of {schema['items']}]" if "items" in schema else f" [{kind}]"
 
 
 def fields_call() -> Call[list[Field]]:

@@ -7,6 +7,18 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from jirakit.client._call import Call, Flow, single
+from jirakit.client._names import (
+    Context,
+    Rejected,
+    fields_flow,
+    issue_type_ref,
+    priority_ref,
+    project_ref_flow,
+    rejectable,
+    repair_flow,
+    user_ref_flow,
+)
+from jirakit.client._richtext import rich_text
 from jirakit.client._unset import UNSET, Unset
 from jirakit.client.models import (
     BulkCreateError,
@@ -48,7 +60,8 @@ def user_ref(user: str, flavour: str) -> dict[str, str]:
     return {"accountId": user} if flavour == "cloud" else {"name": user}
 
 
-def create_fields(
+def create_flow(
+    cache: dict[str, Any],
     flavour: str,
     *,
     project: str | None,
@@ -59,30 +72,42 @@ def create_fields(
     priority: str | None,
     labels: Sequence[str] | None,
     fields: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    from jirakit.client._richtext import rich_text
-
+    update: Mapping[str, Any] | None,
+) -> Flow[CreatedIssue]:
+    """Create with human names resolved (see `jirakit.client._names`); one request when
+    nothing needs looking up, and one re-send at most when Jira rejects a name."""
     out: dict[str, Any] = {}
     if project is not None:
-        out["project"] = {"id": project} if project.isdigit() else {"key": project}
+        out["project"] = yield from project_ref_flow(cache, flavour, project)
     if summary is not None:
         out["summary"] = summary
     if issue_type is not None:
-        out["issuetype"] = {"id": issue_type} if issue_type.isdigit() else {"name": issue_type}
+        out["issuetype"] = issue_type_ref(cache, out.get("project"), issue_type)
     if description is not None:
         out["description"] = rich_text(description, flavour)
     if assignee is not None:
-        out["assignee"] = user_ref(assignee, flavour)
+        out["assignee"] = yield from user_ref_flow(cache, flavour, assignee)
     if priority is not None:
-        out["priority"] = {"name": priority}
+        out["priority"] = priority_ref(cache, priority)
     if labels is not None:
         out["labels"] = list(labels)
-    out.update(fields or {})
-    return out
+    shaped = yield from fields_flow(cache, flavour, fields)
+    out.update(shaped.values)
+    result = yield rejectable(create_call(out, update))
+    if isinstance(result, Rejected):
+        kind = out.get("issuetype") or {}
+        context = Context(project=out.get("project"), issue_type=kind.get("id"))
+        body = {"fields": out}
+        fixed = yield from repair_flow(cache, flavour, body, result.error, shaped, context)
+        result = yield create_call(fixed, update)
+    created: CreatedIssue = result
+    return created
 
 
-def edit_fields(
+def edit_flow(
+    cache: dict[str, Any],
     flavour: str,
+    key: str,
     *,
     summary: str | Unset,
     description: Any,
@@ -91,27 +116,36 @@ def edit_fields(
     labels: Sequence[str] | Unset | None,
     due: date | Unset | None,
     fields: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    """Only what was passed: UNSET leaves a field alone, None clears it."""
-    from jirakit.client._richtext import rich_text
-
+    update: Mapping[str, Any] | None,
+    notify: bool,
+) -> Flow[None]:
+    """Only what was passed: UNSET leaves a field alone, None clears it. Names resolve as
+    for `create_flow`."""
     out: dict[str, Any] = {}
     if summary is not UNSET:
         out["summary"] = summary
     if description is not UNSET:
         out["description"] = rich_text(description, flavour)
     if assignee is not UNSET:
-        out["assignee"] = None if assignee is None else user_ref(assignee, flavour)
+        out["assignee"] = (
+            None if assignee is None else (yield from user_ref_flow(cache, flavour, assignee))
+        )
     if priority is not UNSET:
-        out["priority"] = None if priority is None else {"name": priority}
+        out["priority"] = None if priority is None else priority_ref(cache, priority)
     if labels is not UNSET:
         out["labels"] = [] if labels is None else list(labels)
     if due is not UNSET:
         out["duedate"] = None if due is None else due.isoformat()
-    for key, value in (fields or {}).items():
-        if value is not UNSET:
-            out[key] = value
-    return out
+    shaped = yield from fields_flow(cache, flavour, fields)
+    out.update(shaped.values)
+    body: dict[str, Any] = {"fields": out}
+    if update:
+        body["update"] = dict(update)
+    result = yield rejectable(edit_call(key, body, notify))
+    if isinstance(result, Rejected):
+        context = Context(issue_key=key)
+        body["fields"] = yield from repair_flow(cache, flavour, body, result.error, shaped, context)
+        yield edit_call(key, body, notify)
 
 
 def bulk_create_flow(items: Sequence[Mapping[str, Any]]) -> Flow[BulkCreateResult]:
@@ -190,9 +224,14 @@ class Issues(Resource):
         fields: Mapping[str, Any] | None = None,
         update: Mapping[str, Any] | None = None,
     ) -> CreatedIssue:
-        """Create an issue. Named arguments cover the usual fields; ``fields`` adds the
-        rest in Jira's JSON shape (custom fields by id)."""
-        fields = create_fields(
+        """Create an issue. ``project`` is a key or name; ``issue_type`` and ``priority``
+        are names (or ids); ``assignee`` an email, display name or accountId;
+        ``description`` rich text (a ``str`` is Markdown; `Text`, `Wiki` or ADF say
+        otherwise). ``fields`` adds the rest by id or display name, values shaped by each
+        field's schema (``{"Customer Tier": "Gold"}``). Unknown or ambiguous names raise
+        `ConfigurationError` naming the candidates."""
+        flow = create_flow(
+            self._c._cache,
             self._c.flavour,
             project=project,
             summary=summary,
@@ -202,9 +241,9 @@ class Issues(Resource):
             priority=priority,
             labels=labels,
             fields=fields,
+            update=update,
         )
-        call = create_call(fields, update)
-        return self._c._run(single(call))
+        return self._c._run(flow)
 
     def edit(
         self,
@@ -220,11 +259,23 @@ class Issues(Resource):
         update: Mapping[str, Any] | None = None,
         notify: bool = True,
     ) -> None:
-        """Edit an issue. Arguments left UNSET are not touched; ``None`` clears a field."""
-        body = edit_body(
-            self._c.flavour, summary, description, assignee, priority, labels, due, fields, update
+        """Edit an issue. Arguments left UNSET are not touched; ``None`` clears a field.
+        Names are resolved as for `create` (``fields={"Story Points": 5}``)."""
+        flow = edit_flow(
+            self._c._cache,
+            self._c.flavour,
+            key,
+            summary=summary,
+            description=description,
+            assignee=assignee,
+            priority=priority,
+            labels=labels,
+            due=due,
+            fields=fields,
+            update=update,
+            notify=notify,
         )
-        self._c._run(single(edit_call(key, body, notify)))
+        self._c._run(flow)
 
     def delete(self, key: str, *, delete_subtasks: bool = False) -> None:
         """Delete an issue (and its sub-tasks when ``delete_subtasks``)."""
@@ -275,9 +326,14 @@ class AsyncIssues(Resource):
         fields: Mapping[str, Any] | None = None,
         update: Mapping[str, Any] | None = None,
     ) -> CreatedIssue:
-        """Create an issue. Named arguments cover the usual fields; ``fields`` adds the
-        rest in Jira's JSON shape (custom fields by id)."""
-        fields = create_fields(
+        """Create an issue. ``project`` is a key or name; ``issue_type`` and ``priority``
+        are names (or ids); ``assignee`` an email, display name or accountId;
+        ``description`` rich text (a ``str`` is Markdown; `Text`, `Wiki` or ADF say
+        otherwise). ``fields`` adds the rest by id or display name, values shaped by each
+        field's schema (``{"Customer Tier": "Gold"}``). Unknown or ambiguous names raise
+        `ConfigurationError` naming the candidates."""
+        flow = create_flow(
+            self._c._cache,
             self._c.flavour,
             project=project,
             summary=summary,
@@ -287,9 +343,9 @@ class AsyncIssues(Resource):
             priority=priority,
             labels=labels,
             fields=fields,
+            update=update,
         )
-        call = create_call(fields, update)
-        return await self._c._run(single(call))
+        return await self._c._run(flow)
 
     async def edit(
         self,
@@ -305,11 +361,23 @@ class AsyncIssues(Resource):
         update: Mapping[str, Any] | None = None,
         notify: bool = True,
     ) -> None:
-        """Edit an issue. Arguments left UNSET are not touched; ``None`` clears a field."""
-        body = edit_body(
-            self._c.flavour, summary, description, assignee, priority, labels, due, fields, update
+        """Edit an issue. Arguments left UNSET are not touched; ``None`` clears a field.
+        Names are resolved as for `create` (``fields={"Story Points": 5}``)."""
+        flow = edit_flow(
+            self._c._cache,
+            self._c.flavour,
+            key,
+            summary=summary,
+            description=description,
+            assignee=assignee,
+            priority=priority,
+            labels=labels,
+            due=due,
+            fields=fields,
+            update=update,
+            notify=notify,
         )
-        await self._c._run(single(edit_call(key, body, notify)))
+        await self._c._run(flow)
 
     async def delete(self, key: str, *, delete_subtasks: bool = False) -> None:
         """Delete an issue (and its sub-tasks when ``delete_subtasks``)."""
@@ -330,34 +398,6 @@ class AsyncIssues(Resource):
     ) -> BulkFetchResult:
         """Fetch issues by id or key through ``issue/bulkfetch``, 100 per request."""
         return await self._c._run(bulk_fetch_flow(ids, fields, expand, properties))
-
-
-def edit_body(
-    flavour: str,
-    summary: str | Unset,
-    description: Any,
-    assignee: str | Unset | None,
-    priority: str | Unset | None,
-    labels: Sequence[str] | Unset | None,
-    due: date | Unset | None,
-    fields: Mapping[str, Any] | None,
-    update: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "fields": edit_fields(
-            flavour,
-            summary=summary,
-            description=description,
-            assignee=assignee,
-            priority=priority,
-            labels=labels,
-            due=due,
-            fields=fields,
-        )
-    }
-    if update:
-        body["update"] = dict(update)
-    return body
 
 
 def create_call(fields: Mapping[str, Any], update: Mapping[str, Any] | None) -> Call[CreatedIssue]:
