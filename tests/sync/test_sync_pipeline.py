@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,7 @@ def test_sync_into_the_local_postgres(site, tmp_path):
     except psycopg.OperationalError as exc:
         pytest.skip(f"PostgreSQL at {PG_DSN} is unreachable: {exc}")
     _, jira = site
-    dataset = f"jirakit_test_{tmp_path.name[-8:].replace('-', '_')}".lower()
+    dataset = f"jirakit_test_{uuid.uuid4().hex[:12]}"  # unique: runs may share the server
     warehouse = warehouse_for(PG_DSN, dataset)
     try:
         result = run_sync(

@@ -185,5 +185,7 @@ def test_jql_cursor_is_written_in_the_users_zone_across_dst():
     assert jql_time(datetime(2024, 3, 10, 6, 59, 59, tzinfo=UTC), ny) == "2024-03-10 01:59"
     assert jql_time(datetime(2024, 3, 10, 7, 0, tzinfo=UTC), ny) == "2024-03-10 03:00"
     berlin = ZoneInfo("Europe/Berlin")
-    assert jql_time(datetime(2024, 10, 27, 0, 30, tzinfo=UTC), berlin) == "2024-10-27 02:30"
+    # 2024-10-27 02:30 happens twice in Berlin (00:30 and 01:30 UTC). The literal must
+    # never be read as a moment after the cursor, so 00:30 UTC is written an hour earlier.
+    assert jql_time(datetime(2024, 10, 27, 0, 30, tzinfo=UTC), berlin) == "2024-10-27 01:30"
     assert jql_time(datetime(2024, 10, 27, 1, 30, tzinfo=UTC), berlin) == "2024-10-27 02:30"

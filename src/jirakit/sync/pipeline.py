@@ -15,23 +15,34 @@ from jirakit.client import Jira
 from jirakit.errors import Unauthorized
 from jirakit.sync.drift import AlertSink, LogSink, failure_alert
 from jirakit.sync.schema import TABLES
-from jirakit.sync.source import FatalSyncError, RunContext, SyncOptions, jira_source
+from jirakit.sync.source import FatalSyncError, RunContext, SyncOptions, jira_source, read_again
 
-# Child tables refreshed whole for every issue loaded in a run: rows of a re-synced issue
-# that did not come back this time were deleted in Jira.
+# Child tables refreshed whole with their issue: a child row last loaded before its issue's
+# latest load did not come back with it, so it was deleted (or unlinked) in Jira. Comparing
+# load ids row by row (not "this load") keeps the step idempotent: a run killed between
+# its load and this step is fixed up by the next run.
+_NEWER = "CAST({a} AS DOUBLE PRECISION) > CAST({b} AS DOUBLE PRECISION)"
 _CHILDREN = {
     "comments": (
-        "issue_id",
-        "UPDATE {t} SET is_deleted = true WHERE issue_id IN ({ids}) "
-        "AND _dlt_load_id <> '{load}' AND NOT is_deleted",
+        "UPDATE {t} SET is_deleted = true FROM {issues} i WHERE {t}.issue_id = i.id "
+        "AND " + _NEWER.format(a="i._dlt_load_id", b="{t}._dlt_load_id") + " AND NOT {t}.is_deleted"
     ),
     "issue_links": (
-        "",
-        "DELETE FROM {t} WHERE (outward_issue_id IN ({ids}) OR inward_issue_id "
-        "IN ({ids})) AND _dlt_load_id <> '{load}'",
+        "DELETE FROM {t} WHERE EXISTS (SELECT 1 FROM {issues} i WHERE "
+        "(i.id = {t}.outward_issue_id OR i.id = {t}.inward_issue_id) AND ("
+        + _NEWER.format(a="i._dlt_load_id", b="{t}._dlt_load_id")
+        + " OR i.is_deleted))"
     ),
-    "sprint_issues": ("", "DELETE FROM {t} WHERE issue_id IN ({ids}) AND _dlt_load_id <> '{load}'"),
-    "attachments": ("", "DELETE FROM {t} WHERE issue_id IN ({ids}) AND _dlt_load_id <> '{load}'"),
+    "sprint_issues": (
+        "DELETE FROM {t} WHERE EXISTS (SELECT 1 FROM {issues} i WHERE i.id = {t}.issue_id AND "
+        + _NEWER.format(a="i._dlt_load_id", b="{t}._dlt_load_id")
+        + ")"
+    ),
+    "attachments": (
+        "DELETE FROM {t} WHERE EXISTS (SELECT 1 FROM {issues} i WHERE i.id = {t}.issue_id AND "
+        + _NEWER.format(a="i._dlt_load_id", b="{t}._dlt_load_id")
+        + ")"
+    ),
 }
 
 
@@ -107,35 +118,60 @@ def _sql_tables(client: Any, schema: str) -> set[str]:
     return {str(r[0]) for r in rows or []}
 
 
-def post_load(pipeline: Any, load_id: str) -> None:
-    """Soft deletions and stale child rows, in the warehouse (SQL destinations only)."""
+def post_load(pipeline: Any, load_id: str | None = None) -> None:
+    """Soft deletions and stale child rows, in the warehouse (SQL destinations only).
+
+    Idempotent and independent of ``load_id`` (kept for callers): every statement compares
+    rows with the current state, so it also completes the fix-ups of an earlier run that
+    was killed after loading.
+    """
     with pipeline.sql_client() as client:
         schema = pipeline.dataset_name
         tables = _sql_tables(client, schema)
         q = client.make_qualified_table_name
         if "issues" not in tables:
             return
-        synced = f"SELECT id FROM {q('issues')} WHERE _dlt_load_id = '{load_id}'"
-        for table, (_, template) in _CHILDREN.items():
-            if table in tables:
-                client.execute_sql(template.format(t=q(table), ids=synced, load=load_id))
+        issues = q("issues")
         if "issue_deletions" in tables:
+            # A deletion found after the issue's last load; an issue read again later
+            # (restored, moved back into scope) was reloaded with is_deleted = false and
+            # stays so.
             client.execute_sql(
-                f"UPDATE {q('issues')} SET is_deleted = true, deleted_at = d.deleted_at "
-                f"FROM {q('issue_deletions')} d WHERE {q('issues')}.id = d.id "
-                f"AND NOT {q('issues')}.is_deleted"
+                f"UPDATE {issues} SET is_deleted = true, deleted_at = d.deleted_at "
+                f"FROM {q('issue_deletions')} d WHERE {issues}.id = d.id "
+                f"AND NOT {issues}.is_deleted AND d.deleted_at >= {issues}.synced_at"
             )
-            for child in ("comments", "worklogs"):
-                if child in tables:
-                    client.execute_sql(
-                        f"UPDATE {q(child)} SET is_deleted = true WHERE issue_id IN "
-                        f"(SELECT id FROM {q('issue_deletions')}) AND NOT is_deleted"
-                    )
-        if "worklog_deletions" in tables and "worklogs" in tables:
+        for table, template in _CHILDREN.items():
+            if table in tables:
+                client.execute_sql(template.format(t=q(table), issues=issues))
+        deleted_issues = f"SELECT id FROM {issues} WHERE is_deleted"
+        if "comments" in tables:
             client.execute_sql(
-                f"UPDATE {q('worklogs')} SET is_deleted = true, deleted_at = d.deleted_at "
-                f"FROM {q('worklog_deletions')} d WHERE {q('worklogs')}.id = d.id "
-                f"AND NOT {q('worklogs')}.is_deleted"
+                f"UPDATE {q('comments')} SET is_deleted = true WHERE issue_id IN "
+                f"({deleted_issues}) AND NOT is_deleted"
+            )
+        if "worklogs" in tables:
+            worklogs = q("worklogs")
+            gone = (
+                f"SELECT id FROM {q('worklog_deletions')}"
+                if "worklog_deletions" in tables
+                else "SELECT NULL WHERE false"
+            )
+            if "worklog_deletions" in tables:
+                client.execute_sql(
+                    f"UPDATE {worklogs} SET is_deleted = true, deleted_at = d.deleted_at "
+                    f"FROM {q('worklog_deletions')} d WHERE {worklogs}.id = d.id "
+                    f"AND (NOT {worklogs}.is_deleted OR {worklogs}.deleted_at IS NULL)"
+                )
+            client.execute_sql(
+                f"UPDATE {worklogs} SET is_deleted = true WHERE issue_id IN "
+                f"({deleted_issues}) AND NOT is_deleted"
+            )
+            # Worklogs of an issue that came back, unless deleted themselves.
+            client.execute_sql(
+                f"UPDATE {worklogs} SET is_deleted = false WHERE is_deleted "
+                f"AND issue_id IN (SELECT id FROM {issues} WHERE NOT is_deleted) "
+                f"AND id NOT IN ({gone})"
             )
 
 
@@ -201,7 +237,7 @@ def run_sync(
     started = time.perf_counter()
     requests_before = jira.stats.requests
     try:
-        server_time = jira.server_info().server_time
+        server_time = read_again(jira, jira.server_info).server_time
     except Unauthorized as exc:
         raise FatalSyncError(
             f"Jira rejected the credentials (401): check the email and API token (or the PAT). {exc}"

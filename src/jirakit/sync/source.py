@@ -17,18 +17,20 @@ owns extraction, built for few requests and complete data:
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dlt
 
 from jirakit.client import Jira
-from jirakit.errors import Forbidden, NotFound, Unauthorized
+from jirakit.errors import Forbidden, NotFound, ResponseDecodeError, Unauthorized
 from jirakit.sync import transform as tf
 from jirakit.sync.drift import DriftEvent, detect_drift, field_snapshot
 from jirakit.sync.naming import ColumnMap, assign_columns
@@ -38,7 +40,13 @@ STREAMS = ("metadata", "issues", "worklogs")
 ID_PAGE = 5000
 BULK = 100
 CHANGELOG_BATCH = 1000
+# A read whose body arrived cut short (a dropped connection mid-body) is read again.
+UNREADABLE_ATTEMPTS = 5
+# Worklogs of issues newer than any issue seen yet are held back (as ids) for this long,
+# in case their issue is not visible to search yet; then they are dropped as out of scope.
+PENDING_WORKLOG_MS = 60 * 60 * 1000
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 class FatalSyncError(Exception):
@@ -116,8 +124,39 @@ def unranges(spans: Iterable[Sequence[int]]) -> set[int]:
 
 
 def jql_time(moment: datetime, tz: ZoneInfo) -> str:
-    """A JQL date literal in the searching user's zone, floored to the minute."""
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    """A JQL date literal in the searching user's zone, floored to the minute, that Jira
+    can only read as a moment at or before ``moment``.
+
+    A wall time in the hour repeated when DST ends is ambiguous (Europe/Berlin's
+    ``2026-10-25 02:30`` is 00:30 or 01:30 UTC), and servers differ in which one they pick
+    (Java's lenient calendar takes standard time, the later one). An ambiguous literal
+    whose later reading would pass ``moment`` is moved back until no reading does: the
+    query then reads up to an hour more, never less.
+    """
+    moment = moment.astimezone(UTC)
+    candidate = moment
+    for _ in range(4):
+        wall = candidate.astimezone(tz).replace(second=0, microsecond=0, tzinfo=None)
+        readings = [wall.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1)]
+        if max(readings) <= moment:
+            return wall.strftime("%Y-%m-%d %H:%M")
+        candidate = min(readings) - timedelta(minutes=30)
+    return moment.strftime("%Y-%m-%d %H:%M")  # unreachable for real zones
+
+
+def read_again(jira: Jira, fn: Callable[[], T], attempts: int = UNREADABLE_ATTEMPTS) -> T:
+    """``fn()`` (a read: GET or a read-only POST), again when the response body arrived
+    unreadable (truncated). The client retries statuses and dropped connections itself; a
+    2xx whose body is cut short reaches us as `ResponseDecodeError`. Each extra try is
+    counted in ``jira.stats.retries``."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except ResponseDecodeError:
+            if attempt >= attempts:
+                raise
+            jira.stats.retries += 1
+    raise AssertionError("unreachable")
 
 
 def custom_column_hints(fields: Sequence[Mapping[str, Any]], columns: ColumnMap) -> dict[str, Any]:
@@ -168,7 +207,7 @@ class Extractor:
     def guard(self, what: str, fn: Callable[[], Any]) -> Any:
         """Classify errors: auth problems are fatal; a missing endpoint/resource is skipped."""
         try:
-            return fn()
+            return read_again(self.jira, fn)
         except Unauthorized as exc:
             raise FatalSyncError(
                 f"Jira rejected the credentials while reading {what} (401): check the email "
@@ -371,6 +410,19 @@ class Extractor:
         changed = self.issue_ids(" AND ".join(parts) + " ORDER BY updated ASC")
         known = unranges(self.state.get("known_ids") or [])
 
+        # Every id in scope now (a cheap id-only search), for deletions and for issues
+        # that came back without changing (a project opened again, an issue moved in):
+        # those are read too, or they would stay marked deleted.
+        if since is None:
+            current = set(changed)
+        else:
+            everything = " AND ".join(
+                [p for p in [self.scope()] if p] + ['updated >= "1970-01-01"']
+            )
+            current = set(self.issue_ids(everything))
+            seen = set(changed)
+            changed.extend(sorted(i for i in current - known if i not in seen))
+
         sprints: dict[int, Row] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
             for start in range(0, len(changed), CHANGELOG_BATCH):
@@ -380,13 +432,6 @@ class Extractor:
             yield self.emit("sprints", list(sprints.values()))
 
         # Deletions: every id in scope now, against every id seen before.
-        if since is None:
-            current = set(changed)
-        else:
-            everything = " AND ".join(
-                [p for p in [self.scope()] if p] + ['updated >= "1970-01-01"']
-            )
-            current = set(self.issue_ids(everything))
         gone = sorted(known - current)
         if gone:
             deleted_at = self.run.started_at
@@ -398,26 +443,54 @@ class Extractor:
     def _issue_batch(
         self, pool: ThreadPoolExecutor, ids: list[int], sprints: dict[int, Row]
     ) -> Iterator[Any]:
+        """One changelog batch (1000 ids): details 100 at a time, at most ``concurrency``
+        bulk fetches in flight, each turned into rows and handed to dlt as it arrives, so
+        only a few hundred issues' JSON is alive at once; then the batch's history."""
         assert self.info is not None
-        chunks = [ids[i : i + BULK] for i in range(0, len(ids), BULK)]
-        details = [pool.submit(self._bulk_fetch, chunk) for chunk in chunks]
         history = pool.submit(self._changelogs, ids)
-        issues: list[Mapping[str, Any]] = []
-        for future in details:
-            issues.extend(future.result())
+        chunks = iter([ids[i : i + BULK] for i in range(0, len(ids), BULK)])
+        window: deque[Future[list[Mapping[str, Any]]]] = deque(
+            pool.submit(self._bulk_fetch, chunk)
+            for chunk in islice(chunks, max(1, self.options.concurrency))
+        )
+        loaded: set[int] = set()
+        while window:
+            issues = window.popleft().result()
+            following = next(chunks, None)
+            if following is not None:
+                window.append(pool.submit(self._bulk_fetch, following))
+            yield from self._issue_rows(pool, issues, sprints, loaded)
+            del issues
         histories = history.result()
+        yield self.emit(
+            "issue_field_history",
+            [
+                row
+                for issue_id in sorted(histories)
+                if issue_id in loaded
+                for row in tf.history_rows(issue_id, histories[issue_id])
+            ],
+        )
 
+    def _issue_rows(
+        self,
+        pool: ThreadPoolExecutor,
+        issues: list[Mapping[str, Any]],
+        sprints: dict[int, Row],
+        loaded: set[int],
+    ) -> Iterator[Any]:
+        assert self.info is not None
         issue_rows: list[Row] = []
         comment_rows: list[Row] = []
         link_rows: list[Row] = []
         attachment_rows: list[Row] = []
         sprint_links: list[Row] = []
-        history_rows: list[Row] = []
         comment_pages: list[Future[list[Row]]] = []
         for issue in issues:
             row = tf.issue_row(issue, self.info, self.run.started_at)
             issue_rows.append(row)
             issue_id = row["id"]
+            loaded.add(issue_id)
             embedded = (issue.get("fields") or {}).get("comment") or {}
             comments = list(embedded.get("comments") or [])
             total = tf.as_int(embedded.get("total"))
@@ -443,11 +516,9 @@ class Extractor:
                             "end_at": tf.utc(sprint.get("endDate")),
                             "complete_at": tf.utc(sprint.get("completeDate")),
                         }
-            history_rows.extend(tf.history_rows(issue_id, histories.get(issue_id, [])))
         for page in comment_pages:
             comment_rows.extend(page.result())
         yield self.emit("issues", issue_rows, self.issue_hints)
-        yield self.emit("issue_field_history", history_rows)
         yield self.emit("comments", comment_rows)
         yield self.emit("issue_links", link_rows)
         yield self.emit("attachments", attachment_rows)
@@ -467,6 +538,7 @@ class Extractor:
         out: dict[int, list[Mapping[str, Any]]] = {}
 
         def fetch() -> None:
+            out.clear()  # read again from the start after an unreadable page
             for log in self.jira.changelogs.bulk_fetch(ids):
                 out.setdefault(int(log.issue_id), []).extend(log.histories)
 
@@ -482,28 +554,44 @@ class Extractor:
     # -- worklogs -----------------------------------------------------------------------
 
     def worklogs(self) -> Iterator[Any]:
-        since = 0 if self.options.full_refresh else int(self.state.get("worklog_since") or 0)
-        scope = unranges(self.state.get("known_ids") or [])
+        """Worklogs changed since the last run (``worklog/updated``, which leaves out the
+        last minute, so its cursor never passes it), read 1000 at a time by id."""
+        full = self.options.full_refresh
+        since = 0 if full else int(self.state.get("worklog_since") or 0)
+        known = unranges(self.state.get("known_ids") or []) if self.options.projects else set()
+        newest_known = max(known, default=0)
         changes = self.guard(
             "worklog changes", lambda: list(self.jira.worklogs.updated_since(since))
         )
         if changes is None:
             return
-        ids = [c.worklog_id for c in changes]
+        # Held back last time: their issue was newer than any issue seen (maybe not
+        # searchable yet).
+        pending: dict[int, int] = (
+            {} if full else {int(w): int(ms) for w, ms in self.state.get("worklog_pending") or []}
+        )
+        ids = list(dict.fromkeys([*(c.worklog_id for c in changes), *pending]))
         newest = max((c.updated_ms for c in changes), default=since)
+        held: dict[int, int] = {}
         for start in range(0, len(ids), 1000):
             worklogs = self.guard(
                 "worklogs", partial(self.jira.worklogs.by_ids, ids[start : start + 1000])
             )
-            rows = [
-                tf.worklog_row(w.raw)
-                for w in worklogs or []
-                if not scope or tf.as_int(w.get("issueId")) in scope
-            ]
+            rows: list[Row] = []
+            for w in worklogs or []:
+                row = tf.worklog_row(w.raw)
+                issue_id = row["issue_id"]
+                # Without a project filter every worklog is in scope. With one, only
+                # those of issues in scope; one of an issue newer than any seen may
+                # belong to an issue search does not show yet: hold it for a while.
+                if not self.options.projects or issue_id in known:
+                    rows.append(row)
+                elif issue_id is not None and issue_id > newest_known:
+                    first = pending.get(row["id"], newest)
+                    if newest - first < PENDING_WORKLOG_MS:
+                        held[row["id"]] = first
             yield self.emit("worklogs", rows)
-        deleted_since = (
-            0 if self.options.full_refresh else int(self.state.get("worklog_deleted_since") or 0)
-        )
+        deleted_since = 0 if full else int(self.state.get("worklog_deleted_since") or 0)
         deleted = self.guard(
             "deleted worklogs", lambda: list(self.jira.worklogs.deleted_since(deleted_since))
         )
@@ -514,6 +602,7 @@ class Extractor:
             )
             self.state["worklog_deleted_since"] = max(d.updated_ms for d in deleted)
         self.state["worklog_since"] = newest
+        self.state["worklog_pending"] = [[w, ms] for w, ms in sorted(held.items())]
 
     # -- the run --------------------------------------------------------------------------
 
