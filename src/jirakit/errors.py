@@ -91,10 +91,15 @@ class PaginationError(JiraError):
 
 
 class ResponseDecodeError(JiraError):
-    """A successful response whose body is not the JSON shape we expected."""
+    """A successful response whose body is not the JSON shape we expected. ``unreadable``
+    is True when the body is not JSON at all (typically cut short in transit: worth a retry).
+    """
 
-    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, request_id: str | None = None, unreadable: bool = False
+    ) -> None:
         self.request_id = request_id
+        self.unreadable = unreadable
         super().__init__(f"[{request_id}] {message}" if request_id else message)
 
 

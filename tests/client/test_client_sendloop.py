@@ -9,7 +9,7 @@ import pytest
 from client_doubles import BASE, FakeSleep, Router, ok
 
 from jirakit import AsyncJira, BasicAuth, Jira, RateLimitConfig, RetryPolicy
-from jirakit.errors import ConnectError, RateLimited, ServerError, TimeoutError
+from jirakit.errors import ConnectError, RateLimited, ResponseDecodeError, ServerError, TimeoutError
 
 AUTH = BasicAuth("me@acme.com", "tok")
 ISSUE = {"id": "10001", "key": "P-1", "fields": {"summary": "hello"}}
@@ -159,3 +159,18 @@ async def test_async_gives_up_on_long_retry_after(router: Router, fake_sleep: Fa
         with pytest.raises(RateLimited) as info:
             await jira.issues.get("P-1")
     assert info.value.retry_after == 9999.0 and fake_sleep.calls == []
+
+
+def test_a_cut_short_body_is_read_again_when_idempotent(router: Router, fake_sleep: FakeSleep):
+    cut = httpx.Response(
+        200, content=b'{"id": "10001", "key": "P-', headers={"content-type": "application/json"}
+    )
+    router.add("GET", PATH, cut, ok(ISSUE))
+    router.add("POST", "/rest/api/3/issue", httpx.Response(201, content=b'{"id": "1", "ke'))
+    with client(router, fake_sleep) as jira:
+        assert jira.issues.get("P-1").key == "P-1"
+        assert jira.stats.retries == 1
+        with pytest.raises(ResponseDecodeError) as info:
+            jira.issues.create(project="P", summary="x", issue_type="Task")
+    assert info.value.unreadable
+    assert len([r for r in router.requests if r.method == "POST"]) == 1  # not re-sent

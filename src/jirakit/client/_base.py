@@ -159,6 +159,7 @@ class BaseJira:
                 raise ResponseDecodeError(
                     f"could not read the response to {call.method} {call.path}: {exc}",
                     request_id=response.headers.get("x-arequestid"),
+                    unreadable=True,
                 ) from exc
         raise error_for_response(response)
 

@@ -8,6 +8,7 @@ Rules (Jira Cloud's documented behaviour):
 - 503 honours ``Retry-After`` too, but like every other 5xx it may have done the work, so
   only idempotent requests are retried (GET, HEAD, OPTIONS, PUT, DELETE, read-only POSTs
   such as ``search/jql``), plus POSTs whose caller opted in.
+- A 2xx body that is not JSON (cut short in transit) is read again when idempotent.
 - Connection failures before the request was sent (connect errors, connect/pool timeouts)
   are retried for every method; read/write timeouts and other transport errors only for
   idempotent requests.
@@ -27,6 +28,7 @@ from jirakit.errors import (
     HTTPError,
     JiraError,
     RateLimited,
+    ResponseDecodeError,
     ServerError,
     TimeoutError,
     TransportError,
@@ -121,6 +123,11 @@ def decide_retry(
         reason = f"server error {error.status}"
     elif isinstance(error, HTTPError):
         return NO_RETRY
+    elif isinstance(error, ResponseDecodeError) and error.unreadable:
+        # A 2xx body that is not JSON was cut short in transit: read it again if safe.
+        if not safe:
+            return NO_RETRY
+        delay, reason = None, "unreadable body"
     elif isinstance(error, ConnectError) or (
         isinstance(error, TimeoutError) and error.phase in ("connect", "pool")
     ):
