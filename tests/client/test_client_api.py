@@ -8,6 +8,7 @@ import jirakit
 from jirakit import AsyncJira, Jira
 from jirakit.client.resources import (
     agile,
+    attachments,
     changelogs,
     comments,
     fields,
@@ -67,6 +68,7 @@ PAIRS = [
     (groups.Groups, groups.AsyncGroups),
     (filters.Filters, filters.AsyncFilters),
     (webhooks.Webhooks, webhooks.AsyncWebhooks),
+    (attachments.Attachments, attachments.AsyncAttachments),
 ]
 
 
@@ -108,6 +110,7 @@ def test_resource_namespaces_exist_on_both_clients():
         "groups",
         "filters",
         "bulk",
+        "attachments",
     }
     jira = Jira("https://x.atlassian.net", auth=jirakit.BasicAuth("a@b.c", "t"))
     try:

@@ -1,5 +1,5 @@
 """Links, watchers, votes, groups and JQL parsing against the served sandbox (sync and
-async), plus filters against a strict router (the sandbox has no filters yet)."""
+async), plus filters against a strict router (over HTTP: test_client_admin_http.py)."""
 
 from __future__ import annotations
 

@@ -117,7 +117,39 @@ def conformance() -> Conformance:
 
 @pytest.fixture(scope="module")
 def site() -> Sandbox:
-    return Sandbox(seed=4, issues=150, projects=3)
+    sandbox = Sandbox(seed=4, issues=150, projects=3)
+    store = sandbox.store
+    eng2 = store.issue("ENG-2")
+    assert eng2 is not None and store.attachments  # the generator seeds a few
+    store.add_attachment(  # one on ENG-2, so its issue view shows the field's shape
+        {
+            "id": str(store.next_id("attachment")),
+            "issue": eng2.id,
+            "filename": "conformance.txt",
+            "author": sandbox.admin_account_id,
+            "created": eng2.fields["created"],
+            "size": 2,
+            "mimeType": "text/plain",
+            "data": "aGk=",
+        }
+    )
+    store.remote_links[eng2.sid] = [
+        {
+            "id": 10000,
+            "globalId": "conf-1",
+            "application": {},
+            "object": {"url": "https://example.com/1", "title": "One", "icon": {}},
+        }
+    ]
+    store.filters["10000"] = {
+        "id": "10000",
+        "name": "Seeded",
+        "jql": "project = ENG",
+        "description": "",
+        "owner": sandbox.admin_account_id,
+        "favourites": [sandbox.admin_account_id],
+    }
+    return sandbox
 
 
 P = "/rest/api/3"
@@ -342,6 +374,106 @@ CASES: list[tuple[str, str, str, Any, int]] = [
     ("GET", "/webhook", "/webhook", None, 200),
     ("PUT", "/webhook/refresh", "/webhook/refresh", {"webhookIds": [1]}, 200),
     ("GET", "/webhook/failed", "/webhook/failed?maxResults=10", None, 200),
+    # attachments (the upload is multipart: see test_attachment_upload_matches_spec)
+    ("GET", "/attachment/{id}", "/attachment/{attachment}", None, 200),
+    ("GET", "/attachment/{id}", "/attachment/99999", None, 404),
+    # remote links
+    # (the spec documents only the ?globalId= answer; the list is checked separately)
+    (
+        "GET",
+        "/issue/{issueIdOrKey}/remotelink",
+        "/issue/ENG-2/remotelink?globalId=conf-1",
+        None,
+        200,
+    ),
+    (
+        "POST",
+        "/issue/{issueIdOrKey}/remotelink",
+        "/issue/ENG-2/remotelink",
+        {"globalId": "conf-2", "object": {"url": "https://example.com/2", "title": "Two"}},
+        201,
+    ),
+    (
+        "POST",
+        "/issue/{issueIdOrKey}/remotelink",
+        "/issue/ENG-2/remotelink",
+        {"globalId": "conf-2", "object": {"url": "https://example.com/2b", "title": "Two"}},
+        200,
+    ),
+    (
+        "GET",
+        "/issue/{issueIdOrKey}/remotelink/{linkId}",
+        "/issue/ENG-2/remotelink/10000",
+        None,
+        200,
+    ),
+    # groups
+    ("POST", "/group", "/group", {"name": "conformance-group"}, 201),
+    (
+        "POST",
+        "/group/user",
+        "/group/user?groupname=conformance-group",
+        {"accountId": "{admin}"},
+        201,
+    ),
+    # filters and JQL autocomplete data
+    ("POST", "/filter", "/filter", {"name": "Conf filter", "jql": "project = ENG"}, 200),
+    ("POST", "/filter", "/filter", {"name": "Bad filter", "jql": "project = "}, 400),
+    ("GET", "/filter/{id}", "/filter/{filter}", None, 200),
+    ("PUT", "/filter/{id}", "/filter/{filter}", {"description": "seeded filter"}, 200),
+    ("GET", "/filter/search", "/filter/search?expand=jql&maxResults=5", None, 200),
+    ("GET", "/filter/my", "/filter/my", None, 200),
+    ("GET", "/filter/favourite", "/filter/favourite", None, 200),
+    ("GET", "/jql/autocompletedata", "/jql/autocompletedata", None, 200),
+    # project administration
+    (
+        "POST",
+        "/project",
+        "/project",
+        {
+            "key": "CONF",
+            "name": "Conformance",
+            "projectTypeKey": "software",
+            "leadAccountId": "{admin}",
+            "assigneeType": "UNASSIGNED",
+        },
+        201,
+    ),
+    (
+        "POST",
+        "/project",
+        "/project",
+        {"key": "CONF", "name": "Again", "leadAccountId": "{admin}"},
+        400,
+    ),
+    ("PUT", "/project/{projectIdOrKey}", "/project/CONF", {"description": "x"}, 200),
+    ("POST", "/component", "/component", {"project": "CONF", "name": "Core"}, 201),
+    ("PUT", "/component/{id}", "/component/10001", {"description": "x"}, 200),
+    ("POST", "/version", "/version", {"project": "CONF", "name": "1.0"}, 201),
+    ("PUT", "/version/{id}", "/version/10001", {"description": "x"}, 200),
+    # custom field contexts and options
+    ("GET", "/field/{fieldId}/context", "/field/customfield_10030/context", None, 200),
+    (
+        "GET",
+        "/field/{fieldId}/context/{contextId}/option",
+        "/field/customfield_10030/context/10130/option",
+        None,
+        200,
+    ),
+    (
+        "POST",
+        "/field/{fieldId}/context/{contextId}/option",
+        "/field/customfield_10030/context/10130/option",
+        {"options": [{"value": "Conformance tier", "disabled": False}]},
+        200,
+    ),
+    (
+        "PUT",
+        "/field/{fieldId}/context/{contextId}/option",
+        "/field/customfield_10030/context/10130/option",
+        {"options": [{"id": "10100", "value": "Renamed tier", "disabled": True}]},
+        200,
+    ),
 ]
 
 
@@ -368,18 +500,51 @@ async def test_response_matches_spec(
         worklogged=rec.key,
         worklog=rec.worklogs[-1]["id"],
         link=next(iter(site.store.links)),
+        attachment=next(iter(site.store.attachments)),
+        filter="10000",
     )
+    if isinstance(body, dict):
+        body = json.loads(json.dumps(body).replace("{admin}", site.admin_account_id))
     async with client_for(site) as c:
         r = await c.request(method, P + url, json=body)
     assert r.status_code == status, r.text
     conformance.validate(P + path, method, r)
 
 
+MULTIPART = {("POST", P + "/issue/{issueIdOrKey}/attachments")}
+
+
+async def test_attachment_upload_matches_spec(
+    conformance: Conformance, site: Sandbox, client_for: Any
+) -> None:
+    async with client_for(site) as c:
+        r = await c.post(
+            P + "/issue/ENG-3/attachments",
+            files={"file": ("conformance.txt", b"hello")},
+            headers={"X-Atlassian-Token": "no-check"},
+        )
+        assert r.status_code == 200, r.text
+        conformance.validate(P + "/issue/{issueIdOrKey}/attachments", "POST", r)
+        refused = await c.post(P + "/issue/ENG-3/attachments", files={"file": ("x", b"x")})
+    assert refused.status_code == 403
+
+
+async def test_remote_link_list_matches_spec(
+    conformance: Conformance, site: Sandbox, client_for: Any
+) -> None:
+    async with client_for(site) as c:
+        r = await c.get(P + "/issue/ENG-2/remotelink")
+    assert r.status_code == 200 and r.json()
+    item = {"$ref": URN + "#/components/schemas/RemoteIssueLink"}
+    validator = Draft4Validator({"type": "array", "items": item}, registry=conformance.registry)
+    assert not [e.message for e in validator.iter_errors(r.json())]
+
+
 def test_every_route_is_covered(conformance: Conformance, site: Sandbox) -> None:
     """The table above names every implemented JSON-returning operation."""
     from starlette.routing import Mount, Route
 
-    declared = {(m, P + p) for m, p, *_ in CASES}
+    declared = {(m, P + p) for m, p, *_ in CASES} | MULTIPART
     missing = []
     for mount in site.app.routes:
         if not isinstance(mount, Mount) or mount.path != P:
@@ -391,6 +556,7 @@ def test_every_route_is_covered(conformance: Conformance, site: Sandbox) -> None
                     continue
                 spec_path = P + route.path.replace("{key}", "{issueIdOrKey}")
                 spec_path = spec_path.replace("/issueLink/{id}", "/issueLink/{linkId}")
+                spec_path = spec_path.replace("/remotelink/{id}", "/remotelink/{linkId}")
                 spec_path = spec_path.replace(
                     "/issueLinkType/{id}", "/issueLinkType/{issueLinkTypeId}"
                 )
@@ -422,5 +588,14 @@ def test_every_route_is_covered(conformance: Conformance, site: Sandbox) -> None
         ("GET", P + "/search"),
         ("POST", P + "/search"),
         ("DELETE", P + "/webhook"),
+        ("GET", P + "/attachment/content/{id}"),  # 303 to the bytes
+        ("DELETE", P + "/attachment/{id}"),
+        ("PUT", P + "/issue/{issueIdOrKey}/remotelink/{linkId}"),
+        ("DELETE", P + "/issue/{issueIdOrKey}/remotelink/{linkId}"),
+        ("DELETE", P + "/issue/{issueIdOrKey}/remotelink"),
+        ("DELETE", P + "/group"),
+        ("DELETE", P + "/group/user"),
+        ("DELETE", P + "/filter/{id}"),
+        ("DELETE", P + "/component/{id}"),
     }
     assert sorted(set(missing) - no_json) == []

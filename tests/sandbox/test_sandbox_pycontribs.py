@@ -125,3 +125,21 @@ def test_worklogs_links_and_watchers(jc: jira.JIRA, jira_sandbox_server: Sandbox
     assert jc.watchers(a.key).watchCount == 1
     jc.remove_watcher(a.key, sandbox.admin_account_id)
     assert jc.watchers(a.key).watchCount == 0
+
+
+@pytest.mark.jira_sandbox(issues=20, seed=9)
+def test_attachments_remote_links_and_filters(
+    jc: jira.JIRA, jira_sandbox_server: SandboxServer
+) -> None:
+    import io
+
+    att = jc.add_attachment("ENG-1", attachment=io.BytesIO(b"pycontribs bytes"), filename="p.txt")
+    assert att.filename == "p.txt" and att.size == 16
+    assert jc.attachment(att.id).get() == b"pycontribs bytes"  # follows the 303
+    assert "p.txt" in [a.filename for a in jc.issue("ENG-1").fields.attachment]
+    jc.delete_attachment(att.id)
+    link = jc.add_simple_link("ENG-1", {"url": "https://example.com/x", "title": "X"})
+    assert [r.object.title for r in jc.remote_links("ENG-1")] == ["X"]
+    assert link.id
+    made = jc.create_filter(name="From pycontribs", jql="project = ENG")
+    assert jc.filter(made.id).jql == "project = ENG"

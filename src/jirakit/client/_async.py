@@ -16,6 +16,7 @@ from jirakit.client._paging import PageStrategy, Paginator
 from jirakit.client._transport import PER_SHARD, ShardedAsyncTransport
 from jirakit.client.models import ServerInfo, User
 from jirakit.client.resources.agile import AsyncBoards, AsyncSprints
+from jirakit.client.resources.attachments import AsyncAttachments
 from jirakit.client.resources.changelogs import AsyncChangelogs
 from jirakit.client.resources.comments import AsyncComments
 from jirakit.client.resources.fields import AsyncFields
@@ -30,7 +31,7 @@ from jirakit.client.resources.transitions import AsyncTransitions
 from jirakit.client.resources.users import AsyncUsers
 from jirakit.client.resources.webhooks import AsyncWebhooks
 from jirakit.client.resources.worklogs import AsyncWorklogs
-from jirakit.errors import HTTPError, JiraError
+from jirakit.errors import HTTPError, JiraError, ResponseDecodeError
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -82,6 +83,7 @@ class AsyncJira(BaseJira):
         self.watchers = AsyncWatchers(self)
         self.groups = AsyncGroups(self)
         self.filters = AsyncFilters(self)
+        self.attachments = AsyncAttachments(self)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -121,7 +123,12 @@ class AsyncJira(BaseJira):
         try:
             call = next(flow)
             while True:
-                call = flow.send(await self._execute(call))
+                try:
+                    response = await self._execute(call)
+                except BaseException:
+                    flow.close()  # the flow's cleanup (``finally``) runs now
+                    raise
+                call = flow.send(response)
         except StopIteration as stop:
             result: R = stop.value
             return result
@@ -160,7 +167,9 @@ class AsyncJira(BaseJira):
             async with self._slots:
                 started = self._clock()
                 try:
-                    response = await self._http.send(request, stream=call.stream)
+                    response = await self._http.send(
+                        request, stream=call.stream, follow_redirects=call.follow_redirects
+                    )
                 except httpx.HTTPError as exc:
                     error = self._transport_error(exc, request)
                     self.stats.count(None)
@@ -170,7 +179,7 @@ class AsyncJira(BaseJira):
                     status, request_id = response.status_code, response.headers.get("x-arequestid")
                     try:
                         result = self._finish(call, response)
-                    except HTTPError as exc:
+                    except (HTTPError, ResponseDecodeError) as exc:
                         error = exc
                     else:
                         self._log(

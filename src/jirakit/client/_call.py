@@ -33,6 +33,8 @@ class Call(Generic[T]):
     ``path`` is a template relative to the API root (``/issue/{key}``) whose placeholders
     are filled from ``path_params`` (URL-quoted); with ``api="absolute"`` it is a full URL.
     ``idempotent`` overrides the method's default for retries (e.g. read-only POSTs).
+    ``follow_redirects`` lets httpx follow them (attachment downloads answer 303 to a
+    media URL); httpx drops ``Authorization`` when a redirect leaves the origin.
     """
 
     method: str
@@ -47,6 +49,7 @@ class Call(Generic[T]):
     idempotent: bool | None = None
     parse: Callable[[httpx.Response], T] = _json_body
     stream: bool = False
+    follow_redirects: bool = False
     also_ok: tuple[int, ...] = ()
     """Error statuses whose body is still a result (bulk create answers 400 with per-item
     errors)."""
@@ -62,11 +65,17 @@ def single(call: Call[T]) -> Flow[T]:
 
 
 def drive(flow: Flow[R], execute: Callable[[Call[Any]], Any]) -> R:
-    """Run a flow with a blocking executor."""
+    """Run a flow with a blocking executor. When a call fails the flow is closed (its
+    ``finally`` blocks run at once, e.g. closing a file it opened) and the error raised."""
     try:
         call = next(flow)
         while True:
-            call = flow.send(execute(call))
+            try:
+                response = execute(call)
+            except BaseException:
+                flow.close()
+                raise
+            call = flow.send(response)
     except StopIteration as stop:
         result: R = stop.value
         return result

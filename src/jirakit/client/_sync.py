@@ -15,6 +15,7 @@ from jirakit.client._call import Call, Flow, drive, single
 from jirakit.client._paging import PageStrategy, Paginator
 from jirakit.client.models import ServerInfo, User
 from jirakit.client.resources.agile import Boards, Sprints
+from jirakit.client.resources.attachments import Attachments
 from jirakit.client.resources.changelogs import Changelogs
 from jirakit.client.resources.comments import Comments
 from jirakit.client.resources.fields import Fields
@@ -29,7 +30,7 @@ from jirakit.client.resources.transitions import Transitions
 from jirakit.client.resources.users import Users
 from jirakit.client.resources.webhooks import Webhooks
 from jirakit.client.resources.worklogs import Worklogs
-from jirakit.errors import HTTPError, JiraError, TransportError
+from jirakit.errors import HTTPError, JiraError, ResponseDecodeError, TransportError
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -79,6 +80,7 @@ class Jira(BaseJira):
         self.watchers = Watchers(self)
         self.groups = Groups(self)
         self.filters = Filters(self)
+        self.attachments = Attachments(self)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -144,7 +146,9 @@ class Jira(BaseJira):
             started = self._clock()
             error: JiraError
             try:
-                response = self._http.send(request, stream=call.stream)
+                response = self._http.send(
+                    request, stream=call.stream, follow_redirects=call.follow_redirects
+                )
             except httpx.HTTPError as exc:
                 error = self._transport_error(exc, request)
                 self.stats.count(None)
@@ -154,7 +158,7 @@ class Jira(BaseJira):
                 status, request_id = response.status_code, response.headers.get("x-arequestid")
                 try:
                     result = self._finish(call, response)
-                except HTTPError as exc:
+                except (HTTPError, ResponseDecodeError) as exc:
                     error = exc
                 else:
                     self._log(

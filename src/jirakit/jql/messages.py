@@ -415,3 +415,33 @@ def printable(char: str) -> str:
     if char.isspace() or code < 0x20 or 0x7F <= code <= 0x9F or 0xFFF0 <= code <= 0xFFFF:
         return f"U+{code:04X}"
     return char
+
+
+#: The JQL functions jirakit evaluates (as Jira spells them), e.g. for autocomplete data.
+FUNCTION_NAMES: tuple[str, ...] = (
+    "currentUser()",
+    "membersOf()",
+    "now()",
+    *(
+        f"{edge}Of{period}()"
+        for edge in ("start", "end")
+        for period in ("Day", "Week", "Month", "Year")
+    ),
+    "openSprints()",
+    "closedSprints()",
+    "futureSprints()",
+    "issueHistory()",
+    "linkedIssues()",
+    "updatedBy()",
+    "watchedIssues()",
+    "votedIssues()",
+    "releasedVersions()",
+    "unreleasedVersions()",
+    "latestReleasedVersion()",
+    "earliestUnreleasedVersion()",
+    "componentsLeadByUser()",
+    "projectsLeadByUser()",
+    "cascadeOption()",
+    "standardIssueTypes()",
+    "subtaskIssueTypes()",
+)

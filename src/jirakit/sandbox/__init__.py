@@ -44,6 +44,10 @@ FLAVOURS = ("cloud", "datacenter")
 class Sandbox:
     """One emulated Jira site: seeded state, an ASGI app over it, and a way to serve it.
 
+    Attachment downloads (``/attachment/content/{id}``) redirect, like Cloud, to a signed
+    ``/media/...`` URL that needs no credentials; ``media_base_url`` serves those from
+    another origin (``sandbox.state.media_base`` may be set later, once a port is known).
+
     Credentials: every seeded user authenticates with Basic ``email:api_token``; the
     admin is ``admin_email``. In the ``datacenter`` flavour ``api_token`` is also the
     admin's Bearer personal access token, and users may log in by username.
@@ -75,6 +79,7 @@ class Sandbox:
         webhook_reorder: float = 0.0,
         webhook_backoff: float = 1.0,
         webhook_seed: int | None = None,
+        media_base_url: str | None = None,
     ) -> None:
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
@@ -101,7 +106,13 @@ class Sandbox:
         secret = hashlib.sha256(f"jirakit-sandbox:{seed}:{api_token}".encode()).digest()
         self.search = SearchEngine(self.store, self.clock, search_lag, secret)
         self.state = SandboxState(
-            self.store, self.clock, self.config, self.search, ViewCache(self.store)
+            self.store,
+            self.clock,
+            self.config,
+            self.search,
+            ViewCache(self.store),
+            media_secret=hashlib.sha256(b"media:" + secret).digest(),
+            media_base=media_base_url.rstrip("/") if media_base_url else None,
         )
         self.oauth: OAuthProvider | None = None
         self.faults: FaultMiddleware | None = None

@@ -58,6 +58,8 @@ class SandboxState:
     config: SandboxConfig
     search: SearchEngine
     views: ViewCache
+    media_secret: bytes = b"jirakit-sandbox-media"  # signs attachment download links
+    media_base: str | None = None  # where attachment bytes are served (default: this site)
 
 
 class Ctx:
@@ -219,7 +221,7 @@ OAUTH_ACCOUNT_KEY = "jirakit.oauth_account"  # scope["state"] key set by the OAu
 class AuthMiddleware:
     """Request ids (``X-AREQUESTID``) and authentication (Basic, Bearer PAT in Data Center)."""
 
-    OPEN_PATHS = ("/rest/api/2/serverInfo", "/rest/api/3/serverInfo", "/status")
+    OPEN_PATHS = ("/rest/api/2/serverInfo", "/rest/api/3/serverInfo", "/status", "/media/")
 
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
@@ -290,7 +292,12 @@ def create_app(
     middleware: Sequence[Middleware] = (),
 ) -> Starlette:
     """Build the ASGI app over ``state``. ``middleware`` runs outside auth (faults, limits)."""
-    from jirakit.sandbox.routes import agile_routes, api_routes, webhook_admin_routes
+    from jirakit.sandbox.routes import (
+        agile_routes,
+        api_routes,
+        media_routes,
+        webhook_admin_routes,
+    )
 
     api = api_routes()
     routes: list[BaseRoute] = []
@@ -299,6 +306,7 @@ def create_app(
     routes += [Mount("/rest/api/2", routes=api), Mount("/rest/api/latest", routes=api)]
     routes += agile_routes()
     routes.append(Mount("/rest/webhooks/1.0", routes=webhook_admin_routes()))
+    routes += media_routes()
     app = Starlette(
         routes=routes,
         middleware=[*middleware, Middleware(AuthMiddleware, state=state)],

@@ -3,7 +3,8 @@
 Mutations publish one `Event` per change, named like Jira's ``webhookEvent`` values
 (``jira:issue_created``, ``jira:issue_updated``, ``jira:issue_deleted``,
 ``comment_created|updated|deleted``, ``worklog_created|updated|deleted``,
-``issuelink_created|deleted``, ``sprint_created|updated|started|closed|deleted`` with
+``issuelink_created|deleted``, ``attachment_created|deleted`` (the stored attachment in
+``data["attachment"]``), ``sprint_created|updated|started|closed|deleted`` with
 ``issue_id=None`` and the sprint in ``data["sprint"]``). Subscribers are called synchronously, after the change,
 with the store lock held: they should queue work, not do it (a delivery engine reads the
 queue on its own task). A failing subscriber is logged and skipped; it never breaks the

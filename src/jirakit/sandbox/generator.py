@@ -8,6 +8,7 @@ current field values.
 
 from __future__ import annotations
 
+import base64
 import gc
 import random
 import uuid
@@ -245,6 +246,7 @@ class Generator:
         self._fields()
         self._boards()
         self._issues()
+        _seed_attachments(self.store, self.spec.seed)
         return self.store
 
     def _site(self) -> None:
@@ -1242,6 +1244,48 @@ class Generator:
                 if other.id != rec.id:
                     s.add_link(r.choice(["10000", "10001", "10002", "10003"]), rec.id, other.id)
         s.generation = 0
+
+
+ATTACHMENT_NAMES = ("screenshot.png", "trace.log", "notes.txt", "report.csv")
+
+
+def _attachment_bytes(name: str, key: str) -> tuple[bytes, str]:
+    if name.endswith(".png"):  # a valid 1x1 PNG
+        return (
+            bytes.fromhex(
+                "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+            ),
+            "image/png",
+        )
+    if name.endswith(".csv"):
+        return f"issue,status\n{key},open\n".encode(), "text/csv"
+    return f"{key}: {name} from the jirakit sandbox\n".encode(), "text/plain"
+
+
+def _seed_attachments(store: Store, seed: int) -> None:
+    """A few small attachments (about 1 issue in 20), from their own random stream so the
+    rest of the generated org does not change."""
+    r = random.Random(f"attachments:{seed}")
+    for rec in store.issues.values():
+        if r.random() >= 0.05:
+            continue
+        name = ATTACHMENT_NAMES[r.randrange(len(ATTACHMENT_NAMES))]
+        data, mime = _attachment_bytes(name, rec.key)
+        author = rec.fields.get("reporter", {}).get("accountId")
+        store.add_attachment(
+            {
+                "id": str(store.next_id("attachment")),
+                "issue": rec.id,
+                "filename": name,
+                "author": author,
+                "created": rec.fields["created"],
+                "size": len(data),
+                "mimeType": mime,
+                "data": base64.b64encode(data).decode("ascii"),
+            }
+        )
+    store.generation = 0
 
 
 def _ms_of(ts: str) -> int:

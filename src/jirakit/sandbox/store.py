@@ -160,6 +160,12 @@ class Store:
         self.project_counters: dict[str, int] = {}  # project key -> last issue number
         self.deleted_worklogs: list[list[int]] = []  # [worklog id, deleted at (epoch ms)]
         self.project_access: dict[str, list[str]] = {}  # project id -> groups that may browse
+        # attachments: id -> {"issue", "filename", "author", "created", "size", "mimeType",
+        # "data" (base64)}; ``issue_attachments`` indexes them per issue (rebuilt on load)
+        self.attachments: dict[str, Json] = {}
+        self.issue_attachments: dict[int, list[str]] = {}
+        self.remote_links: dict[str, list[Json]] = {}  # issue id -> RemoteIssueLink JSON
+        self.filters: dict[str, Json] = {}  # id -> {id, name, jql, description, owner, favourites}
         self.events = EventBus()  # change notifications (not persisted)
         self.generation = 0  # bumped on every mutation; search caches key on it
         self.pending_until_ms = 0  # max searchable_ms of any pending change
@@ -167,8 +173,22 @@ class Store:
     # -- ids -----------------------------------------------------------------------
 
     def next_id(self, kind: str) -> int:
-        self.counters[kind] += 1
+        self.counters[kind] = self.counters.get(kind, 10000) + 1
         return self.counters[kind]
+
+    def add_attachment(self, att: Json) -> None:
+        self.attachments[att["id"]] = att
+        self.issue_attachments.setdefault(att["issue"], []).append(att["id"])
+        self.generation += 1
+
+    def remove_attachment(self, att_id: str) -> Json | None:
+        att = self.attachments.pop(att_id, None)
+        if att is not None:
+            ids = self.issue_attachments.get(att["issue"], [])
+            if att_id in ids:
+                ids.remove(att_id)
+            self.generation += 1
+        return att
 
     def next_issue_key(self, project_key: str) -> str:
         n = self.project_counters.get(project_key, 0) + 1
@@ -254,6 +274,9 @@ class Store:
             if rec.id in kids:
                 kids.remove(rec.id)
         self.children.pop(rec.id, None)
+        for aid in self.issue_attachments.pop(rec.id, []):
+            self.attachments.pop(aid, None)
+        self.remote_links.pop(rec.sid, None)
         self._unindex_updated(rec)
         for lid in list(rec.links):
             self.remove_link(lid)
@@ -347,6 +370,9 @@ class Store:
         "link_types",
         "counters",
         "project_counters",
+        "attachments",
+        "remote_links",
+        "filters",
     )
 
     def to_json(self) -> Json:
@@ -417,6 +443,8 @@ class Store:
                 )
             records.append(rec)
         store.bulk_load(records)
+        for att in store.attachments.values():
+            store.issue_attachments.setdefault(att["issue"], []).append(att["id"])
         return store
 
     def intern_fields(self, fields: Json) -> Json:

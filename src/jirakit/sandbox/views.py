@@ -136,6 +136,25 @@ def user_ref(store: Store, account_id: str | None) -> Json | None:
     return store.users.get(account_id)
 
 
+def attachment_view(store: Store, att: Json, *, metadata: bool = False) -> Json:
+    """Jira's ``Attachment`` (issue field, upload answer) or ``AttachmentMetadata``."""
+    out: Json = {
+        "self": f"{API}/attachment/{att['id']}",
+        "id": int(att["id"]) if metadata else att["id"],
+        "filename": att["filename"],
+        "author": store.users.get(att["author"]),
+        "created": att["created"],
+        "size": att["size"],
+        "mimeType": att["mimeType"],
+        "content": f"{API}/attachment/content/{att['id']}",
+    }
+    if out["author"] is None:
+        del out["author"]
+    if metadata:
+        out["properties"] = {}
+    return out
+
+
 def nested_issue(store: Store, rec: IssueRecord) -> Json:
     f = rec.fields
     return {
@@ -247,7 +266,8 @@ def derived_field(
     if fid == "issuelinks":
         return [link_view(store, rec, lid) for lid in rec.links]
     if fid == "attachment":
-        return []  # attachments are not emulated yet
+        ids = store.issue_attachments.get(rec.id, ())
+        return [attachment_view(store, store.attachments[a]) for a in ids]
     if fid == "issuerestriction":
         return {"issuerestrictions": {}, "shouldDisplay": False}
     if fid == "subtasks":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from jirakit.client._call import Call, Flow
+from jirakit.client._call import Call, Flow, single
+from jirakit.client._paging import IsLastPaging, Paginator
 from jirakit.client.models import Field
 from jirakit.client.resources._base import Resource
 from jirakit.errors import ConfigurationError
@@ -80,6 +82,46 @@ def map_flow(cache: dict[str, object], refresh: bool) -> Flow[FieldMap]:
     return result
 
 
+OPTIONS_PER_REQUEST = 1000  # Jira's limit for creating context options
+
+
+def contexts_call(field_id: str) -> Call[Any]:
+    return Call("GET", "/field/{id}/context", {"id": field_id})
+
+
+def options_call(field_id: str, context_id: str) -> Call[Any]:
+    return Call("GET", "/field/{id}/context/{ctx}/option", {"id": field_id, "ctx": context_id})
+
+
+def add_options_flow(
+    field_id: str, context_id: str, values: Sequence[str]
+) -> Flow[builtins.list[dict[str, Any]]]:
+    """Create options, 1000 per request; returns every created ``{id, value, disabled}``."""
+    created: builtins.list[dict[str, Any]] = []
+    items = [{"value": v, "disabled": False} for v in values]
+    for start in range(0, len(items), OPTIONS_PER_REQUEST):
+        page = yield Call(
+            "POST",
+            "/field/{id}/context/{ctx}/option",
+            {"id": field_id, "ctx": context_id},
+            json={"options": items[start : start + OPTIONS_PER_REQUEST]},
+        )
+        created.extend(dict(o) for o in page["options"])
+    return created
+
+
+def rename_options_call(
+    field_id: str, context_id: str, names: Mapping[str, str]
+) -> Call[builtins.list[dict[str, Any]]]:
+    return Call(
+        "PUT",
+        "/field/{id}/context/{ctx}/option",
+        {"id": field_id, "ctx": context_id},
+        json={"options": [{"id": oid, "value": value} for oid, value in names.items()]},
+        parse=lambda r: [dict(o) for o in r.json()["options"]],
+    )
+
+
 class Fields(Resource):
     """``jira.fields``."""
 
@@ -95,6 +137,27 @@ class Fields(Resource):
 
     def id_of(self, name_or_id: str) -> str:
         return self.map().id_of(name_or_id)
+
+    def contexts(self, field_id: str) -> Paginator[dict[str, Any]]:
+        """A custom field's contexts (``id``, ``name``, ``isGlobalContext`` ...)."""
+        return self._c._paginate(contexts_call(field_id), IsLastPaging("values", 50), dict)
+
+    def options(self, field_id: str, context_id: str) -> Paginator[dict[str, Any]]:
+        """The options of a select field in one context: ``{id, value, disabled}``."""
+        call = options_call(field_id, context_id)
+        return self._c._paginate(call, IsLastPaging("values", 100), dict)
+
+    def add_options(
+        self, field_id: str, context_id: str, values: Sequence[str]
+    ) -> builtins.list[dict[str, Any]]:
+        """Create options (in batches of 1000); returns the created options."""
+        return self._c._run(add_options_flow(field_id, context_id, values))
+
+    def rename_options(
+        self, field_id: str, context_id: str, names: Mapping[str, str]
+    ) -> builtins.list[dict[str, Any]]:
+        """Rename options: ``{option_id: new_value}``; issues show the new values."""
+        return self._c._run(single(rename_options_call(field_id, context_id, names)))
 
 
 class AsyncFields(Resource):
@@ -112,3 +175,24 @@ class AsyncFields(Resource):
 
     async def id_of(self, name_or_id: str) -> str:
         return (await self.map()).id_of(name_or_id)
+
+    def contexts(self, field_id: str) -> Paginator[dict[str, Any]]:
+        """A custom field's contexts (``async for``)."""
+        return self._c._paginate(contexts_call(field_id), IsLastPaging("values", 50), dict)
+
+    def options(self, field_id: str, context_id: str) -> Paginator[dict[str, Any]]:
+        """The options of a select field in one context (``async for``)."""
+        call = options_call(field_id, context_id)
+        return self._c._paginate(call, IsLastPaging("values", 100), dict)
+
+    async def add_options(
+        self, field_id: str, context_id: str, values: Sequence[str]
+    ) -> builtins.list[dict[str, Any]]:
+        """Create options (in batches of 1000); returns the created options."""
+        return await self._c._run(add_options_flow(field_id, context_id, values))
+
+    async def rename_options(
+        self, field_id: str, context_id: str, names: Mapping[str, str]
+    ) -> builtins.list[dict[str, Any]]:
+        """Rename options: ``{option_id: new_value}``; issues show the new values."""
+        return await self._c._run(single(rename_options_call(field_id, context_id, names)))

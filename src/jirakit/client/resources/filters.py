@@ -46,6 +46,19 @@ def search_call(name: str | None) -> Call[Any]:
     return Call("GET", "/filter/search", params={"filterName": name, "expand": "jql"})
 
 
+def mine_call(include_favourites: bool) -> Call[builtins.list[dict[str, Any]]]:
+    return Call(
+        "GET",
+        "/filter/my",
+        params={"includeFavourites": include_favourites},
+        parse=lambda r: [dict(f) for f in r.json()],
+    )
+
+
+def favourites_call() -> Call[builtins.list[dict[str, Any]]]:
+    return Call("GET", "/filter/favourite", parse=lambda r: [dict(f) for f in r.json()])
+
+
 def parse_call(
     queries: Sequence[str], validation: Validation
 ) -> Call[builtins.list[dict[str, Any]]]:
@@ -86,6 +99,14 @@ class Filters(Resource):
     def search(self, name: str | None = None) -> Paginator[dict[str, Any]]:
         return self._c._paginate(search_call(name), IsLastPaging("values", 50), dict)
 
+    def mine(self, *, include_favourites: bool = False) -> builtins.list[dict[str, Any]]:
+        """Filters you own (and, with ``include_favourites``, those you starred)."""
+        return self._c._run(single(mine_call(include_favourites)))
+
+    def favourites(self) -> builtins.list[dict[str, Any]]:
+        """Filters you starred."""
+        return self._c._run(single(favourites_call()))
+
     def parse_jql(
         self, queries: Sequence[str], *, validation: Validation = "strict"
     ) -> builtins.list[dict[str, Any]]:
@@ -119,6 +140,14 @@ class AsyncFilters(Resource):
 
     def search(self, name: str | None = None) -> Paginator[dict[str, Any]]:
         return self._c._paginate(search_call(name), IsLastPaging("values", 50), dict)
+
+    async def mine(self, *, include_favourites: bool = False) -> builtins.list[dict[str, Any]]:
+        """Filters you own (and, with ``include_favourites``, those you starred)."""
+        return await self._c._run(single(mine_call(include_favourites)))
+
+    async def favourites(self) -> builtins.list[dict[str, Any]]:
+        """Filters you starred."""
+        return await self._c._run(single(favourites_call()))
 
     async def parse_jql(
         self, queries: Sequence[str], *, validation: Validation = "strict"

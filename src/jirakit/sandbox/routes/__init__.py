@@ -9,8 +9,11 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from jirakit.sandbox.routes import (
+    admin,
     agile,
+    attachments,
     comments,
+    filters,
     issues,
     links,
     meta,
@@ -25,7 +28,20 @@ from jirakit.sandbox.routes import (
 
 def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
-    for module in (meta, users, projects, search, issues, comments, transitions, worklogs, links):
+    for module in (
+        meta,
+        users,
+        admin,
+        projects,
+        search,
+        filters,
+        issues,
+        comments,
+        transitions,
+        worklogs,
+        links,
+        attachments,
+    ):
         routes.extend(module.ROUTES)
     routes.extend(webhooks.ROUTES)
     return routes
@@ -39,3 +55,8 @@ def webhook_admin_routes() -> list[BaseRoute]:
 def agile_routes() -> list[BaseRoute]:
     """Jira Software (``/rest/agile/1.0``): boards, sprints, backlog, epics."""
     return [agile.mount()]
+
+
+def media_routes() -> list[BaseRoute]:
+    """Attachment bytes behind signed links (``/media/...``, no credentials needed)."""
+    return list(attachments.MEDIA_ROUTES)

@@ -141,7 +141,141 @@ async def unvote(request: Request) -> Response:
     return c.empty()
 
 
+# -- remote links ------------------------------------------------------------------------
+
+
+def _remote_payload(body: object) -> dict[str, object]:
+    obj = body.get("object") if isinstance(body, dict) else None
+    if not isinstance(obj, dict):
+        raise bad_request(errors={"object": "'object' is required."})
+    errors = {}
+    if not obj.get("url"):
+        errors["url"] = "'url' is required."
+    if not obj.get("title"):
+        errors["title"] = "'title' is required."
+    if errors:
+        raise bad_request(errors=errors)
+    assert isinstance(body, dict)
+    return body
+
+
+def _remote_view(c: Ctx, rec: IssueRecord, link: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": link["id"],
+        "self": f"{c.api}/issue/{rec.key}/remotelink/{link['id']}",
+        **{k: v for k, v in link.items() if k != "id"},
+    }
+
+
+def _find_remote(c: Ctx, rec: IssueRecord, raw: str) -> dict[str, Any]:
+    for link in c.store.remote_links.get(rec.sid, []):
+        if str(link["id"]) == raw:
+            return link
+    raise JiraHttpError(404, [f"No remote link with id '{raw}' exists on issue '{rec.key}'."])
+
+
+def _remote_fields(body: dict[str, Any]) -> dict[str, Any]:
+    obj = body["object"]
+    out: dict[str, Any] = {
+        "application": body.get("application") or {},
+        "object": {
+            "url": obj["url"],
+            "title": obj["title"],
+            **{k: obj[k] for k in ("summary", "icon", "status") if k in obj},
+        },
+    }
+    if not out["object"].get("icon"):
+        out["object"]["icon"] = {}
+    out["object"].setdefault("status", {"icon": {}})
+    if body.get("globalId"):
+        out["globalId"] = str(body["globalId"])
+    if body.get("relationship"):
+        out["relationship"] = str(body["relationship"])
+    return out
+
+
+async def remote_links(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    links = c.store.remote_links.get(rec.sid, [])
+    gid = c.param("globalId")
+    if gid is not None:
+        found = [x for x in links if x.get("globalId") == gid]
+        if not found:
+            raise JiraHttpError(404, [f"No remote link with global id '{gid}' exists."])
+        return c.respond(_remote_view(c, rec, found[0]))
+    return c.respond([_remote_view(c, rec, x) for x in links])
+
+
+async def create_remote_link(request: Request) -> Response:
+    c = ctx(request)
+    body = _remote_payload(await c.json())
+    with c.store.lock:
+        rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+        fields = _remote_fields(body)
+        links = list(c.store.remote_links.get(rec.sid, []))
+        gid = fields.get("globalId")
+        existing = next((x for x in links if gid and x.get("globalId") == gid), None)
+        if existing is not None:
+            updated = {"id": existing["id"], **fields}
+            links = [updated if x is existing else x for x in links]
+            status, lid = 200, existing["id"]
+        else:
+            lid = c.store.next_id("remotelink")
+            links.append({"id": lid, **fields})
+            status = 201
+        c.store.remote_links[rec.sid] = links
+        mutations.touch(c.store, rec, c.now())
+    return c.respond({"id": lid, "self": f"{c.api}/issue/{rec.key}/remotelink/{lid}"}, status)
+
+
+async def get_remote_link(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    return c.respond(_remote_view(c, rec, _find_remote(c, rec, request.path_params["id"])))
+
+
+async def update_remote_link(request: Request) -> Response:
+    c = ctx(request)
+    body = _remote_payload(await c.json())
+    with c.store.lock:
+        rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+        old = _find_remote(c, rec, request.path_params["id"])
+        new = {"id": old["id"], **_remote_fields(body)}
+        c.store.remote_links[rec.sid] = [
+            new if x is old else x for x in c.store.remote_links[rec.sid]
+        ]
+        mutations.touch(c.store, rec, c.now())
+    return c.empty()
+
+
+async def delete_remote_link(request: Request) -> Response:
+    c = ctx(request)
+    with c.store.lock:
+        rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+        if "id" in request.path_params:
+            gone = [_find_remote(c, rec, request.path_params["id"])]
+        else:
+            gid = c.param("globalId")
+            if not gid:
+                raise bad_request("The 'globalId' query parameter is required.")
+            gone = [x for x in c.store.remote_links.get(rec.sid, []) if x.get("globalId") == gid]
+            if not gone:
+                raise JiraHttpError(404, [f"No remote link with global id '{gid}' exists."])
+        c.store.remote_links[rec.sid] = [
+            x for x in c.store.remote_links.get(rec.sid, []) if all(x is not g for g in gone)
+        ]
+        mutations.touch(c.store, rec, c.now())
+    return c.empty()
+
+
 ROUTES = [
+    Route("/issue/{key}/remotelink", remote_links, methods=["GET"]),
+    Route("/issue/{key}/remotelink", create_remote_link, methods=["POST"]),
+    Route("/issue/{key}/remotelink", delete_remote_link, methods=["DELETE"]),
+    Route("/issue/{key}/remotelink/{id}", get_remote_link, methods=["GET"]),
+    Route("/issue/{key}/remotelink/{id}", update_remote_link, methods=["PUT"]),
+    Route("/issue/{key}/remotelink/{id}", delete_remote_link, methods=["DELETE"]),
     Route("/issueLink", create_link, methods=["POST"]),
     Route("/issueLink/{id}", get_link, methods=["GET"]),
     Route("/issueLink/{id}", delete_link, methods=["DELETE"]),

@@ -110,7 +110,116 @@ async def groups_picker(request: Request) -> Response:
     )
 
 
+def _group(c: object, *, required: bool = True) -> dict[str, str]:
+    from jirakit.sandbox.app import Ctx
+
+    assert isinstance(c, Ctx)
+    name, gid = c.param("groupname"), c.param("groupId")
+    if not name and not gid:
+        raise bad_request("You must specify a group name or group ID.")
+    for g in c.store.groups.values():
+        if (name and g["name"] == name) or (gid and g["groupId"] == gid):
+            return dict(g)
+    raise JiraHttpError(404, ["Specified group does not exist."])
+
+
+def _group_view(c: object, name: str) -> dict[str, object]:
+    from jirakit.sandbox.app import Ctx
+
+    assert isinstance(c, Ctx)
+    g = c.store.groups[name]
+    members = c.store.group_members.get(name, [])
+    return {
+        "name": name,
+        "groupId": g["groupId"],
+        "self": f"{c.api}/group?groupId={g['groupId']}",
+        "users": {
+            "size": len(members),
+            "items": [],
+            "max-results": 50,
+            "start-index": 0,
+            "end-index": 0,
+        },
+        "expand": "users",
+    }
+
+
+async def add_group_user(request: Request) -> Response:
+    c = ctx(request)
+    body = await c.json()
+    aid = body.get("accountId") or body.get("name") if isinstance(body, dict) else None
+    with c.store.lock:
+        group = _group(c)
+        user = c.store.users.get(str(aid)) if aid else None
+        if user is None and aid:
+            user = c.store.user_by_login(str(aid))
+        if user is None:
+            raise bad_request(errors={"accountId": "The user does not exist."})
+        members = c.store.group_members.setdefault(group["name"], [])
+        if user["accountId"] in members:
+            raise bad_request(
+                f"Cannot add user. '{user['displayName']}' is already a member of '{group['name']}'"
+            )
+        c.store.group_members[group["name"]] = [*members, user["accountId"]]
+        c.store.changed()
+        c.state.search.invalidate_meta()
+        return c.respond(_group_view(c, group["name"]), 201)
+
+
+async def remove_group_user(request: Request) -> Response:
+    c = ctx(request)
+    aid = c.param("accountId") or c.param("username")
+    if not aid:
+        raise bad_request("The accountId query parameter needs to be provided.")
+    with c.store.lock:
+        group = _group(c)
+        user = c.store.users.get(aid) or c.store.user_by_login(aid)
+        members = c.store.group_members.get(group["name"], [])
+        if user is None or user["accountId"] not in members:
+            raise bad_request(f"Cannot remove user '{aid}' from group '{group['name']}'.")
+        c.store.group_members[group["name"]] = [m for m in members if m != user["accountId"]]
+        c.store.changed()
+        c.state.search.invalidate_meta()
+    return c.empty(200)
+
+
+async def create_group(request: Request) -> Response:
+    c = ctx(request)
+    body = await c.json()
+    name = body.get("name") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise bad_request(errors={"name": "You must specify a group name."})
+    with c.store.lock:
+        if name in c.store.groups:
+            raise bad_request(errors={"name": "A group with that name already exists."})
+        n = len(c.store.groups) + 1
+        c.store.groups[name] = {"name": name, "groupId": f"{n:08x}-0000-4000-8000-{n:012x}"}
+        c.store.group_members[name] = []
+        c.store.changed()
+        c.state.search.invalidate_meta()
+        return c.respond(_group_view(c, name), 201)
+
+
+async def delete_group(request: Request) -> Response:
+    c = ctx(request)
+    with c.store.lock:
+        group = _group(c)
+        if group["name"] in ("jira-administrators", "site-admins"):
+            raise bad_request("You cannot delete a group that grants you administrative rights.")
+        del c.store.groups[group["name"]]
+        c.store.group_members.pop(group["name"], None)
+        for pid, groups in list(c.store.project_access.items()):
+            c.store.project_access[pid] = [g for g in groups if g != group["name"]]
+        c.store.changed()
+        c.state.search.invalidate_meta()
+    return c.empty(200)
+
+
 ROUTES = [
+    Route("/group", create_group, methods=["POST"]),
+    Route("/group", delete_group, methods=["DELETE"]),
+    Route("/group/user", add_group_user, methods=["POST"]),
+    Route("/group/user", remove_group_user, methods=["DELETE"]),
     Route("/user", get_user),
     Route("/user/search", search_users),
     Route("/user/bulk", bulk_users),

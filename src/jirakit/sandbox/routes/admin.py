@@ -1,0 +1,523 @@
+"""Administration: create/update projects, components and versions; custom field
+contexts and their options.
+
+Components, versions and select options are shared objects (issues point at them), so
+renaming one renames it everywhere, as in Jira. Every change drops the search engine's
+cached metadata (JQL resolves names through it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from jirakit.sandbox.app import Ctx, ctx
+from jirakit.sandbox.errors import JiraHttpError, bad_request
+from jirakit.sandbox.store import API, Json
+
+KEY_RE = re.compile(r"^[A-Z][A-Z0-9]+$")
+PROJECT_TYPES = {
+    "software": ["10000", "10001", "10002", "10003", "10004"],
+    "business": ["10002", "10004"],
+}
+ASSIGNEE_TYPES = ("PROJECT_LEAD", "UNASSIGNED")
+COMPONENT_ASSIGNEE_TYPES = ("PROJECT_DEFAULT", "COMPONENT_LEAD", "PROJECT_LEAD", "UNASSIGNED")
+
+
+def _changed(c: Ctx) -> None:
+    c.store.changed()
+    c.state.search.invalidate_meta()
+
+
+async def _body(c: Ctx) -> dict[str, Any]:
+    body = await c.json()
+    if not isinstance(body, dict):
+        raise bad_request("Invalid request payload. Refer to the REST API documentation.")
+    return body
+
+
+def _lead(c: Ctx, body: dict[str, Any], errors: dict[str, str], field: str) -> Json | None:
+    raw = body.get("leadAccountId") or body.get("lead")
+    if raw is None:
+        return None
+    user = c.store.users.get(str(raw)) or c.store.user_by_login(str(raw))
+    if user is None:
+        errors[field] = "The user you specified as the lead does not exist."
+    return user
+
+
+def _project(c: Ctx, ref: Any, errors: dict[str, str]) -> Json | None:
+    p = c.store.project(str(ref)) if ref not in (None, "") else None
+    if p is None:
+        errors["project"] = (
+            "The project is required." if ref in (None, "") else f"Project '{ref}' not found."
+        )
+    return p
+
+
+# -- projects ----------------------------------------------------------------------------
+
+
+async def create_project(request: Request) -> Response:
+    c = ctx(request)
+    body = await _body(c)
+    s = c.store
+    errors: dict[str, str] = {}
+    key = str(body.get("key") or "")
+    name = str(body.get("name") or "").strip()
+    with s.lock:
+        if not key:
+            errors["projectKey"] = "You must specify a unique project key."
+        elif len(key) > 10:
+            errors["projectKey"] = "The project key must not exceed 10 characters in length."
+        elif not KEY_RE.match(key):
+            errors["projectKey"] = (
+                "Project keys must start with an uppercase letter, followed by one or more "
+                "uppercase alphanumeric characters."
+            )
+        elif any(p["key"] == key for p in s.projects.values()):
+            errors["projectKey"] = f"Project '{key}' uses this project key."
+        if not name:
+            errors["projectName"] = "You must specify a valid project name."
+        elif any(p["name"].casefold() == name.casefold() for p in s.projects.values()):
+            errors["projectName"] = "A project with that name already exists."
+        ptype = body.get("projectTypeKey") or "software"
+        if ptype not in PROJECT_TYPES:
+            errors["projectTypeKey"] = f"The project type '{ptype}' is not valid."
+        lead = _lead(c, body, errors, "projectLead")
+        if lead is None and "projectLead" not in errors:
+            errors["projectLead"] = "You must specify a valid project lead."
+        assignee = body.get("assigneeType") or "UNASSIGNED"
+        if assignee not in ASSIGNEE_TYPES:
+            errors["assigneeType"] = f"Invalid assignee type '{assignee}'."
+        if errors:
+            raise bad_request(errors=errors)
+        assert lead is not None
+        pid = str(max((int(i) for i in s.projects), default=9999) + 1)
+        avatars = {
+            size: f"{API}/universal_avatar/view/type/project/avatar/10400?size={size}"
+            for size in ("48x48", "24x24", "16x16", "32x32")
+        }
+        types = PROJECT_TYPES[ptype]
+        proj: Json = {
+            "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
+            "self": f"{API}/project/{pid}",
+            "id": pid,
+            "key": key,
+            "description": str(body.get("description") or ""),
+            "lead": lead,
+            "components": [],
+            "issueTypes": [s.issuetypes[t] for t in types],
+            "assigneeType": assignee,
+            "versions": [],
+            "name": name,
+            "roles": {},
+            "avatarUrls": avatars,
+            "projectTypeKey": ptype,
+            "simplified": False,
+            "style": "classic",
+            "isPrivate": False,
+            "properties": {},
+        }
+        if body.get("url"):
+            proj["url"] = str(body["url"])
+        s.projects[pid] = proj
+        s.project_refs[pid] = {
+            "self": f"{API}/project/{pid}",
+            "id": pid,
+            "key": key,
+            "name": name,
+            "projectTypeKey": ptype,
+            "simplified": False,
+            "avatarUrls": avatars,
+        }
+        s.project_workflow[pid] = ptype
+        s.project_issuetypes[pid] = list(types)
+        s.project_counters[key] = 0
+        _changed(c)
+    return c.respond({"self": f"{c.api}/project/{pid}", "id": int(pid), "key": key}, 201)
+
+
+async def update_project(request: Request) -> Response:
+    c = ctx(request)
+    body = await _body(c)
+    s = c.store
+    with s.lock:
+        p = s.project(request.path_params["key"])
+        if p is None or not s.can_browse(c.account_id, p["id"]):
+            raise JiraHttpError(
+                404, [f"No project could be found with key '{request.path_params['key']}'."]
+            )
+        errors: dict[str, str] = {}
+        if "key" in body and body["key"] != p["key"]:
+            errors["projectKey"] = "Changing a project's key is not supported by the sandbox."
+        name = body.get("name")
+        if name is not None:
+            name = str(name).strip()
+            if not name:
+                errors["projectName"] = "You must specify a valid project name."
+            elif any(
+                q["name"].casefold() == name.casefold() and q is not p for q in s.projects.values()
+            ):
+                errors["projectName"] = "A project with that name already exists."
+        lead = _lead(c, body, errors, "projectLead")
+        assignee = body.get("assigneeType")
+        if assignee is not None and assignee not in ASSIGNEE_TYPES:
+            errors["assigneeType"] = f"Invalid assignee type '{assignee}'."
+        if errors:
+            raise bad_request(errors=errors)
+        if name:
+            p["name"] = name
+            s.project_refs[p["id"]]["name"] = name
+        if "description" in body:
+            p["description"] = str(body["description"] or "")
+        if lead is not None:
+            p["lead"] = lead
+        if assignee is not None:
+            p["assigneeType"] = assignee
+        if "url" in body:
+            p["url"] = str(body["url"] or "")
+        _changed(c)
+    return c.respond(p)
+
+
+# -- components ----------------------------------------------------------------------------
+
+
+def _component(c: Ctx, raw: str) -> Json:
+    comp = c.store.components.get(raw)
+    if comp is None:
+        raise JiraHttpError(404, [f"The component with id {raw} does not exist."])
+    return comp
+
+
+def _component_values(c: Ctx, body: dict[str, Any], project: Json, current: Json | None) -> Json:
+    errors: dict[str, str] = {}
+    out: Json = {}
+    if "name" in body or current is None:
+        name = str(body.get("name") or "").strip()
+        if not name:
+            errors["name"] = "The component name specified is invalid - cannot be empty."
+        elif len(name) > 255:
+            errors["name"] = "The component name must not exceed 255 characters."
+        elif any(
+            x["name"].casefold() == name.casefold() and x is not current
+            for x in project["components"]
+        ):
+            errors["name"] = f"A component with the name {name} already exists in this project."
+        out["name"] = name
+    if "description" in body:
+        out["description"] = str(body["description"] or "")
+    lead = _lead(c, body, errors, "leadAccountId")
+    if lead is not None:
+        out["lead"] = lead
+    if "assigneeType" in body:
+        if body["assigneeType"] not in COMPONENT_ASSIGNEE_TYPES:
+            errors["assigneeType"] = f"Invalid assignee type '{body['assigneeType']}'."
+        out["assigneeType"] = body["assigneeType"]
+    if errors:
+        raise bad_request(errors=errors)
+    return out
+
+
+async def create_component(request: Request) -> Response:
+    c = ctx(request)
+    body = await _body(c)
+    s = c.store
+    with s.lock:
+        errors: dict[str, str] = {}
+        project = _project(c, body.get("project") or body.get("projectId"), errors)
+        if project is None:
+            raise bad_request(errors=errors)
+        values = _component_values(c, body, project, None)
+        cid = str(max((int(i) for i in s.components), default=9999) + 1)
+        comp: Json = {
+            "self": f"{API}/component/{cid}",
+            "id": cid,
+            "name": values["name"],
+            "description": values.get("description", ""),
+            "assigneeType": values.get("assigneeType", "PROJECT_DEFAULT"),
+            "isAssigneeTypeValid": False,
+            "project": project["key"],
+            "projectId": int(project["id"]),
+        }
+        if "lead" in values:
+            comp["lead"] = values["lead"]
+        s.components[cid] = comp
+        project["components"].append(comp)
+        _changed(c)
+    return c.respond(comp, 201)
+
+
+async def update_component(request: Request) -> Response:
+    c = ctx(request)
+    body = await _body(c)
+    with c.store.lock:
+        comp = _component(c, request.path_params["id"])
+        project = c.store.projects[str(comp["projectId"])]
+        comp.update(_component_values(c, body, project, comp))  # shared: issues see it
+        _changed(c)
+    return c.respond(comp)
+
+
+async def delete_component(request: Request) -> Response:
+    c = ctx(request)
+    s = c.store
+    with s.lock:
+        comp = _component(c, request.path_params["id"])
+        del s.components[comp["id"]]
+        project = s.projects[str(comp["projectId"])]
+        project["components"] = [x for x in project["components"] if x is not comp]
+        for rec in s.iter_project_issues(int(project["id"])):
+            values = rec.fields.get("components")
+            if values and any(v is comp for v in values):
+                rec.fields = {**rec.fields, "components": [v for v in values if v is not comp]}
+        _changed(c)
+    return c.empty()
+
+
+# -- versions ------------------------------------------------------------------------------
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _version_values(body: dict[str, Any], project: Json, current: Json | None) -> Json:
+    errors: dict[str, str] = {}
+    out: Json = {}
+    if "name" in body or current is None:
+        name = str(body.get("name") or "").strip()
+        if not name:
+            errors["name"] = "You must specify a valid version name"
+        elif any(
+            v["name"].casefold() == name.casefold() and v is not current
+            for v in project["versions"]
+        ):
+            errors["name"] = "A version with this name already exists in this project."
+        out["name"] = name
+    for attr in ("releaseDate", "startDate"):
+        if attr in body:
+            raw = body[attr]
+            if raw is not None and not _DATE.match(str(raw)):
+                errors[attr] = "Please enter the date in the following format: yyyy-mm-dd"
+            out[attr] = raw
+    for attr in ("released", "archived"):
+        if attr in body:
+            out[attr] = bool(body[attr])
+    if "description" in body:
+        out["description"] = str(body["description"] or "")
+    if errors:
+        raise bad_request(errors=errors)
+    return out
+
+
+async def create_version(request: Request) -> Response:
+    c = ctx(request)
+    body = await _body(c)
+    s = c.store
+    with s.lock:
+        errors: dict[str, str] = {}
+        project = _project(c, body.get("projectId") or body.get("project"), errors)
+        if project is None:
+            raise bad_request(errors=errors)
+        values = _version_values(body, project, None)
+        vid = str(max((int(i) for i in s.versions), default=9999) + 1)
+        v: Json = {
+            "self": f"{API}/version/{vid}",
+            "id": vid,
+            "description": values.get("description", ""),
+            "name": values["name"],
+            "archived": values.get("archived", False),
+            "released": values.get("released", False),
+            "projectId": int(project["id"]),
+        }
+        for attr in ("releaseDate", "startDate"):
+            if values.get(attr):
+                v[attr] = values[attr]
+        s.versions[vid] = v
+        project["versions"].append(v)
+        _changed(c)
+    return c.respond(v, 201)
+
+
+async def update_version(request: Request) -> Response:
+    c = ctx(request)
+    body = await _body(c)
+    s = c.store
+    with s.lock:
+        v = s.versions.get(request.path_params["id"])
+        if v is None:
+            raise JiraHttpError(
+                404, [f"Could not find version for id '{request.path_params['id']}'"]
+            )
+        project = s.projects[str(v["projectId"])]
+        values = _version_values(body, project, v)
+        for attr, value in values.items():
+            if value is None:
+                v.pop(attr, None)
+            else:
+                v[attr] = value  # shared: issues see it
+        if v.get("released") and not v.get("releaseDate"):
+            v["releaseDate"] = c.now().date().isoformat()
+        v.pop("overdue", None)
+        _changed(c)
+    return c.respond(v)
+
+
+# -- custom field contexts and options ---------------------------------------------------------
+
+
+def _custom_field(c: Ctx, fid: str) -> Json:
+    f = c.store.field(fid)
+    if f is None or not f.get("custom"):
+        raise JiraHttpError(404, ["The custom field was not found."])
+    return f
+
+
+def _context_id(fid: str) -> str:
+    return str(int(fid.removeprefix("customfield_")) + 100)
+
+
+def _options_of(c: Ctx, fid: str, context_id: str) -> list[Json]:
+    f = _custom_field(c, fid)
+    if context_id != _context_id(fid):
+        raise JiraHttpError(404, ["The context was not found."])
+    custom = str(f["schema"].get("custom", ""))
+    if not custom.endswith(("select", "multiselect", "radiobuttons", "multicheckboxes")):
+        raise bad_request("The custom field doesn't support options.")
+    return c.store.field_options.setdefault(fid, [])
+
+
+def _disabled(c: Ctx) -> list[str]:
+    disabled: list[str] = c.store.site.setdefault("disabled_options", [])
+    return disabled
+
+
+def _option_view(c: Ctx, o: Json) -> Json:
+    return {"id": o["id"], "value": o["value"], "disabled": o["id"] in _disabled(c)}
+
+
+async def field_contexts(request: Request) -> Response:
+    c = ctx(request)
+    fid = request.path_params["fieldId"]
+    f = _custom_field(c, fid)
+    contexts = [
+        {
+            "id": _context_id(fid),
+            "name": f"Default Configuration Scheme for {f['name']}",
+            "description": f"Default configuration scheme generated by Jira for {f['name']}",
+            "isGlobalContext": True,
+            "isAnyIssueType": True,
+        }
+    ]
+    return c.respond(c.page(contexts, f"field/{fid}/context"))
+
+
+async def context_options(request: Request) -> Response:
+    c = ctx(request)
+    fid, cid = request.path_params["fieldId"], request.path_params["contextId"]
+    options = [_option_view(c, o) for o in _options_of(c, fid, cid)]
+    return c.respond(c.page(options, f"field/{fid}/context/{cid}/option", max_cap=100))
+
+
+def _option_payload(body: dict[str, Any]) -> list[dict[str, Any]]:
+    items = body.get("options")
+    if not isinstance(items, list) or not items:
+        raise bad_request("The options must be provided.")
+    if len(items) > 1000:
+        raise bad_request("You can't add more than 1000 options at once.")
+    if not all(isinstance(o, dict) for o in items):
+        raise bad_request("Invalid request payload. Refer to the REST API documentation.")
+    return items
+
+
+async def create_options(request: Request) -> Response:
+    c = ctx(request)
+    body = await _body(c)
+    fid, cid = request.path_params["fieldId"], request.path_params["contextId"]
+    items = _option_payload(body)
+    s = c.store
+    with s.lock:
+        options = _options_of(c, fid, cid)
+        taken = {o["value"].casefold() for o in options}
+        for item in items:
+            value = str(item.get("value") or "").strip()
+            if not value:
+                raise bad_request("The option value can't be empty.")
+            if len(value) > 255:
+                raise bad_request("The option value can't be longer than 255 characters.")
+            if value.casefold() in taken:
+                raise bad_request(f"The option '{value}' already exists.")
+            taken.add(value.casefold())
+        all_ids = [int(o["id"]) for opts in s.field_options.values() for o in opts]
+        next_id = max(all_ids, default=10099) + 1
+        created = []
+        for item in items:
+            oid = str(next_id)
+            next_id += 1
+            o = {
+                "self": f"{API}/customFieldOption/{oid}",
+                "value": str(item["value"]).strip(),
+                "id": oid,
+            }
+            options.append(o)
+            if item.get("disabled"):
+                _disabled(c).append(oid)
+            created.append(_option_view(c, o))
+        _changed(c)
+    return c.respond({"options": created})
+
+
+async def update_options(request: Request) -> Response:
+    c = ctx(request)
+    body = await _body(c)
+    fid, cid = request.path_params["fieldId"], request.path_params["contextId"]
+    items = _option_payload(body)
+    s = c.store
+    with s.lock:
+        options = {o["id"]: o for o in _options_of(c, fid, cid)}
+        for item in items:
+            oid = str(item.get("id") or "")
+            if oid not in options:
+                raise bad_request(f"The option with id '{oid}' does not exist in this context.")
+            value = item.get("value")
+            if value is not None:
+                value = str(value).strip()
+                if not value:
+                    raise bad_request("The option value can't be empty.")
+                if any(
+                    o["value"].casefold() == value.casefold() and o["id"] != oid
+                    for o in options.values()
+                ):
+                    raise bad_request(f"The option '{value}' already exists.")
+        updated = []
+        for item in items:
+            o = options[str(item["id"])]
+            if item.get("value") is not None:
+                o["value"] = str(item["value"]).strip()  # shared: issues show the new value
+            if "disabled" in item:
+                disabled = [x for x in _disabled(c) if x != o["id"]]
+                if item["disabled"]:
+                    disabled.append(o["id"])
+                s.site["disabled_options"] = disabled
+            updated.append(_option_view(c, o))
+        _changed(c)
+    return c.respond({"options": updated})
+
+
+ROUTES = [
+    Route("/project", create_project, methods=["POST"]),
+    Route("/project/{key}", update_project, methods=["PUT"]),
+    Route("/component", create_component, methods=["POST"]),
+    Route("/component/{id}", update_component, methods=["PUT"]),
+    Route("/component/{id}", delete_component, methods=["DELETE"]),
+    Route("/version", create_version, methods=["POST"]),
+    Route("/version/{id}", update_version, methods=["PUT"]),
+    Route("/field/{fieldId}/context", field_contexts, methods=["GET"]),
+    Route("/field/{fieldId}/context/{contextId}/option", context_options, methods=["GET"]),
+    Route("/field/{fieldId}/context/{contextId}/option", create_options, methods=["POST"]),
+    Route("/field/{fieldId}/context/{contextId}/option", update_options, methods=["PUT"]),
+]
