@@ -61,3 +61,13 @@ def test_state_from_jira_headers():
     assert state.reset is not None and state.reset.hour == 6
     assert state.reason == "jira-burst-based"
     assert RateLimitState.from_headers({"content-type": "application/json"}) is None
+
+
+def test_a_new_slow_window_does_not_inherit_old_debt():
+    pacer = Pacer(RateLimitConfig(rate=None, near_limit_rate=2.0, near_limit_cooldown=10.0))
+    pacer.near_limit("k", 0.0)
+    for _ in range(50):
+        pacer.reserve("k", 0.0)  # 25 s of debt inside the first window
+    assert pacer.reserve("k", 100.0) == 0.0  # long after: unpaced again
+    pacer.near_limit("k", 100.0)
+    assert pacer.reserve("k", 100.0) <= 0.5  # one slot at the slow rate, not 25 s

@@ -9,7 +9,14 @@ import pytest
 from client_doubles import BASE, FakeSleep, Router, ok
 
 from jirakit import AsyncJira, BasicAuth, Jira, RateLimitConfig, RetryPolicy
-from jirakit.errors import ConnectError, RateLimited, ResponseDecodeError, ServerError, TimeoutError
+from jirakit.errors import (
+    ConnectError,
+    NotFound,
+    RateLimited,
+    ResponseDecodeError,
+    ServerError,
+    TimeoutError,
+)
 
 AUTH = BasicAuth("me@acme.com", "tok")
 ISSUE = {"id": "10001", "key": "P-1", "fields": {"summary": "hello"}}
@@ -174,3 +181,21 @@ def test_a_cut_short_body_is_read_again_when_idempotent(router: Router, fake_sle
             jira.issues.create(project="P", summary="x", issue_type="Task")
     assert info.value.unreadable
     assert len([r for r in router.requests if r.method == "POST"]) == 1  # not re-sent
+
+
+def test_a_shape_error_is_not_retried(router: Router, fake_sleep: FakeSleep):
+    router.add("GET", PATH, ok({"key": "P-1"}))  # valid JSON, but no "id"
+    with client(router, fake_sleep) as jira:
+        with pytest.raises(ResponseDecodeError) as info:
+            jira.issues.get("P-1")
+    assert not info.value.unreadable
+    assert len(router.requests) == 1
+
+
+def test_streamed_errors_keep_jiras_message():
+    from jirakit.sandbox import Sandbox
+
+    sandbox = Sandbox(seed=2, issues=5)
+    with sandbox.serve() as url, Jira(url, auth=BasicAuth(*sandbox.auth)) as jira:
+        with pytest.raises(NotFound, match="Issue does not exist"):
+            jira.request("GET", "/issue/NOPE-1", stream=True)

@@ -32,3 +32,10 @@ async def test_concurrent_requests_spread_over_shards_and_release():
             )
             assert all(type(e).__name__ == "NotFound" for e in missing)
             assert transport._busy == [0, 0, 0]
+
+
+async def test_proxies_from_the_environment_keep_httpx_transport(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    async with AsyncJira("https://acme.atlassian.net", auth=BasicAuth("a@b.c", "t")) as jira:
+        assert not isinstance(jira._http._transport, ShardedAsyncTransport)
+        assert jira._http._mounts  # httpx mounted the proxy

@@ -179,6 +179,8 @@ CASES: list[tuple[str, str, str, Any, int]] = [
     ("GET", "/version/{id}", "/version/10001", None, 200),
     ("GET", "/user", "/user?accountId={admin}&expand=groups", None, 200),
     ("GET", "/user/search", "/user/search?query=a", None, 200),
+    ("GET", "/users/search", "/users/search?maxResults=5", None, 200),
+    ("GET", "/users", "/users?maxResults=5", None, 200),
     ("GET", "/user/bulk", "/user/bulk?accountId={admin}", None, 200),
     ("GET", "/group/member", "/group/member?groupname=jira-users&maxResults=3", None, 200),
     ("GET", "/groups/picker", "/groups/picker?query=jira", None, 200),

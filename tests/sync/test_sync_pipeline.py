@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 import pytest
 
 from jirakit import BasicAuth, Jira
@@ -201,3 +202,29 @@ def test_sync_into_the_local_postgres(site, tmp_path):
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f"drop schema if exists {dataset} cascade")
             conn.execute(f"drop schema if exists {dataset}_staging cascade")
+
+
+def test_a_failed_full_refresh_keeps_data_and_cursor(site, tmp_path):
+    sandbox, jira = site
+    first = sync(jira, tmp_path)
+    loaded = query(tmp_path, "select count(*) from issues")
+
+    inner = SyncASGITransport(sandbox.app)
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/issue/bulkfetch"):
+            return httpx.Response(404, json={"errorMessages": ["gateway says no"]})
+        return inner.handle_request(request)
+
+    with Jira(
+        "http://sandbox.local", auth=BasicAuth(EMAIL, TOKEN), transport=httpx.MockTransport(broken)
+    ) as flaky:
+        with pytest.raises(FatalSyncError, match="404 while reading issue details"):
+            sync(flaky, tmp_path, full_refresh=True)
+    inner.close()
+    assert query(tmp_path, "select count(*) from issues") == loaded
+    statuses = query(tmp_path, "select status from _sync_runs order by started_at")
+    assert statuses == [("succeeded",), ("failed",)]
+    again = sync(jira, tmp_path)  # incremental: the cursor survived
+    assert again.run.cursor_from is not None
+    assert again.run.cursor_from < first.run.started_at

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.request import getproxies
 
 import httpx
 
@@ -53,7 +54,11 @@ class AsyncJira(BaseJira):
     ) -> None:
         super().__init__(base_url, **options)
         self._sleep = sleep
-        if transport is None and self.config.rate_limit.max_concurrency > PER_SHARD:
+        if (
+            transport is None
+            and self.config.rate_limit.max_concurrency > PER_SHARD
+            and not getproxies()  # httpx applies HTTP(S)_PROXY only to its own transport
+        ):
             transport = ShardedAsyncTransport(self.config.rate_limit.max_concurrency)
         self._http = httpx.AsyncClient(
             auth=self.auth,
@@ -170,6 +175,10 @@ class AsyncJira(BaseJira):
                     response = await self._http.send(
                         request, stream=call.stream, follow_redirects=call.follow_redirects
                     )
+                    if call.stream and not (
+                        response.is_success or response.status_code in call.also_ok
+                    ):
+                        await response.aread()  # small error body: read it, free the connection
                 except httpx.HTTPError as exc:
                     error = self._transport_error(exc, request)
                     self.stats.count(None)

@@ -7,6 +7,7 @@ only implement the send loop (blocking vs awaiting), nothing else.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -155,11 +156,13 @@ class BaseJira:
         if response.is_success or response.status_code in call.also_ok:
             try:
                 return call.parse(response)
-            except ValueError as exc:  # JSONDecodeError included
+            except ValueError as exc:
+                # Only a body that is not JSON at all (cut short in transit) is worth
+                # reading again; a shape we did not expect will not change on a retry.
                 raise ResponseDecodeError(
                     f"could not read the response to {call.method} {call.path}: {exc}",
                     request_id=response.headers.get("x-arequestid"),
-                    unreadable=True,
+                    unreadable=isinstance(exc, json.JSONDecodeError),
                 ) from exc
         raise error_for_response(response)
 

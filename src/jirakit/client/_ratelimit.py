@@ -60,7 +60,10 @@ class Pacer:
                 bucket = self._buckets[key] = _Bucket(self._config.burst, now)
             rate = self._rate(bucket, now)
             if rate is None:
+                # Unpaced: a later slow-down window starts from a full bucket, not from
+                # the debt of an earlier one.
                 bucket.stamp = now
+                bucket.tokens = self._config.burst
                 return 0.0
             burst = self._config.burst if now >= bucket.slow_until else 1.0
             bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)

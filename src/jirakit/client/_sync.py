@@ -149,6 +149,10 @@ class Jira(BaseJira):
                 response = self._http.send(
                     request, stream=call.stream, follow_redirects=call.follow_redirects
                 )
+                if call.stream and not (
+                    response.is_success or response.status_code in call.also_ok
+                ):
+                    response.read()  # an error body is small: read it, free the connection
             except httpx.HTTPError as exc:
                 error = self._transport_error(exc, request)
                 self.stats.count(None)

@@ -11,11 +11,14 @@ from typing import Any
 
 import dlt
 
+from jirakit._logging import get_logger
 from jirakit.client import Jira
 from jirakit.errors import Unauthorized
 from jirakit.sync.drift import AlertSink, LogSink, failure_alert
 from jirakit.sync.schema import TABLES
 from jirakit.sync.source import FatalSyncError, RunContext, SyncOptions, jira_source, read_again
+
+log = get_logger("jirakit.sync")
 
 # Child tables refreshed whole with their issue: a child row last loaded before its issue's
 # latest load did not come back with it, so it was deleted (or unlinked) in Jira. Comparing
@@ -193,12 +196,21 @@ def _run_row(result: SyncResult, options: SyncOptions, finished: datetime) -> di
 
 
 def _record_run(pipeline: Any, row: dict[str, Any]) -> None:
+    """Load a failed run's row. Through a pipeline opened WITHOUT ``refresh``: the failed
+    run's pipeline may carry ``drop_sources`` (a full refresh), and running it again would
+    drop every table and the cursor that the failure was meant to leave alone."""
     spec = TABLES["_sync_runs"]
     columns = {c.name: {"data_type": c.type, "nullable": c.nullable} for c in spec.columns}
     resource = dlt.resource(  # type: ignore[call-overload]  # dlt's column TypedDict
         [row], name="_sync_runs", write_disposition="merge", primary_key="run_id", columns=columns
     )
-    pipeline.run(resource)
+    recorder = dlt.pipeline(
+        pipeline_name=pipeline.pipeline_name,
+        destination=pipeline.destination,
+        dataset_name=pipeline.dataset_name,
+        pipelines_dir=pipeline.pipelines_dir,
+    )
+    recorder.run(resource)
 
 
 def consecutive_failures(pipeline: Any) -> int:
@@ -271,11 +283,14 @@ def run_sync(
         result.error = str(cause or exc)
         result.requests = jira.stats.requests - requests_before
         result.seconds = time.perf_counter() - started
-        _record_run(pipeline, _run_row(result, options, datetime.now(UTC)))
-        alert = failure_alert(consecutive_failures(pipeline), failure_threshold)
-        if alert is not None:
-            for sink in sinks:
-                sink.send("Jira sync failing", [alert])
+        try:
+            _record_run(pipeline, _run_row(result, options, datetime.now(UTC)))
+            alert = failure_alert(consecutive_failures(pipeline), failure_threshold)
+            if alert is not None:
+                for sink in sinks:
+                    sink.send("Jira sync failing", [alert])
+        except Exception as record_error:  # the destination may be what failed
+            log.warning("jira.sync_record_failed", error=type(record_error).__name__)
         if cause is not None:
             raise cause from exc
         raise

@@ -152,8 +152,8 @@ def read_again(jira: Jira, fn: Callable[[], T], attempts: int = UNREADABLE_ATTEM
     for attempt in range(1, attempts + 1):
         try:
             return fn()
-        except ResponseDecodeError:
-            if attempt >= attempts:
+        except ResponseDecodeError as exc:
+            if not exc.unreadable or attempt >= attempts:
                 raise
             jira.stats.retries += 1
     raise AssertionError("unreachable")
@@ -204,8 +204,10 @@ class Extractor:
         self.run.count(table, len(rows))
         return dlt.mark.with_hints(rows, hints or _hints(table), create_table_variant=True)
 
-    def guard(self, what: str, fn: Callable[[], Any]) -> Any:
-        """Classify errors: auth problems are fatal; a missing endpoint/resource is skipped."""
+    def guard(self, what: str, fn: Callable[[], Any], *, required: bool = False) -> Any:
+        """Classify errors: auth problems are fatal; a missing endpoint or resource is
+        skipped for optional metadata, and fatal for the data itself (``required``): a
+        cursor must never move past rows that were not read."""
         try:
             return read_again(self.jira, fn)
         except Unauthorized as exc:
@@ -218,6 +220,11 @@ class Extractor:
                 f"The account may not read {what} (403): grant it browse permission. {exc}"
             ) from exc
         except NotFound as exc:
+            if required:
+                raise FatalSyncError(
+                    f"Jira answered 404 while reading {what}; nothing was committed and the "
+                    f"next run starts from the same cursor. {exc}"
+                ) from exc
             self.run.skipped.append(f"{what}: {exc}")
             return None
 
@@ -393,6 +400,7 @@ class Extractor:
             lambda: [
                 int(i.id) for i in self.jira.search.iter(jql, fields=["id"], page_size=ID_PAGE)
             ],
+            required=True,
         )
         return list(ids or [])
 
@@ -526,7 +534,9 @@ class Extractor:
 
     def _bulk_fetch(self, ids: list[int]) -> list[Mapping[str, Any]]:
         result = self.guard(
-            "issue details", lambda: self.jira.issues.bulk_fetch(ids, fields=["*all"])
+            "issue details",
+            lambda: self.jira.issues.bulk_fetch(ids, fields=["*all"]),
+            required=True,
         )
         if result is None:
             return []
@@ -542,12 +552,14 @@ class Extractor:
             for log in self.jira.changelogs.bulk_fetch(ids):
                 out.setdefault(int(log.issue_id), []).extend(log.histories)
 
-        self.guard("changelogs", fetch)
+        self.guard("changelogs", fetch, required=True)
         return out
 
     def _all_comments(self, issue_id: int) -> list[Row]:
         comments = self.guard(
-            f"comments of {issue_id}", lambda: self.jira.comments.list(str(issue_id)).all()
+            f"comments of {issue_id}",
+            lambda: self.jira.comments.list(str(issue_id)).all(),
+            required=True,
         )
         return [tf.comment_row(issue_id, c.raw) for c in comments or []]
 
@@ -575,7 +587,9 @@ class Extractor:
         held: dict[int, int] = {}
         for start in range(0, len(ids), 1000):
             worklogs = self.guard(
-                "worklogs", partial(self.jira.worklogs.by_ids, ids[start : start + 1000])
+                "worklogs",
+                partial(self.jira.worklogs.by_ids, ids[start : start + 1000]),
+                required=True,
             )
             rows: list[Row] = []
             for w in worklogs or []:

@@ -1,4 +1,5 @@
-"""Users and groups: /user, /user/search, /user/bulk, /group/member, /groups/picker."""
+"""Users and groups: /user, /user/search, /users/search, /user/bulk, /group/member,
+/groups/picker, group changes."""
 
 from __future__ import annotations
 
@@ -59,6 +60,16 @@ async def search_users(request: Request) -> Response:
         ):
             found.append(u)
     return c.respond(found[start : start + size])
+
+
+async def all_users(request: Request) -> Response:
+    """``GET /users/search`` (Cloud): every user, apps and inactive ones included, paged by
+    startAt/maxResults over a bare array (a short page is the last)."""
+    c = ctx(request)
+    start = max(0, c.int_param("startAt", 0))
+    size = max(0, min(c.int_param("maxResults", 50), 1000))
+    users = sorted(c.store.users.values(), key=lambda u: str(u["accountId"]))
+    return c.respond(users[start : start + size])
 
 
 async def bulk_users(request: Request) -> Response:
@@ -222,6 +233,8 @@ ROUTES = [
     Route("/group/user", remove_group_user, methods=["DELETE"]),
     Route("/user", get_user),
     Route("/user/search", search_users),
+    Route("/users/search", all_users),
+    Route("/users", all_users),
     Route("/user/bulk", bulk_users),
     Route("/group/member", group_members),
     Route("/groups/picker", groups_picker),
