@@ -116,14 +116,14 @@ def test_an_unreadable_body_is_read_again_a_bounded_number_of_times() -> None:
 
     def always_cut() -> None:
         calls.append(1)
-        raise ResponseDecodeError("could not read the response")
+        raise ResponseDecodeError("could not read the response", unreadable=True)
 
     with pytest.raises(ResponseDecodeError):
         read_again(FakeJira(), always_cut)  # type: ignore[arg-type]
     assert len(calls) == UNREADABLE_ATTEMPTS
     assert FakeJira.stats.retries == UNREADABLE_ATTEMPTS - 1
 
-    answers = iter([ResponseDecodeError("cut"), "ok"])
+    answers = iter([ResponseDecodeError("cut", unreadable=True), "ok"])
 
     def once_cut() -> str:
         answer = next(answers)
@@ -132,3 +132,13 @@ def test_an_unreadable_body_is_read_again_a_bounded_number_of_times() -> None:
         return answer
 
     assert read_again(FakeJira(), once_cut) == "ok"  # type: ignore[arg-type]
+
+    shape_calls: list[int] = []
+
+    def wrong_shape() -> None:
+        shape_calls.append(1)
+        raise ResponseDecodeError("Issue: missing id")  # readable JSON, unexpected shape
+
+    with pytest.raises(ResponseDecodeError):
+        read_again(FakeJira(), wrong_shape)  # type: ignore[arg-type]
+    assert len(shape_calls) == 1  # not worth reading again
