@@ -369,3 +369,17 @@ async def test_async_field_options(site):
 
 def _has(jira: Jira, name: str) -> bool:
     return any(f.name == name for f in jira.fields.list())
+
+
+def test_create_and_edit_metadata_over_http():
+    from jirakit.sandbox import Sandbox
+
+    sandbox = Sandbox(seed=6, issues=10)
+    with sandbox.serve() as url, Jira(url, auth=BasicAuth(*sandbox.auth)) as jira:
+        types = jira.issues.createmeta("ENG").all()
+        bug = next(t for t in types if t["name"] == "Bug")
+        fields = {f["fieldId"]: f for f in jira.issues.createmeta_fields("ENG", bug["id"])}
+        assert fields["summary"]["required"] is True
+        assert fields["priority"]["allowedValues"]
+        editable = jira.issues.editmeta("ENG-1")
+        assert "summary" in editable and "set" in editable["summary"]["operations"]

@@ -18,6 +18,7 @@ from jirakit.client._names import (
     repair_flow,
     user_ref_flow,
 )
+from jirakit.client._paging import OffsetPaging, Paginator
 from jirakit.client._richtext import rich_text
 from jirakit.client._unset import UNSET, Unset
 from jirakit.client.models import (
@@ -196,6 +197,24 @@ def bulk_fetch_flow(
     return BulkFetchResult(issues, errors)
 
 
+def createmeta_call(project: str) -> Call[Any]:
+    return Call("GET", "/issue/createmeta/{project}/issuetypes", {"project": project})
+
+
+def createmeta_fields_call(project: str, issue_type_id: str) -> Call[Any]:
+    return Call(
+        "GET",
+        "/issue/createmeta/{project}/issuetypes/{type}",
+        {"project": project, "type": issue_type_id},
+    )
+
+
+def editmeta_call(key: str) -> Call[dict[str, dict[str, Any]]]:
+    return Call(
+        "GET", "/issue/{key}/editmeta", {"key": key}, parse=lambda r: dict(r.json()["fields"])
+    )
+
+
 class Issues(Resource):
     """``jira.issues``."""
 
@@ -296,6 +315,19 @@ class Issues(Resource):
     ) -> BulkFetchResult:
         """Fetch issues by id or key through ``issue/bulkfetch``, 100 per request."""
         return self._c._run(bulk_fetch_flow(ids, fields, expand, properties))
+
+    def createmeta(self, project: str) -> Paginator[dict[str, Any]]:
+        """Issue types that can be created in ``project`` (key or id), paged."""
+        return self._c._paginate(createmeta_call(project), OffsetPaging("issueTypes", 50), dict)
+
+    def createmeta_fields(self, project: str, issue_type_id: str) -> Paginator[dict[str, Any]]:
+        """Fields (required, schema, allowed values) of one issue type's create screen."""
+        call = createmeta_fields_call(project, issue_type_id)
+        return self._c._paginate(call, OffsetPaging("fields", 50), dict)
+
+    def editmeta(self, key: str) -> dict[str, dict[str, Any]]:
+        """Field id -> what can be edited on this issue (operations, allowed values)."""
+        return self._c._run(single(editmeta_call(key)))
 
 
 class AsyncIssues(Resource):
@@ -398,6 +430,19 @@ class AsyncIssues(Resource):
     ) -> BulkFetchResult:
         """Fetch issues by id or key through ``issue/bulkfetch``, 100 per request."""
         return await self._c._run(bulk_fetch_flow(ids, fields, expand, properties))
+
+    def createmeta(self, project: str) -> Paginator[dict[str, Any]]:
+        """Issue types that can be created in ``project`` (key or id), paged."""
+        return self._c._paginate(createmeta_call(project), OffsetPaging("issueTypes", 50), dict)
+
+    def createmeta_fields(self, project: str, issue_type_id: str) -> Paginator[dict[str, Any]]:
+        """Fields (required, schema, allowed values) of one issue type's create screen."""
+        call = createmeta_fields_call(project, issue_type_id)
+        return self._c._paginate(call, OffsetPaging("fields", 50), dict)
+
+    async def editmeta(self, key: str) -> dict[str, dict[str, Any]]:
+        """Field id -> what can be edited on this issue (operations, allowed values)."""
+        return await self._c._run(single(editmeta_call(key)))
 
 
 def create_call(fields: Mapping[str, Any], update: Mapping[str, Any] | None) -> Call[CreatedIssue]:
