@@ -299,3 +299,16 @@ def test_rejections_of_ids_are_not_second_guessed(router: Router):
         with pytest.raises(BadRequest, match="priority"):
             jira.issues.create(project="P", summary="s", issue_type="Task", priority="7")
     assert len(router.requests) == 1  # sent by id: nothing to look up, nothing re-sent
+
+
+def test_transition_fields_by_name_over_http():
+    from jirakit import BasicAuth, Jira
+    from jirakit.sandbox import Sandbox
+
+    sandbox = Sandbox(seed=12, issues=20)
+    with sandbox.serve() as url, Jira(url, auth=BasicAuth(*sandbox.auth)) as jira:
+        key = jira.issues.create(project="ENG", summary="to be pointed", issue_type="Story").key
+        jira.transitions.do(key, to="In Progress", fields={"Story Points": 5})
+        issue = jira.issues.get(key, fields=["status", "customfield_10028"])
+        assert issue.status is not None and issue.status.name == "In Progress"
+        assert issue.fields["customfield_10028"] == 5

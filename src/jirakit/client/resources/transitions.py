@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from jirakit.client._call import Call, Flow, single
+from jirakit.client._names import _already_json, fields_flow
 from jirakit.client._richtext import rich_text
 from jirakit.client.models import Transition
 from jirakit.client.resources._base import Resource
@@ -43,6 +44,7 @@ def pick(key: str, transitions: list[Transition], to: str) -> Transition:
 
 
 def do_flow(
+    cache: dict[str, Any],
     flavour: str,
     key: str,
     transition: str | None,
@@ -59,7 +61,15 @@ def do_flow(
         transition = pick(key, transitions, to).id
     body: dict[str, Any] = {"transition": {"id": str(transition)}}
     if fields:
-        body["fields"] = dict(fields)
+        # Values already in Jira's JSON go as they are; names and plain values are resolved
+        # as in issues.create: {"Resolution": "Won't Do", "Story Points": 3}.
+        ready = {k: v for k, v in fields.items() if k.isidentifier() and _already_json(v)}
+        rest = {k: v for k, v in fields.items() if k not in ready}
+        values = dict(ready)
+        if rest:
+            shaped = yield from fields_flow(cache, flavour, rest)
+            values.update(shaped.values)
+        body["fields"] = values
     ops: dict[str, Any] = dict(update or {})
     if comment is not None:
         ops.setdefault("comment", []).append({"add": {"body": rich_text(comment, flavour)}})
@@ -89,7 +99,9 @@ class Transitions(Resource):
     ) -> None:
         """Move an issue: by ``transition`` id, or ``to="Done"`` (target status or
         transition name). Raises `InvalidTransition` listing what is available."""
-        self._c._run(do_flow(self._c.flavour, key, transition, to, fields, update, comment))
+        self._c._run(
+            do_flow(self._c._cache, self._c.flavour, key, transition, to, fields, update, comment)
+        )
 
 
 class AsyncTransitions(Resource):
@@ -113,4 +125,6 @@ class AsyncTransitions(Resource):
     ) -> None:
         """Move an issue: by ``transition`` id, or ``to="Done"`` (target status or
         transition name). Raises `InvalidTransition` listing what is available."""
-        await self._c._run(do_flow(self._c.flavour, key, transition, to, fields, update, comment))
+        await self._c._run(
+            do_flow(self._c._cache, self._c.flavour, key, transition, to, fields, update, comment)
+        )
