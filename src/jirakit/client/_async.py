@@ -184,7 +184,7 @@ class AsyncJira(BaseJira):
                     self.stats.count(None)
                     status, request_id = None, None
                 else:
-                    self._observe(call, response, bucket)
+                    self._observe(response, bucket)
                     status, request_id = response.status_code, response.headers.get("x-arequestid")
                     try:
                         result = self._finish(call, response)

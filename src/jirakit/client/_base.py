@@ -143,7 +143,7 @@ class BaseJira:
 
     # -- responses ------------------------------------------------------------------
 
-    def _observe(self, call: Call[Any], response: httpx.Response, bucket: str) -> None:
+    def _observe(self, response: httpx.Response, bucket: str) -> None:
         state = RateLimitState.from_headers(response.headers, bucket)
         if state is not None:
             self.rate_limit = state

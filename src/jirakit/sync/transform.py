@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from jirakit.client.models import parse_date, parse_datetime
 from jirakit.sync.naming import ColumnMap
 
 Json = Mapping[str, Any]
@@ -26,22 +27,14 @@ def utc(value: Any) -> datetime | None:
         return None
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+    parsed = value if isinstance(value, datetime) else parse_datetime(str(value))
+    if parsed is None:
         return None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def day(value: Any) -> date | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+    return parse_date(value)
 
 
 def as_int(value: Any) -> int | None:
