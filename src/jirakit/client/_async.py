@@ -12,7 +12,7 @@ import httpx
 
 from jirakit.client._base import BaseJira
 from jirakit.client._bulk import AsyncBulk
-from jirakit.client._call import Call, Flow, single
+from jirakit.client._call import STREAM_CHUNK, Call, Flow, captured, single
 from jirakit.client._paging import PageStrategy, Paginator
 from jirakit.client._transport import PER_SHARD, ShardedAsyncTransport
 from jirakit.client.models import ServerInfo, User
@@ -32,7 +32,7 @@ from jirakit.client.resources.transitions import AsyncTransitions
 from jirakit.client.resources.users import AsyncUsers
 from jirakit.client.resources.webhooks import AsyncWebhooks
 from jirakit.client.resources.worklogs import AsyncWorklogs
-from jirakit.errors import HTTPError, JiraError, ResponseDecodeError
+from jirakit.errors import HTTPError, JiraError, ResponseDecodeError, TransportError
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -130,9 +130,11 @@ class AsyncJira(BaseJira):
             while True:
                 try:
                     response = await self._execute(call)
-                except BaseException:
-                    flow.close()  # the flow's cleanup (``finally``) runs now
-                    raise
+                except BaseException as exc:
+                    if not captured(call, exc):
+                        flow.close()  # the flow's cleanup (``finally``) runs now
+                        raise
+                    response = exc
                 call = flow.send(response)
         except StopIteration as stop:
             result: R = stop.value
@@ -153,6 +155,18 @@ class AsyncJira(BaseJira):
             if self._base_url is None:
                 site_call = self.auth.resolve_site_call()  # type: ignore[union-attr]
                 self._base_url = await self._execute(site_call)
+
+    async def _drain(
+        self, sink: Callable[[bytes], object], response: httpx.Response, request: httpx.Request
+    ) -> None:
+        """Hand a streamed body to ``sink`` chunk by chunk, then close the response."""
+        try:
+            async for chunk in response.aiter_bytes(STREAM_CHUNK):
+                sink(chunk)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, request) from exc
+        finally:
+            await response.aclose()
 
     async def _execute(self, call: Call[Any]) -> Any:
         if self._base_url is None and call.api != "absolute":
@@ -187,7 +201,21 @@ class AsyncJira(BaseJira):
                     self._observe(response, bucket)
                     status, request_id = response.status_code, response.headers.get("x-arequestid")
                     try:
+                        if call.sink is not None and response.is_success:
+                            await self._drain(call.sink, response, request)
                         result = self._finish(call, response)
+                    except TransportError as exc:  # cut short mid-body: the sink has part of it
+                        self._log(
+                            call,
+                            bucket,
+                            attempt=attempt,
+                            started=started,
+                            status=status,
+                            request_id=request_id,
+                            throttled=throttle,
+                            error=exc,
+                        )
+                        raise
                     except (HTTPError, ResponseDecodeError) as exc:
                         error = exc
                     else:

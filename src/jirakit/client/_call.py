@@ -14,6 +14,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
+from jirakit.errors import JiraError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -35,6 +37,13 @@ class Call(Generic[T]):
     ``idempotent`` overrides the method's default for retries (e.g. read-only POSTs).
     ``follow_redirects`` lets httpx follow them (attachment downloads answer 303 to a
     media URL); httpx drops ``Authorization`` when a redirect leaves the origin.
+    ``stream`` leaves a successful body unread for ``parse``; with ``sink`` the send loop
+    hands the body to ``sink`` in chunks of at most ``STREAM_CHUNK`` bytes as they arrive
+    (never holding it whole), closes the response, then calls ``parse`` (headers only).
+    A transfer cut short after the body started is raised, never retried: the sink
+    already has part of it. With ``capture``, the `JiraError` the call still ends with
+    once the retry policy is done is sent into the flow as the call's result instead of
+    being raised (bulk create keeps what earlier requests made).
     """
 
     method: str
@@ -49,13 +58,18 @@ class Call(Generic[T]):
     idempotent: bool | None = None
     parse: Callable[[httpx.Response], T] = _json_body
     stream: bool = False
+    sink: Callable[[bytes], object] | None = None
     follow_redirects: bool = False
     also_ok: tuple[int, ...] = ()
     """Error statuses whose body is still a result (bulk create answers 400 with per-item
     errors)."""
+    capture: bool = False
 
 
 Flow = Generator[Call[Any], Any, R]
+
+STREAM_CHUNK = 64 * 1024
+"""The largest piece of a streamed body handed to a `Call`'s ``sink`` at once."""
 
 
 def single(call: Call[T]) -> Flow[T]:
@@ -64,17 +78,25 @@ def single(call: Call[T]) -> Flow[T]:
     return result
 
 
+def captured(call: Call[Any], exc: BaseException) -> bool:
+    """Whether ``exc``, which ``call`` ended with, is the call's result (see ``capture``)."""
+    return call.capture and isinstance(exc, JiraError)
+
+
 def drive(flow: Flow[R], execute: Callable[[Call[Any]], Any]) -> R:
     """Run a flow with a blocking executor. When a call fails the flow is closed (its
-    ``finally`` blocks run at once, e.g. closing a file it opened) and the error raised."""
+    ``finally`` blocks run at once, e.g. closing a file it opened) and the error raised,
+    unless the call captures it (``Call.capture``): then the error is its result."""
     try:
         call = next(flow)
         while True:
             try:
                 response = execute(call)
-            except BaseException:
-                flow.close()
-                raise
+            except BaseException as exc:
+                if not captured(call, exc):
+                    flow.close()
+                    raise
+                response = exc
             call = flow.send(response)
     except StopIteration as stop:
         result: R = stop.value

@@ -19,14 +19,18 @@ fields={"Story Points": 3, "Customer Tier": "Gold"})`` becomes Jira's JSON here:
   matched against the field's allowed values (createmeta / editmeta) the same way.
 
 Everything fetched is cached in the client's ``_cache`` for its lifetime. Unknown or
-ambiguous names raise `jirakit.errors.ConfigurationError` naming the candidates.
+ambiguous names raise `jirakit.errors.ConfigurationError` naming the candidates, and so
+does a value of the wrong type (``issue_type=10001``, ``labels=5``): bad input is a
+`ConfigurationError`, anything else is a bug and propagates as such. Failed lookups
+are not cached for the client's lifetime (the project or user may exist tomorrow), only
+for one batch (`batch_cache`), so a batch looks each distinct name up once.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -148,6 +152,57 @@ def _key(*parts: str) -> str:
     return PREFIX + ":".join(parts)
 
 
+MISSES = _key("misses")
+"""In a `batch_cache`: cache key -> why that lookup failed (or ``""``: Jira said no such
+thing), for the rest of the batch."""
+
+
+def batch_cache(cache: dict[str, Any]) -> dict[str, Any]:
+    """A working copy of the client's cache for one batch (``issues.bulk_create``): it
+    also remembers failed lookups, so each distinct name is looked up once per batch.
+    Hand what it learned back with `keep_learned`; the failures stay behind."""
+    return {**cache, MISSES: {}}
+
+
+def keep_learned(cache: dict[str, Any], scope: dict[str, Any]) -> None:
+    """Copy what a `batch_cache` learned (not its failures) into the client's cache,
+    leaving alone what the client learned meanwhile (another flow, on `AsyncJira`)."""
+    for k, v in scope.items():
+        if k != MISSES:
+            cache.setdefault(k, v)
+
+
+def _missed(cache: dict[str, Any], cache_key: str) -> str | None:
+    """Why this lookup already failed in the current batch, or None."""
+    misses = cache.get(MISSES)
+    return misses.get(cache_key) if isinstance(misses, dict) else None
+
+
+def _miss(cache: dict[str, Any], cache_key: str, why: str = "") -> None:
+    misses = cache.get(MISSES)
+    if isinstance(misses, dict):
+        misses[cache_key] = why
+
+
+def _expect_ref(label: str, value: Any) -> None:
+    """A name, key or id (``str``), or Jira's own reference (a mapping), or None."""
+    if value is not None and not isinstance(value, str | Mapping):
+        raise ConfigurationError(
+            f"{label}: expected a name or id (str) or Jira's own reference (a mapping), "
+            f"got {type(value).__name__} {value!r}"
+        )
+
+
+def _rich(label: str, value: Any, flavour: str) -> Any:
+    """`rich_text`, with a value of the wrong type refused as bad input."""
+    if value is not None and not (isinstance(value, str) or is_rich(value)):
+        raise ConfigurationError(
+            f"{label}: rich text must be a str (Markdown), Markdown, Text, Wiki or an ADF "
+            f"document ({{'type': 'doc', ...}}), got {type(value).__name__}"
+        )
+    return rich_text(value, flavour)
+
+
 def project_ref_flow(cache: dict[str, Any], flavour: str, project: str) -> Flow[dict[str, str]]:
     """``{"key": ...}`` / ``{"id": ...}`` for a project key, id or name."""
     if project.isdigit():
@@ -158,9 +213,11 @@ def project_ref_flow(cache: dict[str, Any], flavour: str, project: str) -> Flow[
 
 
 def project_by_name_flow(cache: dict[str, Any], flavour: str, project: str) -> Flow[dict[str, str]]:
-    cache_key = _key("project", project.casefold())
+    cache_key = _key("project", project.strip().casefold())
     if cache_key in cache:
         return dict(cache[cache_key])
+    if (why := _missed(cache, cache_key)) is not None:
+        raise ConfigurationError(why)
     if flavour == "datacenter":
         found = yield Call("GET", "/project")
         values = list(found or [])
@@ -176,7 +233,11 @@ def project_by_name_flow(cache: dict[str, Any], flavour: str, project: str) -> F
     options = [(str(p.get("name", "")), str(p["key"])) for p in values if "key" in p]
     options += [(str(p["key"]), str(p["key"])) for p in values if "key" in p]
     shown = [f"{p.get('name')} ({p['key']})" for p in values if "key" in p]
-    key = pick("project", project, options, shown=shown)
+    try:
+        key = pick("project", project, options, shown=shown)
+    except ConfigurationError as exc:
+        _miss(cache, cache_key, str(exc))
+        raise
     ref = {"key": key}
     cache[cache_key] = ref
     return ref
@@ -186,14 +247,41 @@ def _same(wanted: str, *names: Any) -> bool:
     return any(str(n).casefold() == wanted.strip().casefold() for n in names if n)
 
 
+_MISSING: Any = object()
+
+
+def _page_or_missing(response: httpx.Response) -> Any:
+    """A page, or `_MISSING` when Jira answered 400/404 (no such project or issue type);
+    error statuses only get here when the call lists them in ``also_ok``."""
+    if response.status_code >= 400:
+        return _MISSING
+    return response.json() if response.content else None
+
+
 def issue_types_flow(
     cache: dict[str, Any], project: Mapping[str, str]
 ) -> Flow[list[tuple[str, str]]]:
     """The issue types one can create in a project: ``(name, id)`` pairs (cached)."""
+    types = yield from _issue_types_flow(cache, project, missing_ok=False)
+    return types if types is not None else []
+
+
+def find_issue_types_flow(
+    cache: dict[str, Any], project: Mapping[str, str]
+) -> Flow[list[tuple[str, str]] | None]:
+    """As `issue_types_flow`, but None (not an error) for a project Jira does not know."""
+    return (yield from _issue_types_flow(cache, project, missing_ok=True))
+
+
+def _issue_types_flow(
+    cache: dict[str, Any], project: Mapping[str, str], *, missing_ok: bool
+) -> Flow[list[tuple[str, str]] | None]:
     ident = str(project.get("key") or project.get("id"))
     cache_key = _key("issuetypes", ident)
     if cache_key in cache:
         return list(cache[cache_key])
+    if missing_ok and _missed(cache, cache_key) is not None:
+        return None
     types: list[tuple[str, str]] = []
     start = 0
     while True:
@@ -202,7 +290,12 @@ def issue_types_flow(
             "/issue/createmeta/{project}/issuetypes",
             {"project": ident},
             params={"startAt": start, "maxResults": 200},
+            also_ok=(400, 404) if missing_ok else (),
+            parse=_page_or_missing,
         )
+        if page is _MISSING:
+            _miss(cache, cache_key)
+            return None
         items = list((page or {}).get("issueTypes") or (page or {}).get("values") or [])
         types += [(str(t.get("name", "")), str(t["id"])) for t in items if "id" in t]
         start += len(items)
@@ -254,6 +347,8 @@ def user_ref_flow(cache: dict[str, Any], flavour: str, user: str) -> Flow[dict[s
     cache_key = _key("user", wanted.casefold())
     if cache_key in cache:
         return dict(cache[cache_key])
+    if (why := _missed(cache, cache_key)) is not None:
+        raise ConfigurationError(why)
     params = {"query": wanted} if flavour == "cloud" else {"username": wanted}
     found = yield Call(
         "GET", "/user/search", params=params, parse=lambda r: [User.parse(u) for u in r.json()]
@@ -270,10 +365,11 @@ def user_ref_flow(cache: dict[str, Any], flavour: str, user: str) -> Flow[dict[s
         ident = pick(what.split()[0], wanted, options)
     except ConfigurationError:
         shown = ", ".join(f"{u.display_name} <{u.email or '-'}>" for u in users[:10])
-        raise ConfigurationError(
-            f"no single {what} {wanted!r}"
-            + (f"; the search found: {shown}" if shown else "; the user search found nobody")
-        ) from None
+        why = f"no single {what} {wanted!r}" + (
+            f"; the search found: {shown}" if shown else "; the user search found nobody"
+        )
+        _miss(cache, cache_key, why)
+        raise ConfigurationError(why) from None
     ref = {"accountId": ident} if flavour == "cloud" else {"name": ident}
     cache[cache_key] = ref
     return ref
@@ -318,6 +414,10 @@ def fields_flow(
     for name, value in (fields or {}).items():
         if value is UNSET:
             continue
+        if not isinstance(name, str):
+            raise ConfigurationError(
+                f"fields: name each field by its id or display name (a str), not {name!r}"
+            )
         if name in SYSTEM_SCHEMAS:
             field_id, schema = name, SYSTEM_SCHEMAS[name]
         elif CUSTOM_ID.match(name) and _already_json(value):
@@ -402,7 +502,7 @@ def shape_flow(
     if value is None:
         return None
     if is_rich(value) or _is_rich_field(schema):
-        return rich_text(value, flavour)
+        return _rich(label, value, flavour)
     kind, items = schema.get("type"), schema.get("items")
     custom = str(schema.get("custom", ""))
     if kind == "number":
@@ -450,6 +550,95 @@ def shape_flow(
     return value
 
 
+# -- a whole issue ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An issue's ``fields`` in Jira's JSON, and how ``fields=`` values were shaped."""
+
+    fields: dict[str, Any]
+    shaped: Shaped
+
+    @property
+    def context(self) -> Context:
+        """Where the allowed values of its fields are found (project, issue type id)."""
+        kind = self.fields.get("issuetype") or {}
+        return Context(project=self.fields.get("project"), issue_type=kind.get("id"))
+
+
+def draft_flow(
+    cache: dict[str, Any],
+    flavour: str,
+    *,
+    project: str | Mapping[str, Any] | None = None,
+    summary: str | None = None,
+    issue_type: str | Mapping[str, Any] | None = None,
+    description: Any = None,
+    assignee: str | Mapping[str, Any] | None = None,
+    priority: str | Mapping[str, Any] | None = None,
+    labels: Sequence[str] | None = None,
+    fields: Mapping[str, Any] | None = None,
+) -> Flow[Draft]:
+    """The ``fields`` of a new issue from human names (``issues.create`` and each item of
+    ``issues.bulk_create``). A mapping is taken as Jira's own reference and sent as is;
+    ``fields=`` entries win over the named arguments. A value of the wrong type raises
+    `ConfigurationError`."""
+    for label, ref in (
+        ("project", project),
+        ("issue_type", issue_type),
+        ("assignee", assignee),
+        ("priority", priority),
+    ):
+        _expect_ref(label, ref)
+    if labels is not None and (isinstance(labels, Mapping) or not isinstance(labels, Iterable)):
+        raise ConfigurationError(
+            f"labels: expected a label (str) or a list of them, got {type(labels).__name__}"
+        )
+    out: dict[str, Any] = {}
+    if isinstance(project, Mapping):
+        out["project"] = dict(project)
+    elif project is not None:
+        out["project"] = yield from project_ref_flow(cache, flavour, project)
+    if summary is not None:
+        out["summary"] = summary
+    if isinstance(issue_type, Mapping):
+        out["issuetype"] = dict(issue_type)
+    elif issue_type is not None:
+        out["issuetype"] = issue_type_ref(cache, out.get("project"), issue_type)
+    if description is not None:
+        out["description"] = _rich("description", description, flavour)
+    if isinstance(assignee, Mapping):
+        out["assignee"] = dict(assignee)
+    elif assignee is not None:
+        out["assignee"] = yield from user_ref_flow(cache, flavour, assignee)
+    if isinstance(priority, Mapping):
+        out["priority"] = dict(priority)
+    elif priority is not None:
+        out["priority"] = priority_ref(cache, priority)
+    if labels is not None:
+        out["labels"] = [labels] if isinstance(labels, str) else list(labels)
+    shaped = yield from fields_flow(cache, flavour, fields)
+    out.update(shaped.values)
+    return Draft(out, shaped)
+
+
+def options_by_id_flow(cache: dict[str, Any], draft: Draft) -> Flow[dict[str, Any]]:
+    """``draft.fields`` with select values given by name turned into option ids, matched
+    case-insensitively against the create screen's allowed values (cached per project
+    and issue type). A value that matches none raises `ConfigurationError` naming the
+    candidates; a field whose allowed values Jira does not list is left to Jira."""
+    context = draft.context
+    if not draft.shaped.by_name or context.project is None or context.issue_type is None:
+        return draft.fields
+    allowed = yield from allowed_values_flow(cache, context, missing_ok=True)
+    fields = dict(draft.fields)
+    for fid, given in draft.shaped.by_name.items():
+        if allowed.get(fid):
+            fields[fid] = _repair_options(draft.shaped.labels.get(fid, fid), given, allowed[fid])
+    return fields
+
+
 # -- repairing a rejected request ------------------------------------------------------------
 
 
@@ -462,8 +651,11 @@ class Context:
     issue_key: str | None = None
 
 
-def allowed_values_flow(cache: dict[str, Any], context: Context) -> Flow[dict[str, list[Any]]]:
-    """field id -> allowed values, from createmeta (create) or editmeta (edit)."""
+def allowed_values_flow(
+    cache: dict[str, Any], context: Context, *, missing_ok: bool = False
+) -> Flow[dict[str, list[Any]]]:
+    """field id -> allowed values, from createmeta (create) or editmeta (edit). With
+    ``missing_ok``, a project or issue type Jira does not know gives ``{}``."""
     if context.issue_key is not None:
         meta = yield Call("GET", "/issue/{key}/editmeta", {"key": context.issue_key})
         fields = (meta or {}).get("fields") or {}
@@ -474,6 +666,8 @@ def allowed_values_flow(cache: dict[str, Any], context: Context) -> Flow[dict[st
     cache_key = _key("createmeta", ident, context.issue_type)
     if cache_key in cache:
         return dict(cache[cache_key])
+    if missing_ok and _missed(cache, cache_key) is not None:
+        return {}
     allowed: dict[str, list[Any]] = {}
     start = 0
     while True:
@@ -482,7 +676,12 @@ def allowed_values_flow(cache: dict[str, Any], context: Context) -> Flow[dict[st
             "/issue/createmeta/{project}/issuetypes/{type}",
             {"project": ident, "type": context.issue_type},
             params={"startAt": start, "maxResults": 200},
+            also_ok=(400, 404) if missing_ok else (),
+            parse=_page_or_missing,
         )
+        if page is _MISSING:
+            _miss(cache, cache_key)
+            return {}
         items = list((page or {}).get("fields") or (page or {}).get("values") or [])
         for f in items:
             allowed[str(f.get("fieldId") or f.get("key"))] = list(f.get("allowedValues") or [])

@@ -64,6 +64,14 @@ class RetryDecision:
 NO_RETRY = RetryDecision(False)
 
 
+def never_sent(error: JiraError) -> bool:
+    """True when the request certainly never reached the server: the connection could
+    not be made (connect errors, connect/pool timeouts)."""
+    return isinstance(error, ConnectError) or (
+        isinstance(error, TimeoutError) and error.phase in ("connect", "pool")
+    )
+
+
 def is_idempotent(method: str, *, override: bool | None = None) -> bool:
     if override is not None:
         return override
@@ -128,9 +136,7 @@ def decide_retry(
         if not safe:
             return NO_RETRY
         delay, reason = None, "unreadable body"
-    elif isinstance(error, ConnectError) or (
-        isinstance(error, TimeoutError) and error.phase in ("connect", "pool")
-    ):
+    elif never_sent(error):
         delay, reason = None, "not sent"
     elif isinstance(error, TransportError):
         if not safe:

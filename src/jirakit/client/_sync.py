@@ -11,7 +11,7 @@ import httpx
 
 from jirakit.client._base import BaseJira
 from jirakit.client._bulk import Bulk
-from jirakit.client._call import Call, Flow, drive, single
+from jirakit.client._call import STREAM_CHUNK, Call, Flow, drive, single
 from jirakit.client._paging import PageStrategy, Paginator
 from jirakit.client.models import ServerInfo, User
 from jirakit.client.resources.agile import Boards, Sprints
@@ -129,6 +129,18 @@ class Jira(BaseJira):
     ) -> Paginator[T]:
         return Paginator(call, strategy, convert, fetch=self._execute, limit=limit)
 
+    def _drain(
+        self, sink: Callable[[bytes], object], response: httpx.Response, request: httpx.Request
+    ) -> None:
+        """Hand a streamed body to ``sink`` chunk by chunk, then close the response."""
+        try:
+            for chunk in response.iter_bytes(STREAM_CHUNK):
+                sink(chunk)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, request) from exc
+        finally:
+            response.close()
+
     def _execute(self, call: Call[Any]) -> Any:
         if self._base_url is None and call.api != "absolute":
             self._base_url = self._execute(self.auth.resolve_site_call())  # type: ignore[union-attr]
@@ -161,7 +173,21 @@ class Jira(BaseJira):
                 self._observe(response, bucket)
                 status, request_id = response.status_code, response.headers.get("x-arequestid")
                 try:
+                    if call.sink is not None and response.is_success:
+                        self._drain(call.sink, response, request)
                     result = self._finish(call, response)
+                except TransportError as exc:  # cut short mid-body: the sink has part of it
+                    self._log(
+                        call,
+                        bucket,
+                        attempt=attempt,
+                        started=started,
+                        status=status,
+                        request_id=request_id,
+                        throttled=throttle,
+                        error=exc,
+                    )
+                    raise
                 except (HTTPError, ResponseDecodeError) as exc:
                     error = exc
                 else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 
-from jirakit.errors import ResponseDecodeError
+from jirakit.errors import JiraError, ResponseDecodeError
 
 M = TypeVar("M", bound="Model")
 
@@ -361,10 +361,27 @@ class BulkFetchResult:
 
 @dataclass(frozen=True, slots=True)
 class BulkCreateError:
+    """Why input item ``index`` of a bulk create has no issue in ``created``:
+
+    - Jira refused the item (``status``, ``error_messages``, ``errors`` are its answer);
+    - a name in it matched nothing or several things (``status`` None, ``sent`` False;
+      the message names the candidates);
+    - a request of the batch failed as a whole (a 5xx, 401/403, a transport error ...)
+      and sending stopped: ``exception`` is that failure, for each item of the failed
+      request and of the requests never sent. ``sent`` tells whether the item's request
+      reached Jira; if it did and Jira did not refuse it (a 5xx, a timeout, a body cut
+      short), the issue **may or may not have been created**: look for it before
+      sending the item again.
+    """
+
     index: int
     status: int | None
     error_messages: list[str]
     errors: Mapping[str, str]
+    sent: bool = True
+    """False when the item never reached Jira (unresolved names, or not sent at all)."""
+    exception: JiraError | None = None
+    """The failure that stopped the batch, for the items it left without an answer."""
 
     def __str__(self) -> str:
         parts = [*self.error_messages, *(f"{k}: {v}" for k, v in self.errors.items())]

@@ -1,7 +1,8 @@
-"""Groups and their members."""
+"""Groups: create, delete, find, and their members."""
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 from jirakit.client._call import Call, single
@@ -12,6 +13,10 @@ from jirakit.client.resources._base import Resource
 if TYPE_CHECKING:
     from jirakit.client._async import AsyncJira
     from jirakit.client._sync import Jira
+
+
+def _dict(r: Any) -> dict[str, Any]:
+    return dict(r.json())
 
 
 def members_call(group: str, include_inactive: bool) -> Call[Any]:
@@ -29,12 +34,36 @@ def remove_call(flavour: str, group: str, user: str) -> Call[None]:
     return Call("DELETE", "/group/user", params={"groupname": group, **who}, parse=lambda r: None)
 
 
+def create_call(name: str) -> Call[dict[str, Any]]:
+    return Call("POST", "/group", json={"name": name}, parse=_dict)
+
+
+def delete_call(name: str, swap_group: str | None) -> Call[None]:
+    """``swapGroup``: the group that inherits the comment and worklog restrictions of the
+    deleted one (without it, those comments and worklogs become invisible)."""
+    params = {"groupname": name, "swapGroup": swap_group}
+    return Call("DELETE", "/group", params=params, parse=lambda r: None)
+
+
+def find_call(query: str, exclude: builtins.list[str] | None, limit: int) -> Call[Any]:
+    params: dict[str, Any] = {"query": query, "maxResults": limit, "caseInsensitive": True}
+    if exclude:
+        params["exclude"] = tuple(exclude)
+    return Call(
+        "GET",
+        "/groups/picker",
+        params=params,
+        parse=lambda r: [dict(g) for g in r.json().get("groups") or []],
+    )
+
+
 class Groups(Resource):
     """``jira.groups``."""
 
     _c: Jira
 
     def members(self, group: str, *, include_inactive: bool = False) -> Paginator[User]:
+        """The group's users, paged."""
         call = members_call(group, include_inactive)
         return self._c._paginate(call, IsLastPaging("values", 50), User.parse)
 
@@ -43,7 +72,25 @@ class Groups(Resource):
         self._c._run(single(add_call(self._c.flavour, group, user)))
 
     def remove_user(self, group: str, user: str) -> None:
+        """Remove a user (accountId on Cloud, username on Data Center) from a group."""
         self._c._run(single(remove_call(self._c.flavour, group, user)))
+
+    def create(self, name: str) -> dict[str, Any]:
+        """Create a group; returns Jira's group JSON (``name``, ``groupId``, ``self`` ...).
+        A name already in use is a `BadRequest`."""
+        return self._c._run(single(create_call(name)))
+
+    def delete(self, name: str, *, swap_group: str | None = None) -> None:
+        """Delete a group (`NotFound` when there is none). Comments and worklogs visible
+        only to it move to ``swap_group``; without one they become visible to nobody."""
+        self._c._run(single(delete_call(name, swap_group)))
+
+    def find(
+        self, query: str = "", *, exclude: builtins.list[str] | None = None, limit: int = 50
+    ) -> builtins.list[dict[str, Any]]:
+        """Groups whose names contain ``query`` (any case), sorted by name, at most
+        ``limit``: ``[{"name", "groupId", "html"}, ...]``."""
+        return self._c._run(single(find_call(query, exclude, limit)))
 
 
 class AsyncGroups(Resource):
@@ -52,6 +99,7 @@ class AsyncGroups(Resource):
     _c: AsyncJira
 
     def members(self, group: str, *, include_inactive: bool = False) -> Paginator[User]:
+        """The group's users (``async for``)."""
         call = members_call(group, include_inactive)
         return self._c._paginate(call, IsLastPaging("values", 50), User.parse)
 
@@ -60,4 +108,22 @@ class AsyncGroups(Resource):
         await self._c._run(single(add_call(self._c.flavour, group, user)))
 
     async def remove_user(self, group: str, user: str) -> None:
+        """Remove a user (accountId on Cloud, username on Data Center) from a group."""
         await self._c._run(single(remove_call(self._c.flavour, group, user)))
+
+    async def create(self, name: str) -> dict[str, Any]:
+        """Create a group; returns Jira's group JSON (``name``, ``groupId``, ``self`` ...).
+        A name already in use is a `BadRequest`."""
+        return await self._c._run(single(create_call(name)))
+
+    async def delete(self, name: str, *, swap_group: str | None = None) -> None:
+        """Delete a group (`NotFound` when there is none). Comments and worklogs visible
+        only to it move to ``swap_group``; without one they become visible to nobody."""
+        await self._c._run(single(delete_call(name, swap_group)))
+
+    async def find(
+        self, query: str = "", *, exclude: builtins.list[str] | None = None, limit: int = 50
+    ) -> builtins.list[dict[str, Any]]:
+        """Groups whose names contain ``query`` (any case), sorted by name, at most
+        ``limit``: ``[{"name", "groupId", "html"}, ...]``."""
+        return await self._c._run(single(find_call(query, exclude, limit)))

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from jirakit.client._call import Call, Flow, single
 from jirakit.client._names import (
     Context,
     Rejected,
+    batch_cache,
+    draft_flow,
     fields_flow,
-    issue_type_ref,
+    find_issue_types_flow,
+    keep_learned,
+    options_by_id_flow,
+    priorities_flow,
     priority_ref,
+    project_by_name_flow,
     project_ref_flow,
     rejectable,
     repair_flow,
     user_ref_flow,
 )
 from jirakit.client._paging import OffsetPaging, Paginator
+from jirakit.client._retry import never_sent
 from jirakit.client._richtext import rich_text
 from jirakit.client._unset import UNSET, Unset
 from jirakit.client.models import (
@@ -29,6 +39,13 @@ from jirakit.client.models import (
     Issue,
 )
 from jirakit.client.resources._base import Resource
+from jirakit.errors import (
+    ConfigurationError,
+    HTTPError,
+    JiraError,
+    ResponseDecodeError,
+    TransportError,
+)
 
 if TYPE_CHECKING:
     from jirakit.client._async import AsyncJira
@@ -77,29 +94,25 @@ def create_flow(
 ) -> Flow[CreatedIssue]:
     """Create with human names resolved (see `jirakit.client._names`); one request when
     nothing needs looking up, and one re-send at most when Jira rejects a name."""
-    out: dict[str, Any] = {}
-    if project is not None:
-        out["project"] = yield from project_ref_flow(cache, flavour, project)
-    if summary is not None:
-        out["summary"] = summary
-    if issue_type is not None:
-        out["issuetype"] = issue_type_ref(cache, out.get("project"), issue_type)
-    if description is not None:
-        out["description"] = rich_text(description, flavour)
-    if assignee is not None:
-        out["assignee"] = yield from user_ref_flow(cache, flavour, assignee)
-    if priority is not None:
-        out["priority"] = priority_ref(cache, priority)
-    if labels is not None:
-        out["labels"] = list(labels)
-    shaped = yield from fields_flow(cache, flavour, fields)
-    out.update(shaped.values)
+    draft = yield from draft_flow(
+        cache,
+        flavour,
+        project=project,
+        summary=summary,
+        issue_type=issue_type,
+        description=description,
+        assignee=assignee,
+        priority=priority,
+        labels=labels,
+        fields=fields,
+    )
+    out = draft.fields
     result = yield rejectable(create_call(out, update))
     if isinstance(result, Rejected):
-        kind = out.get("issuetype") or {}
-        context = Context(project=out.get("project"), issue_type=kind.get("id"))
         body = {"fields": out}
-        fixed = yield from repair_flow(cache, flavour, body, result.error, shaped, context)
+        fixed = yield from repair_flow(
+            cache, flavour, body, result.error, draft.shaped, draft.context
+        )
         result = yield create_call(fixed, update)
     created: CreatedIssue = result
     return created
@@ -149,30 +162,223 @@ def edit_flow(
         yield edit_call(key, body, notify)
 
 
-def bulk_create_flow(items: Sequence[Mapping[str, Any]]) -> Flow[BulkCreateResult]:
+# Keys of a bulk_create item: create()'s arguments; Jira's own issueUpdate extras; the
+# rest are fields by id or display name.
+CREATE_ARGS = frozenset(
+    {"project", "summary", "issue_type", "description", "assignee", "priority", "labels"}
+)
+ISSUE_UPDATE_EXTRAS = frozenset({"transition", "properties", "historyMetadata"})
+
+
+@dataclass(slots=True)
+class _Pending:
+    index: int
+    args: dict[str, Any]
+    fields: dict[str, Any]
+    update: Mapping[str, Any] | None
+    extras: dict[str, Any]
+
+
+def _pending(index: int, item: Mapping[str, Any]) -> _Pending:
+    """Split one bulk item into create() arguments, fields, ``update`` and extras."""
+    if not isinstance(item, Mapping):
+        raise ConfigurationError(f"expected a mapping of fields, got {type(item).__name__}")
+    given = item.get("fields")
+    if given is not None and not isinstance(given, Mapping):
+        raise ConfigurationError(f"fields: expected a mapping, got {type(given).__name__}")
+    update = item.get("update")
+    if update is not None and not isinstance(update, Mapping):
+        raise ConfigurationError(f"update: expected a mapping, got {type(update).__name__}")
+    args = {k: v for k, v in item.items() if k in CREATE_ARGS}
+    extras = {k: v for k, v in item.items() if k in ISSUE_UPDATE_EXTRAS}
+    skip = CREATE_ARGS | ISSUE_UPDATE_EXTRAS | {"fields", "update"}
+    fields = {k: v for k, v in item.items() if k not in skip}
+    fields.update(given or {})
+    # Jira's own spelling in fields= names the same things as create()'s arguments: take
+    # them as such, so projects and issue types resolve once for the batch either way.
+    for field_id, arg in (("project", "project"), ("issuetype", "issue_type")):
+        if field_id in fields and args.get(arg) is None:
+            args[arg] = fields.pop(field_id)
+    return _Pending(index, args, fields, update, extras)
+
+
+def _unresolved(index: int, exc: ConfigurationError) -> BulkCreateError:
+    return BulkCreateError(
+        index=index, status=None, error_messages=[str(exc)], errors={}, sent=False
+    )
+
+
+def _cut_short(
+    failed: Sequence[tuple[int, Any]], unsent: Sequence[tuple[int, Any]], exc: JiraError
+) -> list[BulkCreateError]:
+    """Errors for the items of a request that failed as a whole (``failed``) and of the
+    requests not sent after it (``unsent``), each carrying ``exc``."""
+    status = exc.status if isinstance(exc, HTTPError) else None
+    if status is not None and status < 500:
+        reached, fate = True, "Jira refused its request as a whole, so it was not created"
+    elif isinstance(exc, HTTPError | ResponseDecodeError) or (
+        isinstance(exc, TransportError) and not never_sent(exc)
+    ):
+        reached = True
+        fate = (
+            "its request reached Jira, so the issue may or may not have been created: "
+            "look for it before sending the item again"
+        )
+    else:  # no connection, or no request made at all (e.g. the OAuth flow failed)
+        reached, fate = False, "its request never reached Jira, so it was not created"
+    out = [
+        BulkCreateError(index, status, [f"{fate} ({exc})"], {}, sent=reached, exception=exc)
+        for index, _ in failed
+    ]
+    note = f"not sent: an earlier request of the batch failed ({exc})"
+    out += [
+        BulkCreateError(index, None, [note], {}, sent=False, exception=exc) for index, _ in unsent
+    ]
+    return out
+
+
+def _by_name(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip().isdigit()
+
+
+def _project_ident(ref: Any) -> str | None:
+    if isinstance(ref, Mapping):
+        ident = ref.get("key") or ref.get("id")
+        return str(ident) if ident else None
+    return None
+
+
+def bulk_create_flow(
+    cache: dict[str, Any], flavour: str, items: Sequence[Mapping[str, Any]]
+) -> Flow[BulkCreateResult]:
+    """Create many issues from human names, 50 per request.
+
+    Names are resolved once for the whole batch through the client's cached metadata:
+    each distinct project, user and field name is looked up once (a failed lookup too),
+    the issue types of each project and the priorities are read once, and issue types,
+    priorities and select options are sent by id. An item whose names cannot be resolved,
+    or whose values have the wrong type, is not sent: it gets a `BulkCreateError`
+    (``status=None``, ``sent=False``) naming the candidates, at its input index, like the
+    items Jira itself rejects (400).
+
+    When a request fails as a whole (5xx, 401, 403, 429 after retries, a transport
+    error), sending stops and the result is still returned: the issues made by earlier
+    requests stay in ``created``, and every item of the failed request and of the ones
+    not sent gets an error carrying the exception (``error.exception``, ``error.sent``).
+    A failure while looking names up, before anything is created, is raised."""
+    scope = batch_cache(cache)
+    try:
+        return (yield from _bulk_create_flow(scope, flavour, items))
+    finally:
+        keep_learned(cache, scope)
+
+
+def _bulk_create_flow(
+    cache: dict[str, Any], flavour: str, items: Sequence[Mapping[str, Any]]
+) -> Flow[BulkCreateResult]:
     created: list[CreatedIssue | None] = [None] * len(items)
-    errors: list[BulkCreateError] = []
-    for offset in range(0, len(items), BULK_CREATE_CHUNK):
-        chunk = items[offset : offset + BULK_CREATE_CHUNK]
-        updates = [item if "fields" in item else {"fields": dict(item)} for item in chunk]
-        body = yield Call("POST", "/issue/bulk", json={"issueUpdates": updates}, also_ok=(400,))
-        failed = {}
-        for err in (body or {}).get("errors") or []:
-            index = int(err.get("failedElementNumber", -1))
+    errors: dict[int, BulkCreateError] = {}
+    pending: list[_Pending] = []
+    for index, item in enumerate(items):
+        try:
+            todo = _pending(index, item)
+            if isinstance(todo.args.get("project"), str):
+                todo.args["project"] = yield from project_ref_flow(
+                    cache, flavour, todo.args["project"]
+                )
+            pending.append(todo)
+        except ConfigurationError as exc:
+            errors[index] = _unresolved(index, exc)
+
+    # Batch metadata: issue types per project, priorities; each read once.
+    refs: dict[str, dict[str, Any]] = {}
+    for todo in pending:
+        ident = _project_ident(todo.args.get("project"))
+        if ident is not None and _by_name(todo.args.get("issue_type")):
+            refs.setdefault(ident, dict(todo.args["project"]))
+    unknown: dict[str, ConfigurationError] = {}
+    moved: dict[str, dict[str, str]] = {}
+    for ident, ref in refs.items():
+        if (yield from find_issue_types_flow(cache, ref)) is not None:
+            continue
+        try:  # no project with that key or id: perhaps it is a name, else say which exist
+            found = yield from project_by_name_flow(cache, flavour, ident)
+            if (yield from find_issue_types_flow(cache, found)) is None:
+                raise ConfigurationError(f"no issue types can be created in project {ident}")
+            moved[ident] = found
+        except ConfigurationError as exc:
+            unknown[ident] = exc
+    if any(_by_name(todo.args.get("priority")) for todo in pending):
+        yield from priorities_flow(cache)
+
+    ready: list[tuple[int, dict[str, Any]]] = []
+    for todo in pending:
+        try:
+            ident = _project_ident(todo.args.get("project"))
+            if ident in unknown:
+                raise unknown[ident]
+            if ident in moved:
+                todo.args["project"] = moved[ident]
+            draft = yield from draft_flow(cache, flavour, fields=todo.fields, **todo.args)
+            payload: dict[str, Any] = {"fields": (yield from options_by_id_flow(cache, draft))}
+        except ConfigurationError as exc:
+            errors[todo.index] = _unresolved(todo.index, exc)
+            continue
+        if todo.update:
+            payload["update"] = dict(todo.update)
+        payload.update(todo.extras)
+        ready.append((todo.index, payload))
+
+    for offset in range(0, len(ready), BULK_CREATE_CHUNK):
+        chunk = ready[offset : offset + BULK_CREATE_CHUNK]
+        answer = yield Call(
+            "POST",
+            "/issue/bulk",
+            json={"issueUpdates": [payload for _, payload in chunk]},
+            also_ok=(400,),
+            parse=_status_and_body,
+            capture=True,
+        )
+        if isinstance(answer, JiraError):  # stop: keep what was made, say what was not
+            rest = ready[offset + len(chunk) :]
+            errors.update((e.index, e) for e in _cut_short(chunk, rest, answer))
+            break
+        status, body = answer
+        body = body if isinstance(body, Mapping) else {}
+        failed: set[int] = set()
+        for err in body.get("errors") or []:
+            n = int(err.get("failedElementNumber", -1))
+            if not 0 <= n < len(chunk):
+                continue
             element = err.get("elementErrors") or {}
-            failed[index] = BulkCreateError(
-                index=offset + index,
-                status=err.get("status"),
+            index = chunk[n][0]
+            failed.add(n)
+            errors[index] = BulkCreateError(
+                index=index,
+                status=err.get("status") or status,
                 error_messages=list(element.get("errorMessages") or []),
                 errors=dict(element.get("errors") or {}),
             )
-        errors.extend(failed[i] for i in sorted(failed))
-        made = iter((body or {}).get("issues") or [])
-        for i in range(len(chunk)):
-            if i not in failed:
+        if status >= 400 and not failed:
+            # the request as a whole was refused (no per-item errors): every item failed
+            for n, (index, _) in enumerate(chunk):
+                failed.add(n)
+                errors[index] = BulkCreateError(
+                    index=index,
+                    status=status,
+                    error_messages=list(body.get("errorMessages") or []),
+                    errors=dict(body.get("errors") or {}),
+                )
+        made = iter(body.get("issues") or [])
+        for n, (index, _) in enumerate(chunk):
+            if n not in failed:
                 raw = next(made, None)
-                created[offset + i] = CreatedIssue.parse(raw) if raw is not None else None
-    return BulkCreateResult(created, errors)
+                created[index] = CreatedIssue.parse(raw) if raw is not None else None
+    return BulkCreateResult(created, [errors[i] for i in sorted(errors)])
+
+
+def _status_and_body(response: httpx.Response) -> tuple[int, Any]:
+    return response.status_code, (response.json() if response.content else None)
 
 
 def bulk_fetch_flow(
@@ -301,9 +507,24 @@ class Issues(Resource):
         self._c._run(single(delete_call(key, delete_subtasks)))
 
     def bulk_create(self, items: Sequence[Mapping[str, Any]]) -> BulkCreateResult:
-        """Create many issues, 50 per request. Each item is a ``fields`` mapping (or
-        ``{"fields": ..., "update": ...}``). Per-item failures are reported, not raised."""
-        return self._c._run(bulk_create_flow(items))
+        """Create many issues, 50 per request; per-item failures are reported by input
+        index (``result.errors``), never raised for the batch.
+
+        Each item takes `create`'s arguments (``project``, ``summary``, ``issue_type``,
+        ``description``, ``assignee``, ``priority``, ``labels``, ``fields``, ``update``)
+        with the same human names; any other key is a field by id or display name, so
+        Jira's own ``{"fields": ..., "update": ...}`` and plain fields mappings work too.
+        Names are resolved once for the whole batch; an item whose names match nothing
+        (or several things) is not sent and its error names the candidates.
+
+        A request that fails as a whole (5xx, 401/403, a transport error) stops the
+        batch without raising: the issues already made stay in ``result.created`` and
+        each item of the failed request and of the unsent ones gets an error carrying
+        the exception (``error.exception``). ``error.sent`` says whether its request
+        reached Jira: if so (and Jira did not refuse it), the issue may or may not have
+        been created, so look for it before sending the item again. Failures while
+        names are looked up, before anything is created, are raised."""
+        return self._c._run(bulk_create_flow(self._c._cache, self._c.flavour, items))
 
     def bulk_fetch(
         self,
@@ -416,9 +637,24 @@ class AsyncIssues(Resource):
         await self._c._run(single(delete_call(key, delete_subtasks)))
 
     async def bulk_create(self, items: Sequence[Mapping[str, Any]]) -> BulkCreateResult:
-        """Create many issues, 50 per request. Each item is a ``fields`` mapping (or
-        ``{"fields": ..., "update": ...}``). Per-item failures are reported, not raised."""
-        return await self._c._run(bulk_create_flow(items))
+        """Create many issues, 50 per request; per-item failures are reported by input
+        index (``result.errors``), never raised for the batch.
+
+        Each item takes `create`'s arguments (``project``, ``summary``, ``issue_type``,
+        ``description``, ``assignee``, ``priority``, ``labels``, ``fields``, ``update``)
+        with the same human names; any other key is a field by id or display name, so
+        Jira's own ``{"fields": ..., "update": ...}`` and plain fields mappings work too.
+        Names are resolved once for the whole batch; an item whose names match nothing
+        (or several things) is not sent and its error names the candidates.
+
+        A request that fails as a whole (5xx, 401/403, a transport error) stops the
+        batch without raising: the issues already made stay in ``result.created`` and
+        each item of the failed request and of the unsent ones gets an error carrying
+        the exception (``error.exception``). ``error.sent`` says whether its request
+        reached Jira: if so (and Jira did not refuse it), the issue may or may not have
+        been created, so look for it before sending the item again. Failures while
+        names are looked up, before anything is created, are raised."""
+        return await self._c._run(bulk_create_flow(self._c._cache, self._c.flavour, items))
 
     async def bulk_fetch(
         self,

@@ -54,6 +54,10 @@ def versions_call(key: str) -> Call[list[dict[str, Any]]]:
     return Call("GET", "/project/{key}/versions", {"key": key}, parse=lambda r: list(r.json()))
 
 
+def statuses_call(key: str) -> Call[list[dict[str, Any]]]:
+    return Call("GET", "/project/{key}/statuses", {"key": key}, parse=lambda r: list(r.json()))
+
+
 def _dict(r: Any) -> dict[str, Any]:
     return dict(r.json())
 
@@ -147,6 +151,11 @@ class Projects(Resource):
     def versions(self, key: str) -> builtins.list[dict[str, Any]]:
         return self._c._run(single(versions_call(key)))
 
+    def statuses(self, key: str) -> builtins.list[dict[str, Any]]:
+        """The project's issue types, each with the statuses its workflow uses:
+        ``[{"id", "name", "subtask", "statuses": [...]}, ...]``."""
+        return self._c._run(single(statuses_call(key)))
+
     def create(
         self,
         key: str,
@@ -219,6 +228,11 @@ class AsyncProjects(Resource):
 
     async def versions(self, key: str) -> builtins.list[dict[str, Any]]:
         return await self._c._run(single(versions_call(key)))
+
+    async def statuses(self, key: str) -> builtins.list[dict[str, Any]]:
+        """The project's issue types, each with the statuses its workflow uses:
+        ``[{"id", "name", "subtask", "statuses": [...]}, ...]``."""
+        return await self._c._run(single(statuses_call(key)))
 
     async def create(
         self,

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from html import escape
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jirakit.sandbox.app import ctx
+from jirakit.sandbox.app import Ctx, ctx
 from jirakit.sandbox.errors import JiraHttpError, bad_request
 from jirakit.sandbox.views import user_full
 
@@ -81,14 +84,23 @@ async def bulk_users(request: Request) -> Response:
     return c.respond(c.page(users, "user/bulk", max_cap=200))
 
 
+def _same_group(g: dict[str, str], name: object, gid: object) -> bool:
+    """Whether ``g`` is the group named ``name`` (Jira Cloud compares group names
+    case-insensitively) or with id ``gid``."""
+    if isinstance(name, str) and name and g["name"].casefold() == name.casefold():
+        return True
+    return isinstance(gid, str) and bool(gid) and g["groupId"] == gid
+
+
+def _lookup_group(c: Ctx, name: str | None, gid: str | None) -> dict[str, str] | None:
+    return next((g for g in c.store.groups.values() if _same_group(g, name, gid)), None)
+
+
 async def group_members(request: Request) -> Response:
     c = ctx(request)
     name = c.param("groupname")
     gid = c.param("groupId")
-    group = None
-    for g in c.store.groups.values():
-        if (name and g["name"] == name) or (gid and g["groupId"] == gid):
-            group = g
+    group = _lookup_group(c, name, gid)
     if group is None:
         if not name and not gid:
             raise bad_request("You must specify a group name or group ID.")
@@ -105,17 +117,42 @@ async def group_members(request: Request) -> Response:
 
 
 async def groups_picker(request: Request) -> Response:
+    """``GET /groups/picker``: groups whose names contain ``query`` (case-sensitive unless
+    ``caseInsensitive=true``), sorted by name, minus ``exclude``/``excludeId``; ``html``
+    marks the match with ``<b>``."""
     c = ctx(request)
-    query = (c.param("query") or "").lower()
-    size = c.int_param("maxResults", 20)
-    groups = [g for g in c.store.groups.values() if query in g["name"].lower()]
+    query = c.param("query") or ""
+    fold = c.bool_param("caseInsensitive", False)
+    size = max(0, c.int_param("maxResults", 20))
+    excluded = set(c.params("exclude")) | set(c.params("excludeId"))
+
+    def at(name: str) -> int:
+        return name.lower().find(query.lower()) if fold else name.find(query)
+
+    groups = sorted(
+        (
+            g
+            for g in c.store.groups.values()
+            if at(g["name"]) >= 0 and not {g["name"], g["groupId"]} & excluded
+        ),
+        key=lambda g: str(g["name"]).lower(),
+    )
+
+    def html(name: str) -> str:
+        i = at(name)
+        if not query:
+            return escape(name)
+        end = i + len(query)
+        return f"{escape(name[:i])}<b>{escape(name[i:end])}</b>{escape(name[end:])}"
+
+    shown = groups[:size]
     return c.respond(
         {
-            "header": f"Showing {min(size, len(groups))} of {len(groups)} matching groups",
+            "header": f"Showing {len(shown)} of {len(groups)} matching groups",
             "total": len(groups),
             "groups": [
-                {"name": g["name"], "html": g["name"], "labels": [], "groupId": g["groupId"]}
-                for g in groups[:size]
+                {"name": g["name"], "html": html(g["name"]), "labels": [], "groupId": g["groupId"]}
+                for g in shown
             ],
         }
     )
@@ -128,10 +165,10 @@ def _group(c: object, *, required: bool = True) -> dict[str, str]:
     name, gid = c.param("groupname"), c.param("groupId")
     if not name and not gid:
         raise bad_request("You must specify a group name or group ID.")
-    for g in c.store.groups.values():
-        if (name and g["name"] == name) or (gid and g["groupId"] == gid):
-            return dict(g)
-    raise JiraHttpError(404, ["Specified group does not exist."])
+    group = _lookup_group(c, name, gid)
+    if group is None:
+        raise JiraHttpError(404, ["Specified group does not exist."])
+    return dict(group)
 
 
 def _group_view(c: object, name: str) -> dict[str, object]:
@@ -194,6 +231,9 @@ async def remove_group_user(request: Request) -> Response:
     return c.empty(200)
 
 
+GROUP_EXISTS = "A group or user with this name already exists."
+
+
 async def create_group(request: Request) -> Response:
     c = ctx(request)
     body = await c.json()
@@ -201,26 +241,76 @@ async def create_group(request: Request) -> Response:
     if not isinstance(name, str) or not name.strip():
         raise bad_request(errors={"name": "You must specify a group name."})
     with c.store.lock:
-        if name in c.store.groups:
-            raise bad_request(errors={"name": "A group with that name already exists."})
-        n = len(c.store.groups) + 1
-        c.store.groups[name] = {"name": name, "groupId": f"{n:08x}-0000-4000-8000-{n:012x}"}
+        if _lookup_group(c, name, None) is not None:
+            raise bad_request(GROUP_EXISTS)
+        c.store.groups[name] = {"name": name, "groupId": _new_group_id(c)}
         c.store.group_members[name] = []
         c.store.changed()
         c.state.search.invalidate_meta()
         return c.respond(_group_view(c, name), 201)
 
 
+def _new_group_id(c: Ctx) -> str:
+    """A group id never given before: from the store's counter (persisted with it), so
+    deleting a group cannot hand its id to the next one."""
+    while True:
+        n = c.store.next_id("group")
+        gid = f"{n:08x}-0000-4000-8000-{n:012x}"
+        if _lookup_group(c, None, gid) is None:
+            return gid
+
+
+def _swap_group(c: Ctx, group: dict[str, str]) -> dict[str, str] | None:
+    """The group named by ``swapGroup``/``swapGroupId``, if any (400 when unknown)."""
+    name, gid = c.param("swapGroup"), c.param("swapGroupId")
+    if not name and not gid:
+        return None
+    swap = _lookup_group(c, name, gid)
+    if swap is None:
+        raise bad_request(f"The group '{name or gid}' to transfer restrictions to does not exist.")
+    if swap["name"] == group["name"]:
+        raise bad_request("You cannot swap a group with itself.")
+    return dict(swap)
+
+
+def _transfer_restrictions(c: Ctx, old: dict[str, str], new: dict[str, str] | None) -> None:
+    """Comments and worklogs visible only to ``old`` become visible to ``new`` (Jira's
+    swap group); without one they keep pointing at the deleted group (seen by nobody)."""
+    if new is None:
+        return
+
+    def moved(entry: dict[str, Any]) -> dict[str, Any]:
+        seen = entry.get("visibility")
+        if not isinstance(seen, dict) or seen.get("type") != "group":
+            return entry
+        if not _same_group(old, seen.get("value"), seen.get("identifier")):
+            return entry
+        swapped = {"type": "group", "value": new["name"], "identifier": new["groupId"]}
+        return {**entry, "visibility": swapped}
+
+    for rec in c.store.issues.values():
+        comments = [moved(x) for x in rec.comments]
+        if any(a is not b for a, b in zip(comments, rec.comments, strict=True)):
+            rec.comments = comments
+        worklogs = [moved(x) for x in rec.worklogs]
+        if any(a is not b for a, b in zip(worklogs, rec.worklogs, strict=True)):
+            rec.worklogs = worklogs
+
+
 async def delete_group(request: Request) -> Response:
+    """``DELETE /group?groupname=|groupId=`` (``swapGroup``/``swapGroupId``: who inherits
+    the deleted group's comment and worklog restrictions)."""
     c = ctx(request)
     with c.store.lock:
         group = _group(c)
         if group["name"] in ("jira-administrators", "site-admins"):
             raise bad_request("You cannot delete a group that grants you administrative rights.")
+        swap = _swap_group(c, group)
+        _transfer_restrictions(c, group, swap)
         del c.store.groups[group["name"]]
         c.store.group_members.pop(group["name"], None)
         for pid, groups in list(c.store.project_access.items()):
-            c.store.project_access[pid] = [g for g in groups if g != group["name"]]
+            c.store.project_access[pid] = [g for g in groups if not _same_group(group, g, None)]
         c.store.changed()
         c.state.search.invalidate_meta()
     return c.empty(200)
