@@ -195,6 +195,55 @@ async def test_board_get_and_not_found(agile: Agile) -> None:
     ]
 
 
+async def test_board_create_over_a_filter_and_delete(agile: Agile, sb: Sandbox) -> None:
+    events: list[Event] = []
+    sb.store.events.subscribe(events.append)
+    jql = "project = ENG AND issuetype = Bug"
+    made = await agile.c.post("/rest/api/3/filter", json={"name": "Bugs", "jql": jql})
+    fid = int(made.json()["id"])
+    body = {
+        "name": " Bug board ",
+        "type": "kanban",
+        "filterId": fid,
+        "location": {"type": "project", "projectKeyOrId": "ENG"},
+    }
+    board = (await agile.call("POST", "/board", "/board", body, status=201)).json()
+    assert (board["id"], board["name"], board["type"]) == (4, "Bug board", "kanban")
+    assert board["self"].endswith(f"{A}/board/4") and "filterId" not in board
+    assert board["location"]["projectKey"] == "ENG"
+    assert await agile.get("/board/{boardId}", "/board/4") == board
+    config = await agile.get("/board/{boardId}/configuration", "/board/4/configuration")
+    assert config["filter"]["id"] == str(fid)
+    # the board's scope is its filter's JQL, not the whole project
+    bugs = {
+        r.key for r in sb.store.iter_project_issues(10000) if r.fields["issuetype"]["name"] == "Bug"
+    }
+    assert bugs
+    page = await agile.get("/board/{boardId}/issue", "/board/4/issue?maxResults=100&fields=key")
+    assert {i["key"] for i in page["issues"]} == bugs
+    created = [e for e in events if e.name == "board_created"]
+    assert [e.data["board"]["id"] for e in created] == [4]
+    # Jira's rules: a filter the caller has, a project location, a known type
+    bad = await agile.call(
+        "POST",
+        "/board",
+        "/board",
+        {**body, "type": "agility", "filterId": 99999, "location": {"type": "user"}},
+        status=400,
+    )
+    assert set(bad.json()["errors"]) == {"type", "filterId", "location"}
+    await agile.call("DELETE", "/board/{boardId}", "/board/4", status=204)
+    await agile.call("GET", "/board/{boardId}", "/board/4", status=404)
+    await agile.call("DELETE", "/board/{boardId}", "/board/4", status=404)
+    again = (await agile.call("POST", "/board", "/board", body, status=201)).json()
+    assert again["id"] == 5  # ids are not reused
+    assert [e.name for e in events if e.name.startswith("board_")] == [
+        "board_created",
+        "board_deleted",
+        "board_created",
+    ]
+
+
 async def test_board_configuration(agile: Agile, sb: Sandbox) -> None:
     config = await agile.get("/board/{boardId}/configuration", "/board/1/configuration")
     columns = config["columnConfig"]["columns"]
@@ -548,6 +597,7 @@ def test_every_agile_route_is_checked(conformance: AgileConformance) -> None:
             if method != "HEAD":
                 expected.add((method, A + path))
     no_body = {
+        ("DELETE", f"{A}/board/{{boardId}}"),
         ("DELETE", f"{A}/sprint/{{sprintId}}"),
         ("POST", f"{A}/sprint/{{sprintId}}/issue"),
         ("POST", f"{A}/backlog/issue"),

@@ -531,6 +531,31 @@ async def test_attachment_upload_matches_spec(
     assert refused.status_code == 403
 
 
+async def test_project_archive_and_restore_match_spec(
+    conformance: Conformance, site: Sandbox, client_for: Any
+) -> None:
+    """Archive and delete answer 204 without a body; restore answers the project."""
+    body = {"key": "CONFR", "name": "Conformance restore", "leadAccountId": site.admin_account_id}
+    async with client_for(site) as c:
+        assert (await c.post(P + "/project", json=body)).status_code == 201
+        archived = await c.post(P + "/project/CONFR/archive")
+        assert (archived.status_code, archived.content) == (204, b"")
+        restored = await c.post(P + "/project/CONFR/restore")
+        assert restored.status_code == 200, restored.text
+        conformance.validate(P + "/project/{projectIdOrKey}/restore", "POST", restored)
+        deleted = await c.delete(P + "/project/CONFR")
+        assert (deleted.status_code, deleted.content) == (204, b"")
+        restored = await c.post(P + "/project/CONFR/restore")
+        assert restored.status_code == 200, restored.text
+        conformance.validate(P + "/project/{projectIdOrKey}/restore", "POST", restored)
+        refused = await c.post(P + "/project/CONFR/restore")  # neither archived nor deleted
+        assert refused.status_code == 400
+        conformance.validate(P + "/project/{projectIdOrKey}/restore", "POST", refused)
+
+
+RESTORE = {("POST", P + "/project/{projectIdOrKey}/restore")}
+
+
 async def test_remote_link_list_matches_spec(
     conformance: Conformance, site: Sandbox, client_for: Any
 ) -> None:
@@ -546,7 +571,7 @@ def test_every_route_is_covered(conformance: Conformance, site: Sandbox) -> None
     """The table above names every implemented JSON-returning operation."""
     from starlette.routing import Mount, Route
 
-    declared = {(m, P + p) for m, p, *_ in CASES} | MULTIPART
+    declared = {(m, P + p) for m, p, *_ in CASES} | MULTIPART | RESTORE
     missing = []
     for mount in site.app.routes:
         if not isinstance(mount, Mount) or mount.path != P:
@@ -599,5 +624,8 @@ def test_every_route_is_covered(conformance: Conformance, site: Sandbox) -> None
         ("DELETE", P + "/group/user"),
         ("DELETE", P + "/filter/{id}"),
         ("DELETE", P + "/component/{id}"),
+        ("DELETE", P + "/project/{projectIdOrKey}"),
+        ("POST", P + "/project/{projectIdOrKey}/archive"),
+        ("DELETE", P + "/version/{id}"),
     }
     assert sorted(set(missing) - no_json) == []

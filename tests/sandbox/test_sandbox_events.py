@@ -55,6 +55,8 @@ async def test_every_mutation_publishes_an_event(client: httpx.AsyncClient, sb: 
         "jira:issue_updated",
         "worklog_deleted",
         "issuelink_created",
+        "jira:issue_updated",  # a Link changelog item on each end
+        "jira:issue_updated",
         "jira:issue_deleted",
     ]
     assert all(e.user == sb.admin_account_id for e in seen)
@@ -62,6 +64,12 @@ async def test_every_mutation_publishes_an_event(client: httpx.AsyncClient, sb: 
     assert [i[2] for i in seen[2].data["history"].items] == ["summary"]
     assert {i[2] for i in seen[3].data["history"].items} == {"status"}
     assert seen[4].data["comment"]["id"] == cid
+    links = [(e.issue_key, e.data["history"].items) for e in seen[11:13]]
+    assert [(k, [i[:3] for i in items]) for k, items in links] == [
+        (key, [("Link", "jira", "issuelinks")]),
+        (other, [("Link", "jira", "issuelinks")]),
+    ]
+    assert links[0][1][0][5:] == (other, f"This issue relates to {other}")
 
 
 async def test_a_failing_subscriber_does_not_break_requests(

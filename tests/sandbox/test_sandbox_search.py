@@ -3,8 +3,12 @@ eventual consistency (search lag), approximate count, jql/parse and the legacy s
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -387,3 +391,235 @@ async def test_comment_text_search_matches_ground_truth(
         if any("cache" in adf_to_text(c["body"]).lower() for c in r.comments)
     }
     assert expected and {i["id"] for i in issues} == expected
+
+
+# -- embedded caps (changelog, comments) like Jira Cloud's enhanced search -----------------
+
+
+def _doc(text: str) -> dict[str, Any]:
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+    }
+
+
+async def _busy_issue(client: httpx.AsyncClient, sb: Sandbox, comments: int, edits: int) -> str:
+    """ENG-3 with at least ``comments`` comments and ``edits`` more changelog entries."""
+    key = "ENG-3"
+    rec = sb.store.issue(key)
+    assert rec is not None
+    for n in range(max(0, comments - len(rec.comments))):
+        r = await client.post(f"/rest/api/3/issue/{key}/comment", json={"body": _doc(f"c{n}")})
+        assert r.status_code == 201, r.text
+    for n in range(edits):
+        r = await client.put(f"/rest/api/3/issue/{key}", json={"fields": {"summary": f"s{n}"}})
+        assert r.status_code == 204, r.text
+    return key
+
+
+async def test_search_embeds_20_comments_with_the_page_counts(
+    client: httpx.AsyncClient, sb: Sandbox
+) -> None:
+    key = await _busy_issue(client, sb, comments=27, edits=0)
+    rec = sb.store.issue(key)
+    assert rec is not None and len(rec.comments) == 27
+    params = {"jql": f"key = {key} OR key = ENG-4", "fields": "comment"}
+    found = (await client.get("/rest/api/3/search/jql", params=params)).json()["issues"]
+    by_key = {sb.store.issues[int(i["id"])].key: i["fields"]["comment"] for i in found}
+    embedded = by_key[key]
+    assert [c["id"] for c in embedded["comments"]] == [c["id"] for c in rec.comments[:20]]
+    assert (embedded["startAt"], embedded["maxResults"], embedded["total"]) == (0, 20, 27)
+    # the rest is where `total` says: the comments endpoint, from startAt=20
+    rest = (await client.get(f"/rest/api/3/issue/{key}/comment", params={"startAt": 20})).json()
+    assert [c["id"] for c in rest["comments"]] == [c["id"] for c in rec.comments[20:]]
+    # an issue under the cap embeds everything, maxResults = what is there
+    small = by_key["ENG-4"]
+    assert small["maxResults"] == small["total"] == len(small["comments"]) <= 20
+    # GET issue is not capped
+    whole = (await client.get(f"/rest/api/3/issue/{key}", params={"fields": "comment"})).json()
+    assert len(whole["fields"]["comment"]["comments"]) == whole["fields"]["comment"]["total"] == 27
+
+
+async def test_search_embeds_the_40_most_recent_histories(
+    client: httpx.AsyncClient, sb: Sandbox
+) -> None:
+    key = await _busy_issue(client, sb, comments=0, edits=45)
+    rec = sb.store.issue(key)
+    assert rec is not None and len(rec.histories) > 45
+    params = {"jql": f"key = {key}", "fields": "summary", "expand": "changelog"}
+    [issue] = (await client.get("/rest/api/3/search/jql", params=params)).json()["issues"]
+    log = issue["changelog"]
+    assert (log["startAt"], log["maxResults"], log["total"]) == (0, 40, len(rec.histories))
+    assert [h["id"] for h in log["histories"]] == [str(h.id) for h in rec.histories[-40:]]
+    got = (await client.get(f"/rest/api/3/issue/{key}", params={"expand": "changelog"})).json()
+    assert got["changelog"]["maxResults"] == min(100, len(rec.histories))  # GET issue: 100
+
+
+async def test_bulkfetch_caps_like_search_and_reports_missing_issues(
+    client: httpx.AsyncClient, sb: Sandbox
+) -> None:
+    key = await _busy_issue(client, sb, comments=22, edits=41)
+    rec = sb.store.issue(key)
+    assert rec is not None
+    r = await client.post(
+        "/rest/api/3/issue/bulkfetch",
+        json={
+            "issueIdsOrKeys": [key, "ENG-999999"],
+            "fields": ["comment", "summary"],
+            "expand": ["changelog"],
+        },
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    [issue] = body["issues"]
+    assert issue["self"].startswith("http://sandbox.test/rest/api/3/issue/")
+    comment = issue["fields"]["comment"]
+    assert (len(comment["comments"]), comment["maxResults"], comment["total"]) == (20, 20, 22)
+    assert (issue["changelog"]["maxResults"], issue["changelog"]["total"]) == (
+        40,
+        len(rec.histories),
+    )
+    assert body["issueErrors"] == [
+        {
+            "id": "ENG-999999",
+            "errorMessage": "Issue does not exist or you do not have permission to see it.",
+        }
+    ]
+
+
+# -- renderedFields: dates and times for the requesting user ------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "jira" / "fixtures" / "cloud-v3-demisto"
+
+
+@pytest.mark.parametrize(
+    ("name", "today"),
+    [
+        # "today" for the user (Asia/Jerusalem) when each response was recorded: the date
+        # its "Today ..." values carry
+        ("get_issue_test/raw_response.json", date(2023, 4, 20)),
+        ("get_specific_field_test/raw_response.json", date(2023, 5, 1)),
+        ("get_issue_query_test/raw_response.json", date(2023, 5, 1)),
+    ],
+)
+def test_rendered_times_match_real_jira_cloud_responses(name: str, today: date) -> None:
+    """Every rendered date/time in real Cloud responses, recomputed from the raw value."""
+    from jirakit.sandbox.views import render_date, render_datetime
+
+    path = FIXTURES / name
+    if not path.exists():
+        pytest.skip(f"fixture not found at {path}")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    issues = data.get("issues") or [data]
+    tz = ZoneInfo("Asia/Jerusalem")
+    seen = 0
+    for issue in issues:
+        for fid, shown in issue["renderedFields"].items():
+            raw = issue["fields"].get(fid)
+            if not isinstance(shown, str) or not isinstance(raw, str) or not raw[:4].isdigit():
+                continue
+            expected = render_date(raw) if len(raw) == 10 else render_datetime(raw, tz, today)
+            assert expected == shown, (fid, raw)
+            seen += 1
+    assert seen >= 5
+
+
+@pytest.fixture
+def early(clock: FrozenClock) -> Sandbox:
+    """One issue created at 20:00 UTC on Sunday 1 Feb 2026, due 9 Mar 2026."""
+    clock.set(datetime(2026, 2, 1, 20, 0, tzinfo=UTC))
+    return Sandbox(seed=7, issues=120, projects=3, clock=clock)
+
+
+async def _rendered(client: httpx.AsyncClient, key: str) -> dict[str, Any]:
+    params = {
+        "jql": f"key = {key}",
+        "fields": "created,duedate,summary",
+        "expand": "renderedFields",
+    }
+    r = await client.get("/rest/api/3/search/jql", params=params)
+    assert r.status_code == 200, r.text
+    rendered: dict[str, Any] = r.json()["issues"][0]["renderedFields"]
+    return rendered
+
+
+async def test_rendered_dates_follow_the_viewers_time_zone_and_day(
+    early: Sandbox, clock: FrozenClock, client_for: Any
+) -> None:
+    store = early.store
+    admin = store.users[early.admin_account_id]
+    async with client_for(early) as client:
+        r = await client.post(
+            "/rest/api/3/issue",
+            json={
+                "fields": {
+                    "project": {"key": "ENG"},
+                    "issuetype": {"name": "Task"},
+                    "summary": "Time zones",
+                    "duedate": "2026-03-09",
+                }
+            },
+        )
+        assert r.status_code == 201, r.text
+        key = r.json()["key"]
+
+        async def shown(tz: str) -> dict[str, Any]:
+            admin["timeZone"] = tz  # a profile change: shared user object, then changed()
+            store.changed()
+            return await _rendered(client, key)
+
+        got = await shown("UTC")
+        assert (got["created"], got["duedate"], got["summary"]) == (
+            "Today 8:00 PM",
+            "09/Mar/26",
+            None,
+        )
+        assert (await shown("Asia/Tokyo"))["created"] == "Today 5:00 AM"  # 2 Feb, 05:00 there
+        assert (await shown("America/New_York"))["created"] == "Today 3:00 PM"
+        assert (await shown("Asia/Kolkata"))["created"] == "Today 1:30 AM"
+
+        clock.advance(days=1)  # Monday 2 Feb, 20:00 UTC (same cache entries, new day)
+        assert (await _rendered(client, key))["created"] == "Yesterday 1:30 AM"
+        assert (await shown("America/New_York"))["created"] == "Yesterday 3:00 PM"
+        clock.advance(days=4)  # Friday 6 Feb
+        assert (await _rendered(client, key))["created"] == "Sunday 3:00 PM"
+        clock.advance(days=2)  # Sunday 8 Feb: a week on, the full form
+        assert (await _rendered(client, key))["created"] == "01/Feb/26 3:00 PM"
+        # GET issue renders the same way
+        got_issue = (
+            await client.get(f"/rest/api/3/issue/{key}", params={"expand": "renderedFields"})
+        ).json()
+        assert got_issue["renderedFields"]["created"] == "01/Feb/26 3:00 PM"
+        assert got_issue["renderedFields"]["duedate"] == "09/Mar/26"
+
+
+async def test_a_query_being_paged_is_not_run_again(client: httpx.AsyncClient, sb: Sandbox) -> None:
+    """Later pages read the snapshot the token names, even with many other queries run in
+    between (snapshots kept most-recently-used), so JQL is evaluated once per query."""
+    engine = sb.search
+    runs: list[str] = []
+    execute = engine.execute
+
+    def counting(query: Any, jql: str, *args: Any, **kwargs: Any) -> Any:
+        runs.append(jql)
+        return execute(query, jql, *args, **kwargs)
+
+    engine.execute = counting  # type: ignore[method-assign]
+    params = {"jql": "project = ENG ORDER BY key", "maxResults": 5}
+    body = (await client.get("/rest/api/3/search/jql", params=params)).json()
+    seen = [i["id"] for i in body["issues"]]
+    for round_no in range(3):
+        for n in range(40):  # other queries: 120 snapshots in all, more than are kept
+            other = f"project = OPS AND created > -{1000 + 40 * round_no + n}d"
+            r = await client.get("/rest/api/3/search/jql", params={"jql": other})
+            assert r.status_code == 200, r.text
+        body = (
+            await client.get(
+                "/rest/api/3/search/jql", params={**params, "nextPageToken": body["nextPageToken"]}
+            )
+        ).json()
+        seen += [i["id"] for i in body["issues"]]
+    assert runs.count("project = ENG ORDER BY key") == 1
+    ordered = sorted(sb.store.iter_project_issues(10000), key=lambda r: key_number(r.key))
+    assert seen == [r.sid for r in ordered[:20]]

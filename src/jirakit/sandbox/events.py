@@ -1,14 +1,23 @@
 """Domain events: what changed, for webhooks delivery and tests to subscribe to.
 
-Mutations publish one `Event` per change, named like Jira's ``webhookEvent`` values
-(``jira:issue_created``, ``jira:issue_updated``, ``jira:issue_deleted``,
-``comment_created|updated|deleted``, ``worklog_created|updated|deleted``,
-``issuelink_created|deleted``, ``attachment_created|deleted`` (the stored attachment in
-``data["attachment"]``), ``sprint_created|updated|started|closed|deleted`` with
-``issue_id=None`` and the sprint in ``data["sprint"]``). Subscribers are called synchronously, after the change,
-with the store lock held: they should queue work, not do it (a delivery engine reads the
-queue on its own task). A failing subscriber is logged and skipped; it never breaks the
-request that made the change.
+Mutations publish one `Event` per change, named like Jira's ``webhookEvent`` values.
+``data`` carries the changed object, in store form:
+
+- issue events (``issue_id``/``issue_key`` set): ``jira:issue_created``,
+  ``jira:issue_updated`` (``history``), ``jira:issue_deleted`` (``record``),
+  ``comment_created|updated|deleted`` (``comment``), ``worklog_created|updated|deleted``
+  (``worklog``), ``attachment_created|deleted`` (``attachment``, the stored attachment),
+  ``issuelink_created|deleted`` (``link``: the id, ``entry``: ``(type id, source id,
+  destination id)``, kept for a link already removed);
+- site events (``issue_id=None``): ``project_created|updated|soft_deleted|deleted|
+  archived|restored_deleted|restored_archived`` (``project``),
+  ``jira:version_created|updated|released|unreleased|deleted`` (``version``),
+  ``sprint_created|updated|started|closed|deleted`` (``sprint``, a sprint view; ``old``,
+  the sprint before a ``sprint_updated``), ``board_created|deleted`` (``board``).
+
+Subscribers are called synchronously, after the change, with the store lock held: they
+should queue work, not do it (a delivery engine reads the queue on its own task). A failing
+subscriber is logged and skipped; it never breaks the request that made the change.
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Event:
     """One change. ``data`` holds the affected objects in store form: ``history`` (a
-    `jirakit.sandbox.store.History`), ``comment`` / ``worklog`` (dicts), ``link`` id ..."""
+    `jirakit.sandbox.store.History`), ``comment`` / ``worklog`` / ``attachment`` /
+    ``project`` / ``version`` / ``board`` (dicts), ``link`` id ... (see the module)."""
 
     name: str
     timestamp_ms: int

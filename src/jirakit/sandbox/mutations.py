@@ -622,8 +622,18 @@ def _commit(
 
 
 def delete_issue(
-    store: Store, rec: IssueRecord, delete_subtasks: bool, now: datetime, user: str | None = None
+    store: Store,
+    rec: IssueRecord,
+    delete_subtasks: bool,
+    now: datetime,
+    user: str | None = None,
+    *,
+    secondary: bool = False,
 ) -> None:
+    """Delete an issue (and its sub-tasks with ``delete_subtasks``; other children lose
+    their parent), publishing ``jira:issue_deleted`` for each. ``secondary``: a cascade of
+    another change (deleting a project), delivered on Jira's Secondary webhook flow."""
+    flow: dict[str, Any] = {"secondary": True} if secondary else {}
     kids = [store.issues[c] for c in store.children.get(rec.id, ()) if c in store.issues]
     subtasks = [k for k in kids if k.fields["issuetype"]["subtask"]]
     if subtasks and not delete_subtasks:
@@ -632,7 +642,7 @@ def delete_issue(
         )
     for k in subtasks:
         store.remove_issue(k, to_ms(now), lag_ms(store))
-        emit(store, "jira:issue_deleted", k, user, now, record=k)  # gone from the store
+        emit(store, "jira:issue_deleted", k, user, now, record=k, **flow)  # gone from the store
     for k in kids:
         if k not in subtasks and k.id in store.issues:
             k.parent_id = None
@@ -640,7 +650,7 @@ def delete_issue(
                 key: v for key, v in k.fields.items() if key not in ("parent", "customfield_10014")
             }
     store.remove_issue(rec, to_ms(now), lag_ms(store))
-    emit(store, "jira:issue_deleted", rec, user, now, record=rec)
+    emit(store, "jira:issue_deleted", rec, user, now, record=rec, **flow)
 
 
 # -- transitions ---------------------------------------------------------------------------

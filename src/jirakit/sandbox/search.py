@@ -444,7 +444,10 @@ class SearchEngine:
             raise bad_request(BAD_TOKEN) from None
         if qhash != hashlib.sha256(jql.encode()).hexdigest()[:16]:
             raise bad_request(BAD_TOKEN)
-        return offset, self._snaps.get(snap)
+        result = self._snaps.get(snap)
+        if result is not None:  # a query being paged stays: later pages need no re-run
+            self._snaps.move_to_end(snap)
+        return offset, result
 
     def page(
         self,

@@ -72,6 +72,10 @@ class IssueRecord:
     voters: list[str] = field(default_factory=list)
     links: list[int] = field(default_factory=list)
     version: int = 1
+    # Render revision (not persisted): bumped by `Store.dirty` whenever anything this
+    # issue's views show changes, its own state or a neighbour it embeds (parent,
+    # sub-tasks, linked issues). Rendered-JSON caches key on it.
+    rev: int = 0
     # Search eventual consistency: before ``searchable_ms`` the search index still sees
     # ``search_fields`` (the previous state), or nothing at all when it is None.
     searchable_ms: int = 0
@@ -81,6 +85,11 @@ class IssueRecord:
     @property
     def sid(self) -> str:
         return str(self.id)
+
+
+def _hidden(project: Json | None) -> bool:
+    """A project in the trash or archived: nobody browses it until it is restored."""
+    return project is not None and bool(project.get("deleted") or project.get("archived"))
 
 
 def _ref_key(v: Any) -> Any:
@@ -168,6 +177,10 @@ class Store:
         self.filters: dict[str, Json] = {}  # id -> {id, name, jql, description, owner, favourites}
         self.events = EventBus()  # change notifications (not persisted)
         self.generation = 0  # bumped on every mutation; search caches key on it
+        # Bumped by changes that may show in *any* issue's views (users, options, sprints,
+        # projects ...: whatever goes through `changed`) and by bulk loads; per-issue
+        # changes bump `IssueRecord.rev` instead (`dirty`). Rendered-JSON caches key on both.
+        self.epoch = 0
         self.pending_until_ms = 0  # max searchable_ms of any pending change
 
     # -- ids -----------------------------------------------------------------------
@@ -179,6 +192,7 @@ class Store:
     def add_attachment(self, att: Json) -> None:
         self.attachments[att["id"]] = att
         self.issue_attachments.setdefault(att["issue"], []).append(att["id"])
+        self.dirty(att["issue"])
         self.generation += 1
 
     def remove_attachment(self, att_id: str) -> Json | None:
@@ -187,6 +201,7 @@ class Store:
             ids = self.issue_attachments.get(att["issue"], [])
             if att_id in ids:
                 ids.remove(att_id)
+            self.dirty(att["issue"])
             self.generation += 1
         return att
 
@@ -224,8 +239,14 @@ class Store:
                 return f
         return None
 
-    def can_browse(self, account_id: str | None, project_id: int | str) -> bool:
-        """Browse permission: projects without an access list are open to everyone."""
+    def can_browse(
+        self, account_id: str | None, project_id: int | str, *, include_hidden: bool = False
+    ) -> bool:
+        """Browse permission: projects without an access list are open to everyone;
+        projects in the trash or archived (``deleted``/``archived`` set) to no one, unless
+        ``include_hidden`` (the access list alone: for restoring or deleting them)."""
+        if not include_hidden and _hidden(self.projects.get(str(project_id))):
+            return False
         groups = self.project_access.get(str(project_id))
         if not groups:
             return True
@@ -235,7 +256,7 @@ class Store:
 
     def browsable_projects(self, account_id: str | None) -> set[int] | None:
         """Project ids ``account_id`` may browse, or None when nothing is restricted."""
-        if not self.project_access:
+        if not self.project_access and not any(map(_hidden, self.projects.values())):
             return None
         return {int(pid) for pid in self.projects if self.can_browse(account_id, pid)}
 
@@ -251,6 +272,7 @@ class Store:
         self.by_project.setdefault(rec.project_id, {})[rec.id] = None
         if rec.parent_id is not None:
             self.children.setdefault(rec.parent_id, []).append(rec.id)
+            self.dirty(rec.parent_id)  # its sub-tasks list grew
         bisect.insort(self.updated_index, (rec.updated_ms, rec.id))
         self.generation += 1
 
@@ -264,8 +286,10 @@ class Store:
                 self.children.setdefault(rec.parent_id, []).append(rec.id)
         self.updated_index = sorted((r.updated_ms, r.id) for r in self.issues.values())
         self.generation += 1
+        self.epoch += 1
 
     def remove_issue(self, rec: IssueRecord, now_ms: int, lag_ms: int) -> None:
+        self.dirty(*self.neighbours(rec))  # links are dirtied by `remove_link` below
         del self.issues[rec.id]
         self.by_key.pop(rec.key, None)
         self.by_project.get(rec.project_id, {}).pop(rec.id, None)
@@ -301,6 +325,12 @@ class Store:
         self._unindex_updated(rec)
         rec.updated_ms = now_ms
         rec.version += 1
+        # Views embedding this issue (its parent's sub-tasks, its children's parent, linked
+        # issues) show its summary/status...: re-render them too, and a former parent.
+        old_parent = (before or {}).get("parent")
+        self.dirty(rec.id, *self.neighbours(rec))
+        if isinstance(old_parent, dict) and str(old_parent.get("id", "")).isdigit():
+            self.dirty(int(old_parent["id"]))
         bisect.insort(self.updated_index, (rec.updated_ms, rec.id))
         if lag_ms > 0:
             if rec.searchable_ms <= now_ms:  # not already pending: keep the indexed state
@@ -317,14 +347,34 @@ class Store:
 
     def changed(self) -> None:
         """Note a change made outside the primitives here (watchers, votes ...): caches
-        keyed on `generation` (search results, rendered views) are dropped."""
+        keyed on `generation` (search results) and `epoch` (rendered views) are dropped."""
         self.generation += 1
+        self.epoch += 1
+
+    def dirty(self, *issue_ids: int | None) -> None:
+        """Bump the render revision of these issues (their rendered JSON is stale)."""
+        for iid in issue_ids:
+            rec = self.issues.get(iid) if iid is not None else None
+            if rec is not None:
+                rec.rev += 1
+
+    def neighbours(self, rec: IssueRecord) -> list[int]:
+        """Ids of the issues whose views embed ``rec`` (parent, children, linked issues)."""
+        out = list(self.children.get(rec.id, ()))
+        if rec.parent_id is not None:
+            out.append(rec.parent_id)
+        for lid in rec.links:
+            entry = self.links.get(lid)
+            if entry is not None:
+                out.extend(entry[1:])
+        return out
 
     def add_link(self, type_id: str, outward_id: int, inward_id: int) -> int:
         lid = self.next_id("link")
         self.links[lid] = (type_id, outward_id, inward_id)
         self.issues[outward_id].links.append(lid)
         self.issues[inward_id].links.append(lid)
+        self.dirty(outward_id, inward_id)
         self.generation += 1
         return lid
 
@@ -336,6 +386,7 @@ class Store:
             rec = self.issues.get(iid)
             if rec is not None and lid in rec.links:
                 rec.links.remove(lid)
+        self.dirty(entry[1], entry[2])
         self.generation += 1
 
     def expire_tombstones(self, now_ms: int) -> None:

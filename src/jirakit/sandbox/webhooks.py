@@ -14,15 +14,19 @@ Delivery
     its own ``httpx.Client`` (started lazily, stopped by `WebhookEngine.close`). Bodies have
     the shapes of Jira Cloud's webhooks (REST v2 representation: ``timestamp``,
     ``webhookEvent``, ``issue_event_type_name``, ``user``, ``issue``, ``changelog``,
-    ``comment``, ``worklog``, ``issueLink``, ``sprint``; dynamic deliveries add
-    ``matchedWebhookIds``).
+    ``comment``, ``worklog``, ``issueLink``, ``attachment``, ``project``, ``version``,
+    ``sprint`` (+ ``oldValue``), ``board``; dynamic deliveries add
+    ``matchedWebhookIds``). The JQL filter applies to issue-related events only (those
+    about an issue: issue, comment, worklog, attachment, issue link); project, version,
+    sprint and board events reach every registration subscribed to them.
     Comment events also reach ``jira:issue_updated`` subscribers as ``issue_commented`` /
     ``issue_comment_edited`` / ``issue_comment_deleted``, as on Jira.
 
 Headers
     ``Content-Type: application/json``, ``User-Agent: Atlassian Webhook HTTP Client``,
     ``X-Atlassian-Webhook-Identifier`` (the same on every retry and duplicate),
-    ``X-Atlassian-Webhook-Flow: Primary``, ``X-Atlassian-Webhook-Retry: N`` on retries only
+    ``X-Atlassian-Webhook-Flow: Primary`` (``Secondary`` for the issue deletions a project
+    deletion cascades to), ``X-Atlassian-Webhook-Retry: N`` on retries only
     (absent on the first attempt, as on Jira), ``X-Hub-Signature: sha256=<hex HMAC-SHA256
     of the raw body>`` for admin webhooks with a secret, and for dynamic webhooks
     ``Authorization: JWT <token>``: HS256 signed with the app's shared secret, claims
@@ -56,6 +60,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -69,6 +74,7 @@ from jirakit.sandbox.events import Event
 from jirakit.sandbox.search import LazyFields, SearchEngine, parse_jql
 from jirakit.sandbox.store import API, BASE, IssueRecord, Json, Store
 from jirakit.sandbox.views import (
+    attachment_view,
     comment_view,
     history_view,
     issue_view,
@@ -276,6 +282,7 @@ class Delivery:
     attempt: int = 0
     duplicate: bool = False
     hold: bool = False
+    flow: str = "Primary"  # X-Atlassian-Webhook-Flow: Secondary for cascading changes
 
 
 @dataclass
@@ -422,6 +429,7 @@ class WebhookEngine:
         bodies: dict[tuple[str, str], Json] = {}
         deliveries: list[Delivery] = []
         dynamic: dict[tuple[str, str, str], list[Registration]] = {}
+        flow = "Secondary" if event.data.get("secondary") else "Primary"
         for reg, name in matches:
             if reg.kind == "dynamic":
                 dynamic.setdefault((reg.app, reg.url, name), []).append(reg)
@@ -429,7 +437,7 @@ class WebhookEngine:
             body = self._body(bodies, event, rec, name, reg.base)
             data = b"" if reg.exclude_body else to_json_bytes(body)
             deliveries.append(
-                Delivery(self._identifier(), reg.url, data, (reg.id,), secret=reg.secret)
+                Delivery(self._identifier(), reg.url, data, (reg.id,), secret=reg.secret, flow=flow)
             )
         for (app, url, name), group in dynamic.items():
             body = dict(self._body(bodies, event, rec, name, group[0].base))
@@ -443,6 +451,7 @@ class WebhookEngine:
                     tuple(r.id for r in group),
                     jwt=claims,
                     app=app,
+                    flow=flow,
                 )
             )
         self._enqueue(deliveries)
@@ -622,7 +631,7 @@ class WebhookEngine:
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "X-Atlassian-Webhook-Identifier": d.identifier,
-            "X-Atlassian-Webhook-Flow": "Primary",
+            "X-Atlassian-Webhook-Flow": d.flow,
         }
         if d.attempt:
             headers["X-Atlassian-Webhook-Retry"] = str(d.attempt)
@@ -756,8 +765,9 @@ def build_payload(store: Store, event: Event, rec: IssueRecord | None, name: str
     if name.startswith("issuelink_"):
         out["issueLink"] = _link_payload(store, event, rec)
         return out
-    if isinstance(event.data.get("sprint"), dict):  # Agile: sprint_created|started|...
-        out["sprint"] = event.data["sprint"]
+    entity = _entity_payload(store, event, name)
+    if entity is not None:  # attachment, project, version, board and sprint events
+        out.update(entity)
         return out
     if user is not None:
         out["user"] = user
@@ -778,11 +788,96 @@ def build_payload(store: Store, event: Event, rec: IssueRecord | None, name: str
     return out
 
 
+def _entity_payload(store: Store, event: Event, name: str) -> Json | None:
+    """The body of an event about one object other than an issue or comment: Jira sends the
+    object alone (REST v2 representation), without ``user`` or ``issue``."""
+    data = event.data
+    if name.startswith("attachment_") and isinstance(data.get("attachment"), dict):
+        return {"attachment": attachment_view(store, data["attachment"])}
+    if name.startswith("project_") and isinstance(data.get("project"), dict):
+        return {"project": project_payload(data["project"])}
+    if name.startswith("jira:version_") and isinstance(data.get("version"), dict):
+        today = datetime.fromtimestamp(event.timestamp_ms / 1000, UTC).date()
+        return {"version": version_payload(data["version"], today)}
+    if name.startswith("board_") and isinstance(data.get("board"), dict):
+        return {"board": data["board"]}
+    if isinstance(data.get("sprint"), dict):  # Agile: sprint_created|started|...
+        out: Json = {"sprint": data["sprint"]}
+        if name == "sprint_updated" and isinstance(data.get("old"), dict):
+            out["oldValue"] = data["old"]
+        return out
+    return None
+
+
+_ASSIGNEE_TYPE_KEYS = {
+    "PROJECT_LEAD": "admin.assignee.type.projectlead",
+    "UNASSIGNED": "admin.assignee.type.unassigned",
+}
+
+
+def project_payload(project: Json) -> Json:
+    """A project as project webhooks carry it: ``projectLead`` (not ``lead``) and the
+    assignee type as Jira's message key (``admin.assignee.type.unassigned``)."""
+    out: Json = {
+        "self": project["self"],
+        "id": int(project["id"]),
+        "key": project["key"],
+        "name": project["name"],
+        "avatarUrls": project.get("avatarUrls", {}),
+    }
+    if isinstance(project.get("projectCategory"), dict):
+        out["projectCategory"] = project["projectCategory"]
+    if isinstance(project.get("lead"), dict):
+        out["projectLead"] = project["lead"]
+    assignee = str(project.get("assigneeType") or "UNASSIGNED")
+    out["assigneeType"] = _ASSIGNEE_TYPE_KEYS.get(assignee, _ASSIGNEE_TYPE_KEYS["UNASSIGNED"])
+    return out
+
+
+def _user_date(iso: str) -> str:
+    """Jira's ``userReleaseDate`` style: ``30/Nov/24`` (English month, as the default locale)."""
+    d = date.fromisoformat(iso)
+    return f"{d.day:02d}/{_MONTHS[d.month - 1]}/{d.year % 100:02d}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def version_payload(version: Json, today: date) -> Json:
+    """A version as version webhooks carry it (``overdue``, ``userStartDate``,
+    ``userReleaseDate`` computed as of ``today``)."""
+    out: Json = {
+        "self": version["self"],
+        "id": str(version["id"]),
+        "description": version.get("description", ""),
+        "name": version["name"],
+        "archived": bool(version.get("archived")),
+        "released": bool(version.get("released")),
+    }
+    start, release = version.get("startDate"), version.get("releaseDate")
+    if start:
+        out["startDate"] = start
+    if release:
+        out["releaseDate"] = release
+    out["overdue"] = bool(
+        release and not out["released"] and date.fromisoformat(str(release)) < today
+    )
+    if start:
+        out["userStartDate"] = _user_date(str(start))
+    if release:
+        out["userReleaseDate"] = _user_date(str(release))
+    out["projectId"] = int(version["projectId"])
+    return out
+
+
 def _link_payload(store: Store, event: Event, rec: IssueRecord | None) -> Json:
     lid = int(event.data.get("link") or 0)
     link = store.links.get(lid)
-    if link is None:  # already removed (issuelink_deleted)
-        return {"id": lid, "sourceIssueId": rec.id if rec else None}
+    if link is None:  # already removed (issuelink_deleted): the entry the event kept
+        entry = event.data.get("entry")
+        if not isinstance(entry, tuple | list) or len(entry) != 3:
+            return {"id": lid, "sourceIssueId": rec.id if rec else None}
+        link = (str(entry[0]), int(entry[1]), int(entry[2]))
     type_id, outward, inward = link
     t = store.link_types.get(str(type_id)) or {}
     return {

@@ -1,5 +1,9 @@
-"""Administration: create/update projects, components and versions; custom field
-contexts and their options.
+"""Administration: create/update/delete/archive/restore projects, components and
+versions; custom field contexts and their options.
+
+Project and version changes publish Jira's events (``project_created|updated|
+soft_deleted|deleted|archived|restored_deleted|restored_archived``,
+``jira:version_created|updated|released|unreleased|deleted``), delivered by webhooks.
 
 Components, versions and select options are shared objects (issues point at them), so
 renaming one renames it everywhere, as in Jira. Every change drops the search engine's
@@ -9,13 +13,16 @@ cached metadata (JQL resolves names through it).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jirakit.sandbox import mutations
 from jirakit.sandbox.app import Ctx, ctx
+from jirakit.sandbox.clock import jira_time
 from jirakit.sandbox.errors import JiraHttpError, bad_request
 from jirakit.sandbox.store import API, Json
 
@@ -31,6 +38,11 @@ COMPONENT_ASSIGNEE_TYPES = ("PROJECT_DEFAULT", "COMPONENT_LEAD", "PROJECT_LEAD",
 def _changed(c: Ctx) -> None:
     c.store.changed()
     c.state.search.invalidate_meta()
+
+
+def _emit(c: Ctx, name: str, **data: Any) -> None:
+    """Publish a site event (no issue): ``project_*``, ``jira:version_*``."""
+    mutations.emit(c.store, name, None, c.account_id, c.now(), **data)
 
 
 async def _body(c: Ctx) -> dict[str, Any]:
@@ -139,6 +151,7 @@ async def create_project(request: Request) -> Response:
         s.project_issuetypes[pid] = list(types)
         s.project_counters[key] = 0
         _changed(c)
+        _emit(c, "project_created", project=proj)
     return c.respond({"self": f"{c.api}/project/{pid}", "id": int(pid), "key": key}, 201)
 
 
@@ -182,6 +195,115 @@ async def update_project(request: Request) -> Response:
         if "url" in body:
             p["url"] = str(body["url"] or "")
         _changed(c)
+        _emit(c, "project_updated", project=p)
+    return c.respond(p)
+
+
+TRASH_DAYS = 60  # Jira Cloud keeps a deleted project in the trash for 60 days
+_STATE_KEYS = (
+    "deleted",
+    "deletedDate",
+    "deletedBy",
+    "retentionTillDate",
+    "archived",
+    "archivedDate",
+    "archivedBy",
+)
+
+
+def _project_any_state(c: Ctx) -> Json:
+    """The project of the path, in the trash or archived too (access lists still apply)."""
+    ref = c.request.path_params["key"]
+    p = c.store.project(ref)
+    if p is None or not c.store.can_browse(c.account_id, p["id"], include_hidden=True):
+        raise JiraHttpError(404, [f"No project could be found with key '{ref}'."])
+    return p
+
+
+async def delete_project(request: Request) -> Response:
+    """``DELETE /project/{key}``: to the trash (``enableUndo``, the default:
+    ``project_soft_deleted``; hidden until restored) or for good (``enableUndo=false``:
+    its issues, components, versions and boards go too; ``project_deleted``, after a
+    ``jira:issue_deleted`` per issue on the Secondary webhook flow). Archived projects
+    must be restored first."""
+    c = ctx(request)
+    undo = c.bool_param("enableUndo", True)
+    with c.store.lock:
+        p = _project_any_state(c)
+        if p.get("archived"):
+            raise bad_request(
+                "You can't delete an archived project. Restore the project and then delete it."
+            )
+        if p.get("deleted") and undo:  # already in the trash
+            raise JiraHttpError(404, [f"No project could be found with key '{p['key']}'."])
+        if undo:
+            now = c.now()
+            p["deleted"] = True
+            p["deletedDate"] = jira_time(now)
+            p["deletedBy"] = c.store.users[c.account_id]
+            p["retentionTillDate"] = jira_time(now + timedelta(days=TRASH_DAYS))
+            _changed(c)
+            _emit(c, "project_soft_deleted", project=p)
+        else:
+            _purge_project(c, p)
+            _changed(c)
+            _emit(c, "project_deleted", project=p)
+    return c.empty()
+
+
+def _purge_project(c: Ctx, p: Json) -> None:
+    s = c.store
+    pid = p["id"]
+    now = c.now()
+    for rec in list(s.iter_project_issues(int(pid))):
+        if rec.id in s.issues:  # not gone already as a sub-task of an earlier one
+            mutations.delete_issue(s, rec, True, now, c.account_id, secondary=True)
+    for comp in p["components"]:
+        s.components.pop(comp["id"], None)
+    for v in p["versions"]:
+        s.versions.pop(v["id"], None)
+    for bid in [b for b, board in s.boards.items() if str(board["location"]["projectId"]) == pid]:
+        del s.boards[bid]
+    for table in (s.projects, s.project_refs, s.project_workflow, s.project_issuetypes):
+        table.pop(pid, None)
+    s.project_access.pop(pid, None)
+    s.project_counters.pop(p["key"], None)
+
+
+async def archive_project(request: Request) -> Response:
+    """``POST /project/{key}/archive``: read-only and hidden (issues, search, boards) until
+    restored; ``project_archived``."""
+    c = ctx(request)
+    with c.store.lock:
+        p = _project_any_state(c)
+        if p.get("deleted"):
+            raise JiraHttpError(404, [f"No project could be found with key '{p['key']}'."])
+        if p.get("archived"):
+            raise bad_request(f"The project '{p['key']}' is already archived.")
+        p["archived"] = True
+        p["archivedDate"] = jira_time(c.now())
+        p["archivedBy"] = c.store.users[c.account_id]
+        _changed(c)
+        _emit(c, "project_archived", project=p)
+    return c.empty()
+
+
+async def restore_project(request: Request) -> Response:
+    """``POST /project/{key}/restore``: out of the trash (``project_restored_deleted``) or
+    the archive (``project_restored_archived``); answers the project."""
+    c = ctx(request)
+    with c.store.lock:
+        p = _project_any_state(c)
+        if p.get("deleted"):
+            event = "project_restored_deleted"
+        elif p.get("archived"):
+            event = "project_restored_archived"
+        else:
+            raise bad_request(f"The project '{p['key']}' is neither archived nor in the trash.")
+        for k in _STATE_KEYS:
+            p.pop(k, None)
+        _changed(c)
+        _emit(c, event, project=p)
     return c.respond(p)
 
 
@@ -340,6 +462,7 @@ async def create_version(request: Request) -> Response:
         s.versions[vid] = v
         project["versions"].append(v)
         _changed(c)
+        _emit(c, "jira:version_created", version=v)
     return c.respond(v, 201)
 
 
@@ -355,6 +478,7 @@ async def update_version(request: Request) -> Response:
             )
         project = s.projects[str(v["projectId"])]
         values = _version_values(body, project, v)
+        before = dict(v)
         for attr, value in values.items():
             if value is None:
                 v.pop(attr, None)
@@ -364,7 +488,67 @@ async def update_version(request: Request) -> Response:
             v["releaseDate"] = c.now().date().isoformat()
         v.pop("overdue", None)
         _changed(c)
+        for name in _version_events(before, v):
+            _emit(c, name, version=v)
     return c.respond(v)
+
+
+def _version_events(before: Json, after: Json) -> list[str]:
+    """``jira:version_released``/``unreleased`` when the release state flips (a release
+    date set by it included), ``jira:version_updated`` for any other change (or none)."""
+    flipped = bool(before.get("released")) != bool(after.get("released"))
+    ignored = {"overdue", "released"} | ({"releaseDate"} if flipped else set())
+    other = any(before.get(k) != after.get(k) for k in set(before) | set(after) if k not in ignored)
+    names = ["jira:version_updated"] if other or not flipped else []
+    if flipped:
+        names.append(
+            "jira:version_released" if after.get("released") else "jira:version_unreleased"
+        )
+    return names
+
+
+async def delete_version(request: Request) -> Response:
+    """``DELETE /version/{id}``: issues with it in Fix versions / Affects versions get
+    ``moveFixIssuesTo`` / ``moveAffectedIssuesTo`` instead (another version of the
+    project), or lose it; each such issue gets a changelog history. ``jira:version_deleted``."""
+    c = ctx(request)
+    s = c.store
+    with s.lock:
+        vid = request.path_params["id"]
+        v = s.versions.get(vid)
+        if v is None:
+            raise JiraHttpError(404, [f"Could not find version for id '{vid}'"])
+        moves: dict[str, Json | None] = {}
+        for param, fid in (
+            ("moveFixIssuesTo", "fixVersions"),
+            ("moveAffectedIssuesTo", "versions"),
+        ):
+            raw = c.param(param)
+            target = s.versions.get(raw) if raw else None
+            if raw and (target is None or target is v or target["projectId"] != v["projectId"]):
+                raise bad_request(
+                    errors={param: f"The version '{raw}' is not another version of this project."}
+                )
+            moves[fid] = target
+        project = s.projects[str(v["projectId"])]
+        now = c.now()
+        for rec in list(s.iter_project_issues(int(project["id"]))):
+            changes: dict[str, Any] = {}
+            for fid, target in moves.items():
+                values = rec.fields.get(fid) or []
+                if all(x["id"] != v["id"] for x in values):
+                    continue
+                kept = [x for x in values if x["id"] != v["id"]]
+                if target is not None and all(x["id"] != target["id"] for x in kept):
+                    kept.append(target)
+                changes[fid] = kept
+            if changes:
+                mutations.apply_changes(s, rec, changes, c.account_id, now)
+        del s.versions[v["id"]]
+        project["versions"] = [x for x in project["versions"] if x is not v]
+        _changed(c)
+        _emit(c, "jira:version_deleted", version=v)
+    return c.empty()
 
 
 # -- custom field contexts and options ---------------------------------------------------------
@@ -511,11 +695,15 @@ async def update_options(request: Request) -> Response:
 ROUTES = [
     Route("/project", create_project, methods=["POST"]),
     Route("/project/{key}", update_project, methods=["PUT"]),
+    Route("/project/{key}", delete_project, methods=["DELETE"]),
+    Route("/project/{key}/archive", archive_project, methods=["POST"]),
+    Route("/project/{key}/restore", restore_project, methods=["POST"]),
     Route("/component", create_component, methods=["POST"]),
     Route("/component/{id}", update_component, methods=["PUT"]),
     Route("/component/{id}", delete_component, methods=["DELETE"]),
     Route("/version", create_version, methods=["POST"]),
     Route("/version/{id}", update_version, methods=["PUT"]),
+    Route("/version/{id}", delete_version, methods=["DELETE"]),
     Route("/field/{fieldId}/context", field_contexts, methods=["GET"]),
     Route("/field/{fieldId}/context/{contextId}/option", context_options, methods=["GET"]),
     Route("/field/{fieldId}/context/{contextId}/option", create_options, methods=["POST"]),

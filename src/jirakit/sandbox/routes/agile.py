@@ -23,7 +23,11 @@ Semantics, after the Jira Software Cloud REST reference (``software.swagger.v3.j
   Only future sprints can be deleted (their issues go back to the backlog).
 - Moving issues (``POST /sprint/{id}/issue``, ``POST /backlog/issue``): at most 50 per
   request, into future or active sprints only; closed sprints stay in the issue's history.
-- Sprint changes emit ``sprint_created|updated|started|closed|deleted`` events.
+- Sprint changes emit ``sprint_created|updated|started|closed|deleted`` events
+  (``sprint_updated`` with the sprint as it was: Jira's ``oldValue``).
+- Boards: ``POST /board`` makes a board over a saved filter (the filter's JQL is the
+  board's scope) located in a project, ``DELETE /board/{id}`` removes one (its sprints
+  stay); they emit ``board_created`` / ``board_deleted``.
 """
 
 from __future__ import annotations
@@ -172,7 +176,7 @@ def epic_view(rec: IssueRecord) -> Json:
 
 
 def _board_view(board: Json) -> Json:
-    return dict(board)
+    return {k: v for k, v in board.items() if k != "filterId"}
 
 
 def _agile_value(store: Store, rec: IssueRecord, name: str, sf: str) -> Any:
@@ -261,14 +265,21 @@ def _values_page(c: Ctx, values: list[Json], *, total: bool = False) -> dict[str
 # -- scopes --------------------------------------------------------------------------------
 
 
-def _board_issues(store: Store, board: Json) -> list[IssueRecord]:
+def _board_issues(c: Ctx, board: Json) -> list[IssueRecord]:
+    """The board's issues: its filter's (boards made through the API), else its project's."""
+    store = c.store
     scrum = board.get("type") == "scrum"
-    return [
-        rec
-        for pid in _board_projects(board)
-        for rec in store.iter_project_issues(pid)
-        if not (scrum and _is_epic(rec))
-    ]
+    saved = store.filters.get(str(board["filterId"])) if "filterId" in board else None
+    recs: Iterable[IssueRecord]
+    if saved is not None:
+        engine = _engine(c)
+        ids = engine.execute(
+            engine.parse(saved["jql"], bounded=False), saved["jql"], c.account_id
+        ).ids
+        recs = (store.issues[i] for i in ids if i in store.issues)
+    else:
+        recs = (rec for pid in _board_projects(board) for rec in store.iter_project_issues(pid))
+    return [rec for rec in recs if not (scrum and _is_epic(rec))]
 
 
 def _in_open_sprint(rec: IssueRecord, sf: str) -> bool:
@@ -317,6 +328,86 @@ async def get_board(request: Request) -> Response:
     return c.respond(_board_view(require_board(c, request.path_params["board"])))
 
 
+def _new_board_values(c: Ctx, body: Any) -> tuple[str, str, Json, Json]:
+    """(name, type, saved filter, project) of a ``POST /board``, or Jira-style 400s."""
+    if not isinstance(body, dict):
+        raise bad_request(INVALID_PAYLOAD)
+    errors: dict[str, str] = {}
+    name = body["name"].strip() if isinstance(body.get("name"), str) else ""
+    if not name:
+        errors["name"] = "The board name must not be empty."
+    elif len(name) >= 255:
+        errors["name"] = "The board name must be less than 255 characters."
+    kind = body.get("type")
+    if kind not in ("scrum", "kanban"):
+        errors["type"] = "The board type must be 'scrum' or 'kanban'."
+    raw = body.get("filterId")
+    saved = c.store.filters.get(str(raw)) if isinstance(raw, int | str) else None
+    if saved is None or saved.get("owner") != c.account_id:  # filter sharing: not emulated
+        errors["filterId"] = f"The filter with id '{raw}' does not exist."
+    location = body.get("location")
+    project = None
+    if not isinstance(location, dict) or location.get("type") != "project":
+        errors["location"] = "The sandbox creates boards in a project: location type 'project'."
+    else:
+        ref = str(location.get("projectKeyOrId") or "")
+        project = c.store.project(ref) if ref else None
+        if project is None or not c.store.can_browse(c.account_id, project["id"]):
+            errors["location"] = f"No project could be found with key '{ref}'."
+    if errors:
+        raise bad_request(errors=errors)
+    assert saved is not None
+    assert project is not None
+    assert isinstance(kind, str)
+    return name, kind, saved, project
+
+
+async def create_board(request: Request) -> Response:
+    """``POST /board``: a board over a saved filter (its JQL is the board's scope),
+    located in a project; publishes ``board_created``."""
+    c = _ctx(request)
+    body = await c.json()
+    with c.store.lock:
+        name, kind, saved, project = _new_board_values(c, body)
+        store = c.store
+        store.counters.setdefault("board", max(store.boards, default=0))
+        bid = store.next_id("board")  # never reused, like Jira's ids
+        board: Json = {
+            "id": bid,
+            "self": f"{AGILE}/board/{bid}",
+            "name": name,
+            "type": kind,
+            "location": {
+                "projectId": int(project["id"]),
+                "projectKey": project["key"],
+                "projectName": project["name"],
+                "projectTypeKey": project["projectTypeKey"],
+                "displayName": f"{project['name']} ({project['key']})",
+                "name": project["name"],
+            },
+            "filterId": int(saved["id"]),
+        }
+        store.boards[bid] = board
+        store.changed()
+        view = _board_view(board)
+        mutations.emit(store, "board_created", None, c.account_id, c.now(), board=view)
+    return c.respond(view, 201)
+
+
+async def delete_board(request: Request) -> Response:
+    """``DELETE /board/{id}``: the board goes, its sprints stay (issues keep them);
+    publishes ``board_deleted``."""
+    c = _ctx(request)
+    with c.store.lock:
+        board = require_board(c, request.path_params["board"])
+        del c.store.boards[int(board["id"])]
+        c.store.changed()
+        mutations.emit(
+            c.store, "board_deleted", None, c.account_id, c.now(), board=_board_view(board)
+        )
+    return c.empty()
+
+
 def _columns(store: Store, board: Json) -> list[Json]:
     pid = str(board["location"]["projectId"])
     workflow = store.workflows[store.project_workflow.get(pid, "software")]["transitions"]
@@ -358,8 +449,8 @@ async def board_configuration(request: Request) -> Response:
             "name": loc["projectName"],
         },
         "filter": {
-            "id": str(10000 + int(board["id"])),
-            "self": f"{API}/filter/{10000 + int(board['id'])}",
+            "id": str(board.get("filterId", 10000 + int(board["id"]))),
+            "self": f"{API}/filter/{board.get('filterId', 10000 + int(board['id']))}",
         },
         "columnConfig": {
             "columns": _columns(c.store, board),
@@ -385,7 +476,7 @@ async def board_issues(request: Request) -> Response:
     c = _ctx(request)
     with c.store.lock:
         board = require_board(c, request.path_params["board"])
-        page = _issue_page(c, _board_issues(c.store, board))
+        page = _issue_page(c, _board_issues(c, board))
     return c.respond(page)
 
 
@@ -395,9 +486,7 @@ async def board_backlog(request: Request) -> Response:
         board = require_board(c, request.path_params["board"])
         sf = sprint_field(c.store)
         scope = [
-            r
-            for r in _board_issues(c.store, board)
-            if not _is_done(r) and not _in_open_sprint(r, sf)
+            r for r in _board_issues(c, board) if not _is_done(r) and not _in_open_sprint(r, sf)
         ]
         page = _issue_page(c, scope)
     return c.respond(page)
@@ -447,7 +536,7 @@ async def board_sprint_issues(request: Request) -> Response:
     with c.store.lock:
         board = _scrum(require_board(c, request.path_params["board"]))
         sprint = require_sprint(c, _int_path(request, "sprint"))
-        in_board = {r.id for r in _board_issues(c.store, board)}
+        in_board = {r.id for r in _board_issues(c, board)}
         scope = [r for r in _sprint_issues(c.store, sprint["id"]) if r.id in in_board]
         page = _issue_page(c, scope)
     return c.respond(page)
@@ -458,7 +547,7 @@ async def board_epic_issues(request: Request) -> Response:
     with c.store.lock:
         board = require_board(c, request.path_params["board"])
         epic = _require_epic(c, request.path_params["epic"])
-        in_board = {r.id for r in _board_issues(c.store, board)}
+        in_board = {r.id for r in _board_issues(c, board)}
         scope = [r for r in _children(c.store, epic) if r.id in in_board]
         page = _issue_page(c, scope)
     return c.respond(page)
@@ -502,12 +591,18 @@ async def get_agile_issue(request: Request) -> Response:
 # -- sprints -------------------------------------------------------------------------------
 
 
-def _changed(c: Ctx, name: str, sprint: Json, *, meta: bool = False) -> None:
-    """A sprint changed: drop search/view caches, tell subscribers."""
+def _changed(
+    c: Ctx, name: str, sprint: Json, *, meta: bool = False, old: Json | None = None
+) -> None:
+    """A sprint changed: drop search/view caches, tell subscribers (``sprint_updated``
+    carries the sprint as it was in ``old``, Jira's ``oldValue``)."""
     c.store.changed()
     if meta:
         _engine(c).invalidate_meta()  # new/renamed/deleted sprints: JQL resolves names/ids
-    mutations.emit(c.store, name, None, c.account_id, c.now(), sprint=sprint_view(sprint))
+    data: Json = {"sprint": sprint_view(sprint)}
+    if old is not None and name == "sprint_updated":
+        data["old"] = old
+    mutations.emit(c.store, name, None, c.account_id, c.now(), **data)
 
 
 def _name(raw: Any) -> str:
@@ -619,8 +714,9 @@ async def update_sprint(request: Request) -> Response:
         raise bad_request(INVALID_PAYLOAD)
     with c.store.lock:
         sprint = require_sprint(c, _int_path(request, "sprint"))
+        before = sprint_view(sprint)
         event = _update(c, sprint, body, full=request.method == "PUT")
-        _changed(c, event, sprint, meta=True)
+        _changed(c, event, sprint, meta=True, old=before)
     return c.respond(sprint_view(sprint))
 
 
@@ -706,7 +802,9 @@ def _route(path: str, endpoint: Callable[[Request], Any], *methods: str) -> Rout
 
 ROUTES = [
     _route("/board", list_boards),
+    _route("/board", create_board, "POST"),
     _route("/board/{board}", get_board),
+    _route("/board/{board}", delete_board, "DELETE"),
     _route("/board/{board}/configuration", board_configuration),
     _route("/board/{board}/issue", board_issues),
     _route("/board/{board}/backlog", board_backlog),

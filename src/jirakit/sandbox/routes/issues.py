@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jirakit.sandbox import mutations
-from jirakit.sandbox.app import Ctx, ctx
+from jirakit.sandbox.app import Ctx, JiraJSON, ctx, render_json
 from jirakit.sandbox.errors import JiraHttpError, bad_request
 from jirakit.sandbox.store import API, IssueRecord
 from jirakit.sandbox.views import (
@@ -21,7 +21,7 @@ from jirakit.sandbox.views import (
     edit_meta_fields,
     history_view,
     issue_view,
-    select_fields,
+    join_json,
     split_list,
     worklog_view,
 )
@@ -85,6 +85,7 @@ async def get_issue(request: Request) -> Response:
         viewer=c.account_id,
         base=c.base,
         api=c.api,
+        now=c.now(),
     )
     return c.respond_bytes(text)
 
@@ -179,8 +180,10 @@ async def bulkfetch(request: Request) -> Response:
         raise bad_request("The number of issues must be between 1 and 100.")
     fields = split_list(body.get("fields") or []) or ["*navigable"]
     expand = split_list(body.get("expand") or [])
-    selected = select_fields(c.store, fields, "*navigable")
-    issues, errors = [], []
+    cache: ViewCache = c.state.views
+    selected = cache.select(fields, "*navigable")
+    recs: list[IssueRecord] = []
+    errors: list[dict[str, Any]] = []
     seen: set[int] = set()
     for ref in refs:
         rec = c.store.issue(ref)
@@ -195,17 +198,24 @@ async def bulkfetch(request: Request) -> Response:
         if rec.id in seen:
             continue
         seen.add(rec.id)
-        issues.append(
-            issue_view(
-                c.store,
-                rec,
-                version=c.version,
-                selected=selected,
-                expand=expand,
-                viewer=c.account_id,
-            )
+        recs.append(rec)
+    with c.store.lock:
+        # Embedded changelog/comments capped as in search/jql (see views.SEARCH_*_CAP).
+        issues = cache.issue_jsons(
+            recs,
+            version=c.version,
+            selected=selected,
+            expand=expand,
+            viewer=c.account_id,
+            base=c.base,
+            api=c.api,
+            caps=True,
+            now=c.now(),
         )
-    return c.respond({"issues": issues, "issueErrors": errors})
+    # the issues' URLs are final: only the errors are rendered with marker substitution
+    tail = render_json(errors, c.base, c.api)
+    body = join_json(b'{"issues":[', issues, b'],"issueErrors":' + tail + b"}")
+    return Response(body, media_type=JiraJSON.media_type)
 
 
 async def issue_changelog(request: Request) -> Response:

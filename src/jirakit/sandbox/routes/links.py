@@ -1,4 +1,10 @@
-"""Issue links and link types; watchers and votes changes."""
+"""Issue links and link types, remote links, watchers and votes.
+
+Linking and unlinking write a ``Link`` changelog item on both issues and publish
+``issuelink_created|deleted``; adding or removing a remote link writes a
+``RemoteIssueLink`` item (both bump ``updated`` and publish ``jira:issue_updated``).
+Watchers and votes change no history and no ``updated``, as in Jira.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from starlette.routing import Route
 from jirakit.sandbox import mutations
 from jirakit.sandbox.app import Ctx, ctx
 from jirakit.sandbox.errors import JiraHttpError, bad_request
-from jirakit.sandbox.store import IssueRecord
+from jirakit.sandbox.store import ChangeItem, IssueRecord
 from jirakit.sandbox.views import full_link_view
 
 
@@ -51,9 +57,11 @@ async def create_link(request: Request) -> Response:
             raise bad_request("You cannot link an issue to itself.")
         lid = c.store.add_link(type_id, source.id, target.id)
         now = c.now()
-        mutations.emit(c.store, "issuelink_created", source, c.account_id, now, link=lid)
-        for rec in (source, target):
-            mutations.touch(c.store, rec, now)
+        entry = (type_id, source.id, target.id)
+        mutations.emit(
+            c.store, "issuelink_created", source, c.account_id, now, link=lid, entry=entry
+        )
+        _record_link(c, type_id, source, target, removed=False)
         comment = body.get("comment")
         if isinstance(comment, dict) and comment.get("body") is not None:
             mutations.add_comment(c.store, source, comment, c.account_id, now, c.version)
@@ -79,15 +87,39 @@ async def delete_link(request: Request) -> Response:
     c = ctx(request)
     with c.store.lock:
         lid = _require_link(c, request.path_params["id"])
-        _, a, b = c.store.links[lid]
+        type_id, a, b = c.store.links[lid]
+        source, target = c.store.issues[a], c.store.issues[b]
         c.store.remove_link(lid)
         mutations.emit(
-            c.store, "issuelink_deleted", c.store.issues.get(a), c.account_id, c.now(), link=lid
+            c.store,
+            "issuelink_deleted",
+            source,
+            c.account_id,
+            c.now(),
+            link=lid,
+            entry=(type_id, a, b),
         )
-        for iid in (a, b):
-            if iid in c.store.issues:
-                mutations.touch(c.store, c.store.issues[iid], c.now())
+        _record_link(c, type_id, source, target, removed=True)
     return c.empty()
+
+
+def _record_link(
+    c: Ctx, type_id: str, source: IssueRecord, target: IssueRecord, *, removed: bool
+) -> None:
+    """A ``Link`` changelog item on both ends, in Jira's wording ("This issue blocks
+    ENG-2" on the source, "This issue is blocked by ENG-1" on the destination): each issue
+    gets a history, a new ``updated`` and a ``jira:issue_updated`` event."""
+    t = c.store.link_types.get(type_id) or {}
+    now = c.now()
+    ends = ((source, target, t.get("outward", "")), (target, source, t.get("inward", "")))
+    for rec, other, wording in ends:
+        text = f"This issue {wording} {other.key}"
+        item: ChangeItem = (
+            ("Link", "jira", "issuelinks", other.key, text, None, None)
+            if removed
+            else ("Link", "jira", "issuelinks", None, None, other.key, text)
+        )
+        mutations.apply_changes(c.store, rec, {}, c.account_id, now, extra_items=[item])
 
 
 async def link_types(request: Request) -> Response:
@@ -225,7 +257,10 @@ async def create_remote_link(request: Request) -> Response:
             links.append({"id": lid, **fields})
             status = 201
         c.store.remote_links[rec.sid] = links
-        mutations.touch(c.store, rec, c.now())
+        if existing is None:
+            _record_remote(c, rec, links[-1], removed=False)
+        else:
+            mutations.touch(c.store, rec, c.now())
     return c.respond({"id": lid, "self": f"{c.api}/issue/{rec.key}/remotelink/{lid}"}, status)
 
 
@@ -265,8 +300,23 @@ async def delete_remote_link(request: Request) -> Response:
         c.store.remote_links[rec.sid] = [
             x for x in c.store.remote_links.get(rec.sid, []) if all(x is not g for g in gone)
         ]
-        mutations.touch(c.store, rec, c.now())
+        for link in gone:
+            _record_remote(c, rec, link, removed=True)
     return c.empty()
+
+
+def _record_remote(c: Ctx, rec: IssueRecord, link: dict[str, Any], *, removed: bool) -> None:
+    """A ``RemoteIssueLink`` changelog item, as Jira writes it: the link id and
+    ``This issue links to "Title (Application)"`` ("Web Link" without an application)."""
+    app = (link.get("application") or {}).get("name") or "Web Link"
+    text = f'This issue links to "{link["object"]["title"]} ({app})"'
+    lid = str(link["id"])
+    item: ChangeItem = (
+        ("RemoteIssueLink", "jira", "RemoteIssueLink", lid, text, None, None)
+        if removed
+        else ("RemoteIssueLink", "jira", "RemoteIssueLink", None, None, lid, text)
+    )
+    mutations.apply_changes(c.store, rec, {}, c.account_id, c.now(), extra_items=[item])
 
 
 ROUTES = [

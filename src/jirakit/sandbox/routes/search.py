@@ -26,11 +26,11 @@ from jirakit.jql.ast import (
 from jirakit.jql.errors import JqlError
 from jirakit.jql.evaluator import compile as compile_jql
 from jirakit.jql.parser import parse
-from jirakit.sandbox.app import Ctx, ctx
+from jirakit.sandbox.app import Ctx, JiraJSON, ctx
 from jirakit.sandbox.errors import JiraHttpError, bad_request
 from jirakit.sandbox.search import SearchEngine
-from jirakit.sandbox.store import IssueRecord
-from jirakit.sandbox.views import ViewCache, id_only, split_list, to_json_bytes
+from jirakit.sandbox.store import API, BASE, IssueRecord
+from jirakit.sandbox.views import ViewCache, id_only, join_json, split_list, to_json_bytes
 
 REMOVED = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
@@ -90,9 +90,16 @@ async def _search_params(c: Ctx) -> dict[str, Any]:
 
 
 def _render(
-    c: Ctx, recs: list[IssueRecord], fields: list[str], expand: list[str], default: str
+    c: Ctx,
+    recs: list[IssueRecord],
+    fields: list[str],
+    expand: list[str],
+    default: str,
+    *,
+    caps: bool = False,
 ) -> tuple[list[bytes], list[str]]:
-    """(UTF-8 JSON of each issue, selected field ids)."""
+    """(UTF-8 JSON of each issue with the request's URLs, selected field ids). ``caps``:
+    embedded changelog and comments capped as ``search/jql`` does."""
     if default == "id" and id_only(fields):
         if any(f in ("key", "issuekey") for f in fields):
             text = ",".join(
@@ -104,26 +111,28 @@ def _render(
     cache: ViewCache = c.state.views
     selected = cache.select(fields, default)
     issue_expand = [e for e in expand if e not in ("names", "schema")]
-    base, api, viewer = c.base, c.api, c.account_id
-    texts = [
-        cache.issue_json(
-            r,
-            version=c.version,
-            selected=selected,
-            expand=issue_expand,
-            viewer=viewer,
-            base=base,
-            api=api,
-        )
-        for r in recs
-    ]
+    texts = cache.issue_jsons(
+        recs,
+        version=c.version,
+        selected=selected,
+        expand=issue_expand,
+        viewer=c.account_id,
+        base=c.base,
+        api=c.api,
+        caps=caps,
+        now=c.now(),
+    )
     return texts, selected
 
 
-def _page(issues: list[bytes], rest: dict[str, Any]) -> bytes:
-    """``{"issues": [...], **rest}`` from already-rendered issues."""
+def _page(c: Ctx, issues: list[bytes], rest: dict[str, Any]) -> Response:
+    """``{"issues": [...], **rest}`` from already-rendered issues (their URLs are final:
+    only the small tail is checked for URL markers, not the whole page)."""
     tail = b"".join(b"," + to_json_bytes(k) + b":" + to_json_bytes(v) for k, v in rest.items())
-    return b'{"issues":[' + b",".join(issues) + b"]" + tail + b"}"
+    if b"@@" in tail:
+        tail = tail.replace(API.encode(), c.api.encode()).replace(BASE.encode(), c.base.encode())
+    body = join_json(b'{"issues":[', issues, b"]" + tail + b"}")
+    return Response(body, 200, media_type=JiraJSON.media_type)
 
 
 def _names_schema(c: Ctx, out: dict[str, Any], selected: list[str], expand: list[str]) -> None:
@@ -149,13 +158,13 @@ async def search_jql(request: Request) -> Response:
         recs, token = _engine(c).page(
             p["jql"], c.account_id, token=p["nextPageToken"], max_results=size, reconcile=reconcile
         )
-        issues, selected = _render(c, recs, fields, p["expand"], "id")
+        issues, selected = _render(c, recs, fields, p["expand"], "id", caps=True)
     out: dict[str, Any] = {}
     if token:
         out["nextPageToken"] = token
     out["isLast"] = token is None
     _names_schema(c, out, selected, p["expand"])
-    return c.respond_bytes(_page(issues, out))
+    return _page(c, issues, out)
 
 
 async def approximate_count(request: Request) -> Response:
@@ -185,7 +194,7 @@ async def legacy_search(request: Request) -> Response:
         "total": total,
     }
     _names_schema(c, out, selected, p["expand"])
-    return c.respond_bytes(_page(issues, out))
+    return _page(c, issues, out)
 
 
 # -- jql/parse ------------------------------------------------------------------------
