@@ -495,8 +495,12 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=2000)
     parser.add_argument("--projects", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rate", type=float, default=10.0, help="req/s per endpoint bucket")
-    parser.add_argument("--latency", default="50-150", help="MIN_MS-MAX_MS added per request")
+    parser.add_argument(
+        "--rate", type=float, default=10.0, help="req/s per endpoint bucket (0: unlimited)"
+    )
+    parser.add_argument(
+        "--latency", default="50-150", help="MIN_MS-MAX_MS added per request ('': none)"
+    )
     parser.add_argument(
         "--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}"
     )
@@ -527,8 +531,8 @@ def main() -> None:
         issues=args.issues,
         projects=args.projects,
         legacy_search=True,
-        rate_limit=args.rate,
-        latency=args.latency,
+        rate_limit=args.rate or None,  # --rate 0: no rate limit
+        latency=args.latency or None,  # --latency "": none added
     )
     long_history = args.issues // 100 if args.long_history is None else args.long_history
     add_long_histories(sandbox, long_history, args.long_history_edits)

@@ -150,6 +150,56 @@ def test_hostile_field_names_become_friendly_columns(site, tmp_path):
     assert {"hotness", "f_3rd_party_ref", "customer_account", "story_points"} <= columns
 
 
+def test_columns_are_typed_from_the_contract_and_files_load_as_extracted(site, tmp_path):
+    _, jira = site
+    sync(jira, tmp_path)
+    kinds = dict(
+        query(
+            tmp_path,
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'issues'",
+        )
+    )
+    assert kinds["id"] == "BIGINT" and kinds["created_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert kinds["due_date"] == "DATE" and kinds["raw"] == "JSON" and kinds["labels"] == "JSON"
+    assert kinds["hotness"] == "DOUBLE"  # a number custom field
+    assert kinds["epic_link"] == "VARCHAR"  # schema type "any", a key in practice
+    assert "_dlt_load_id" in kinds
+    # No column is a variant (``x__v_text``): every batch had the declared types.
+    assert not [c for c in kinds if "__v_" in c]
+    raw, key = query(tmp_path, "select raw, key from issues order by id limit 1")[0]
+    assert json.loads(raw)["key"] == key
+    # Rows went to dlt as Arrow tables: the load package's data files are Parquet (the
+    # ``.sql`` files are dlt's merge statements).
+    loaded = list((tmp_path / "pipelines").glob("*/load/loaded/*/completed_jobs/*.*"))
+    data = [
+        p.name
+        for p in loaded
+        if p.name.startswith(("issues.", "issue_field_history.", "comments."))
+        and not p.name.endswith(".sql")
+    ]
+    assert data and all(n.endswith(".parquet") for n in data)
+
+
+def test_boards_and_every_sprint_come_from_the_agile_api(site, tmp_path):
+    sandbox, jira = site
+    # A future sprint nobody has put an issue in yet: only the Agile API knows it.
+    board = next(b for b in sandbox.store.boards.values() if b["type"] == "scrum")
+    empty = jira.sprints.create(board["id"], "Sprint nobody planned yet")
+    sync(jira, tmp_path)
+    boards = query(tmp_path, "select id, name, type, project_id from boards order by id")
+    assert boards == [
+        (b["id"], b["name"], b["type"], b["location"]["projectId"])
+        for b in sorted(sandbox.store.boards.values(), key=lambda b: b["id"])
+    ]
+    sprints = dict(query(tmp_path, "select id, board_id from sprints"))
+    assert sprints == {s["id"]: s["boardId"] for s in sandbox.store.sprints.values()}
+    assert sprints[empty.id] == board["id"]
+    assert query(tmp_path, f"select state, name from sprints where id = {empty.id}") == [
+        ("future", "Sprint nobody planned yet")
+    ]
+
+
 def test_bad_credentials_are_fatal_and_leave_the_cursor(site, tmp_path):
     sandbox, jira = site
     sync(jira, tmp_path)

@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.table import Table
 
 from jirakit import AsyncJira, BasicAuth, Jira
-from jirakit.sandbox import Sandbox
 
 EMAIL, TOKEN = "admin@example.com", "sandbox-token"
 
@@ -80,6 +79,7 @@ def demo(
 ) -> None:
     """Start a seeded local Jira, tour the client, sync it into DuckDB twice, report."""
     from jirakit.cli.sync import summary
+    from jirakit.sandbox import Sandbox
     from jirakit.sync.pipeline import run_sync, warehouse_for
     from jirakit.sync.report import build_report
 

@@ -8,8 +8,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from jirakit.sync.pipeline import warehouse_for
-
 
 def report(
     dest: Annotated[
@@ -21,6 +19,7 @@ def report(
     ),
 ) -> None:
     """Print summary tables and write charts (PNG) plus a static HTML page."""
+    from jirakit.sync.pipeline import warehouse_for
     from jirakit.sync.report import ReportError, build_report
 
     warehouse = warehouse_for(dest, dataset)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,9 +15,12 @@ from rich.live import Live
 from rich.table import Table
 
 from jirakit.cli._connect import Email, FlavourOpt, Pat, Token, Url, connect
-from jirakit.sync.drift import AlertSink, LogSink, WebhookSink
-from jirakit.sync.pipeline import SyncResult, run_sync, warehouse_for
-from jirakit.sync.source import STREAMS, FatalSyncError, SyncOptions
+from jirakit.client import ClientStats
+from jirakit.sync.schema import STREAMS
+
+if TYPE_CHECKING:  # the sync machinery (dlt) loads when a sync runs, not for `--help`
+    from jirakit.sync.drift import AlertSink
+    from jirakit.sync.pipeline import SyncResult
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 
@@ -31,13 +35,30 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: value})
 
 
-def _progress_table(counts: dict[str, int], requests: int) -> Table:
+def _progress_table(
+    counts: dict[str, int],
+    stats: ClientStats,
+    expected: dict[str, int],
+    elapsed: float,
+) -> Table:
+    """Rows per table (with the total and an ETA where the total is known: issues, once
+    their ids are listed), requests, and the time spent waiting on Jira's rate limit."""
     table = Table(title="jirakit sync", show_edge=False)
     table.add_column("table")
     table.add_column("rows", justify="right")
+    table.add_column("of", justify="right")
+    table.add_column("ETA", justify="right")
     for name, n in counts.items():
-        table.add_row(name, f"{n:,}")
-    table.caption = f"{requests:,} requests"
+        total = expected.get(name)
+        eta = ""
+        if total and 0 < n < total and elapsed > 0:
+            eta = f"{(total - n) * elapsed / n:,.0f}s"
+        table.add_row(name, f"{n:,}", f"{total:,}" if total else "", eta)
+    waited = stats.throttled_seconds + stats.retry_wait_seconds
+    table.caption = (
+        f"{stats.requests:,} requests, {stats.by_status.get(429, 0):,} rate-limited (429), "
+        f"{waited:,.1f}s waiting on the rate limit and retries"
+    )
     return table
 
 
@@ -85,6 +106,10 @@ def sync(
     ] = None,
 ) -> None:
     """Sync Jira into a warehouse, incrementally; then print what was loaded."""
+    from jirakit.sync.drift import LogSink, WebhookSink
+    from jirakit.sync.pipeline import run_sync, warehouse_for
+    from jirakit.sync.source import FatalSyncError, SyncOptions
+
     console = Console()
     chosen = tuple(s.strip() for s in streams.split(",")) if streams else STREAMS
     unknown = set(chosen) - set(STREAMS)
@@ -113,11 +138,18 @@ def sync(
         sinks.append(WebhookSink(alert_url))
     with connect(url, email, token, pat, flavour) as jira:
         counts: dict[str, int] = {}
-        with Live(_progress_table(counts, 0), console=console, transient=True) as live:
+        expected: dict[str, int] = {}
+        started = time.monotonic()
+        initial = _progress_table(counts, jira.stats, expected, 0.0)
+        with Live(initial, console=console, transient=True) as live:
 
-            def progress(table: str, n: int) -> None:
+            def progress(table: str, n: int, total: int | None) -> None:
                 counts[table] = counts.get(table, 0) + n
-                live.update(_progress_table(counts, jira.stats.requests))
+                if total is not None:
+                    expected[table] = total
+                live.update(
+                    _progress_table(counts, jira.stats, expected, time.monotonic() - started)
+                )
 
             try:
                 result = run_sync(

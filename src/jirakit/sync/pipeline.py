@@ -69,18 +69,24 @@ class Warehouse:
     other dlt destination loads fine but gets no models (``dialect`` is its name).
     ``dataset`` defaults to ``main`` on DuckDB (tables are then plain ``issues``, with no
     ``jira.jira`` ambiguity in a file named ``jira.duckdb``) and ``jira`` elsewhere.
+    ``duckdb_memory`` caps DuckDB's memory while loading and building models (DuckDB
+    spills what does not fit to a temporary directory beside the file); DuckDB's own
+    default is 80% of the machine's RAM, which a sync of 100,000 issues would take.
     """
 
     destination: Any
     dialect: str
     location: str | None = None
     dataset: str = "jira"
+    duckdb_memory: str | None = None
 
     def connect(self) -> Any:
         if self.dialect == "duckdb":
             import duckdb
 
-            return duckdb.connect(self.location or "jira.duckdb")
+            return duckdb.connect(
+                self.location or "jira.duckdb", config=duckdb_config(self.duckdb_memory)
+            )
         if self.dialect == "postgres":
             import psycopg
 
@@ -88,12 +94,34 @@ class Warehouse:
         raise ValueError(f"no SQL access to a {self.dialect} destination from jirakit")
 
 
-def warehouse_for(dest: str | None, dataset: str | None = None) -> Warehouse:
+DUCKDB_MEMORY = "256MB"
+
+
+def duckdb_config(memory_limit: str | None) -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB settings for loading and modelling within ``memory_limit`` (None: DuckDB's
+    default). Row order within a table means nothing to jirakit's tables, and keeping
+    it makes DuckDB buffer whole inserts."""
+    config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    return config
+
+
+def warehouse_for(
+    dest: str | None, dataset: str | None = None, *, duckdb_memory: str | None = DUCKDB_MEMORY
+) -> Warehouse:
     """``duckdb:///path.duckdb``, ``postgres://...``/``postgresql://...``, or a dlt
     destination name; None writes ``./jira.duckdb``."""
     if not dest or dest.startswith("duckdb:///"):
         path = dest.removeprefix("duckdb:///") if dest else "jira.duckdb"
-        return Warehouse(dlt.destinations.duckdb(path), "duckdb", path, dataset or "main")
+        credentials = {"database": path, "global_config": duckdb_config(duckdb_memory)}
+        return Warehouse(
+            dlt.destinations.duckdb(credentials),
+            "duckdb",
+            path,
+            dataset or "main",
+            duckdb_memory,
+        )
     if dest.startswith(("postgres://", "postgresql://")):
         dsn = dest.replace("postgres://", "postgresql://", 1)
         return Warehouse(dlt.destinations.postgres(dsn), "postgres", dsn, dataset or "jira")
@@ -230,6 +258,24 @@ def consecutive_failures(pipeline: Any) -> int:
     return count
 
 
+def _bounded_memory(warehouse: Warehouse) -> dict[str, Any]:
+    """dlt settings for a run whose memory does not grow with the site.
+
+    - ``data_writer.buffer_max_items``: rows dlt holds per table before writing them out
+      (its default 5000 issues, with their raw JSON, is over 100 MB);
+    - ``data_writer.file_max_items``: rows per load file, so DuckDB copies bounded files;
+    - ``load.workers``: load jobs at once; each DuckDB job works within the database's
+      ``memory_limit``, so two keep that limit enough (dlt's default is 20).
+    """
+    settings: dict[str, Any] = {
+        "data_writer.buffer_max_items": 1000,
+        "data_writer.file_max_items": 2000,
+    }
+    if warehouse.dialect == "duckdb":
+        settings["load.workers"] = 2
+    return settings
+
+
 def run_sync(
     jira: Jira,
     *,
@@ -240,11 +286,14 @@ def run_sync(
     options: SyncOptions | None = None,
     sinks: Sequence[AlertSink] = (),
     failure_threshold: int = 3,
-    progress: Callable[[str, int], None] | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
     after_load: Callable[[Any], None] | None = None,
 ) -> SyncResult:
     """Sync once. Raises `FatalSyncError` (after recording the failed run) when the sync
-    cannot go on; the cursor then stays where it was."""
+    cannot go on; the cursor then stays where it was.
+
+    ``progress(table, rows, expected)`` is called as rows are extracted (``rows`` new rows
+    for ``table``; ``expected`` its total for this run where known, else None)."""
     options = options or SyncOptions()
     started = time.perf_counter()
     requests_before = jira.stats.requests
@@ -269,7 +318,8 @@ def run_sync(
     sinks = list(sinks) or [LogSink()]
     result = SyncResult(run, None, 0, 0.0)
     try:
-        info = pipeline.run(jira_source(jira, options, run))
+        with dlt.config.values(_bounded_memory(warehouse)):
+            info = pipeline.run(jira_source(jira, options, run))
         result.load_id = info.loads_ids[-1] if info.loads_ids else None
         if result.load_id and warehouse.dialect in ("duckdb", "postgres"):
             post_load(pipeline, result.load_id)

@@ -50,6 +50,9 @@ def _t(name: str, description: str, *cols: tuple[str, str] | tuple[str, str, boo
 
 PK = True
 
+# What `jirakit sync --streams` can pick (`jirakit.sync.source` reads them).
+STREAMS = ("metadata", "issues", "worklogs")
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in [

@@ -16,6 +16,7 @@ owns extraction, built for few requests and complete data:
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -30,13 +31,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dlt
 
 from jirakit.client import Jira
-from jirakit.errors import Forbidden, NotFound, ResponseDecodeError, Unauthorized
+from jirakit.errors import BadRequest, Forbidden, NotFound, ResponseDecodeError, Unauthorized
 from jirakit.sync import transform as tf
+from jirakit.sync.arrow import to_arrow
 from jirakit.sync.drift import DriftEvent, detect_drift, field_snapshot
 from jirakit.sync.naming import ColumnMap, assign_columns
-from jirakit.sync.schema import TABLES
+from jirakit.sync.schema import STREAMS, TABLES
 
-STREAMS = ("metadata", "issues", "worklogs")
+
+class _JsonAsTextFilter(logging.Filter):
+    """dlt warns whenever a column hinted ``json`` arrives in an Arrow table as text; that
+    is how dlt itself carries JSON in Arrow (serialized strings), and the destination
+    types the column from the hint, so the warning says nothing about jirakit's data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+logging.getLogger("dlt").addFilter(_JsonAsTextFilter())
 ID_PAGE = 5000
 BULK = 100
 CHANGELOG_BATCH = 1000
@@ -84,13 +96,31 @@ class RunContext:
     rows: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     drift: list[DriftEvent] = field(default_factory=list)
-    progress: Callable[[str, int], None] | None = None
+    progress: Callable[[str, int, int | None], None] | None = None
     requests_before: int = 0
+    expected: dict[str, int] = field(default_factory=dict)
 
     def count(self, table: str, n: int) -> None:
         self.rows[table] = self.rows.get(table, 0) + n
         if self.progress is not None and n:
-            self.progress(table, n)
+            self.progress(table, n, self.expected.get(table))
+
+    def expect(self, table: str, total: int) -> None:
+        """How many rows ``table`` will get in this run, once known (issues: after the id
+        search), for a progress display's ETA."""
+        self.expected[table] = total
+        if self.progress is not None:
+            self.progress(table, 0, total)
+
+
+# Tables whose rows are unique within one load by construction: every issue is read once
+# per run (ids deduplicated before fetching), its comments and history with it, worklogs
+# by distinct id; `Extractor.emit` also drops repeats within a batch. dlt is told so
+# (``x-stage-data-deduplicated``) and merges without its ROW_NUMBER() pass over the staged
+# rows, which DuckDB cannot spill to disk: on 20,000 issues with their raw JSON it ran
+# out of a 512 MB memory limit. Issue links stay deduplicated by dlt: both ends of a link
+# carry it.
+UNIQUE_PER_LOAD = frozenset({"issues", "issue_field_history", "comments", "worklogs"})
 
 
 def _hints(table: str, columns: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
@@ -105,6 +135,9 @@ def _hints(table: str, columns: Mapping[str, Mapping[str, Any]] | None = None) -
         write_disposition="merge",
         primary_key=list(spec.primary_key),
         columns=cols,  # type: ignore[arg-type]
+        additional_table_hints=(
+            {"x-stage-data-deduplicated": True} if table in UNIQUE_PER_LOAD else None
+        ),
     )
 
 
@@ -175,10 +208,16 @@ def custom_column_hints(fields: Sequence[Mapping[str, Any]], columns: ColumnMap)
             data_type = "date"
         elif kind == "datetime":
             data_type = "timestamp"
-        elif kind in ("string", "option", "user", "option-with-child"):
+        elif (
+            kind in ("string", "option", "user", "option-with-child")
+            or schema.get("custom") in tf.TEXT_CUSTOM_TYPES
+        ):
             data_type = "text"
         else:
-            continue  # "any" and app-defined types: let dlt infer from the values
+            # "any" and app-defined types: JSON holds whatever they carry. Declared, not
+            # inferred from the first values seen, so every batch has the same columns
+            # in the same order and dlt loads its files as written.
+            data_type = "json"
         hints[column] = {"data_type": data_type, "nullable": True}
     return hints
 
@@ -197,12 +236,22 @@ class Extractor:
         self.fields: list[Mapping[str, Any]] = []
         self.info: tf.FieldInfo | None = None
         self.issue_hints: Any = None
+        self.inferred: dict[str, dict[str, str]] = {}
 
     # -- helpers ----------------------------------------------------------------------
 
     def emit(self, table: str, rows: list[Row], hints: Any = None) -> Any:
+        """Rows for ``table``, handed to dlt as one typed Arrow table (see `sync.arrow`)."""
+        if table in UNIQUE_PER_LOAD:
+            key = TABLES[table].primary_key
+            rows = list({tuple(r[k] for k in key): r for r in rows}.values())
         self.run.count(table, len(rows))
-        return dlt.mark.with_hints(rows, hints or _hints(table), create_table_variant=True)
+        hints = hints or _hints(table)
+        columns = hints["columns"]
+        types = {name: col["data_type"] for name, col in columns.items()}
+        required = frozenset(n for n, col in columns.items() if col.get("nullable") is False)
+        batch = to_arrow(rows, types, self.inferred.setdefault(table, {}), required)
+        return dlt.mark.with_hints(batch, hints, create_table_variant=True)
 
     def guard(self, what: str, fn: Callable[[], Any], *, required: bool = False) -> Any:
         """Classify errors: auth problems are fatal; a missing endpoint or resource is
@@ -219,7 +268,7 @@ class Extractor:
             raise FatalSyncError(
                 f"The account may not read {what} (403): grant it browse permission. {exc}"
             ) from exc
-        except NotFound as exc:
+        except (NotFound, BadRequest) as exc:
             if required:
                 raise FatalSyncError(
                     f"Jira answered 404 while reading {what}; nothing was committed and the "
@@ -385,6 +434,37 @@ class Extractor:
                 )
         yield self.emit("components", components)
         yield self.emit("versions", versions)
+        yield from self.boards(projects)
+
+    def boards(self, projects: Sequence[Mapping[str, Any]]) -> Iterator[Any]:
+        """Boards and every sprint of each scrum board from the Agile API (future sprints
+        and sprints no issue is in included); sites without Jira Software answer 404 and
+        the tables stay empty. Issues add the sprints they carry (`_issue_rows`)."""
+        wanted = {str(p["key"]) for p in projects} if self.options.projects else None
+        boards: list[Row] = []
+        sprints: list[Row] = []
+        for board in self.guard("boards", lambda: list(self.jira.boards.list())) or []:
+            location = board.get("location") or {}
+            if wanted is not None and location.get("projectKey") not in wanted:
+                continue
+            boards.append(
+                {
+                    "id": board.id,
+                    "name": board.name,
+                    "type": board.type,
+                    "project_id": tf.as_int(location.get("projectId")),
+                    "raw": dict(board.raw),
+                }
+            )
+            if board.type != "scrum":  # kanban boards have no sprints (Jira answers 400)
+                continue
+            listed = self.guard(f"sprints of board {board.id}", partial(self._sprints, board.id))
+            sprints.extend(tf.sprint_row(sprint.raw) for sprint in listed or [])
+        yield self.emit("boards", boards)
+        yield self.emit("sprints", sprints)
+
+    def _sprints(self, board_id: int) -> list[Any]:
+        return list(self.jira.sprints.list(board_id))
 
     # -- issues -------------------------------------------------------------------------
 
@@ -415,7 +495,9 @@ class Extractor:
         parts.append(
             f'updated >= "{jql_time(since, self.tz)}"' if since else 'updated >= "1970-01-01"'
         )
-        changed = self.issue_ids(" AND ".join(parts) + " ORDER BY updated ASC")
+        # An issue updated while its id pages are read can move to a later page and be
+        # listed twice; each issue is read once per run (see UNIQUE_PER_LOAD).
+        changed = list(dict.fromkeys(self.issue_ids(" AND ".join(parts) + " ORDER BY updated ASC")))
         known = unranges(self.state.get("known_ids") or [])
 
         # Every id in scope now (a cheap id-only search), for deletions and for issues
@@ -431,6 +513,7 @@ class Extractor:
             seen = set(changed)
             changed.extend(sorted(i for i in current - known if i not in seen))
 
+        self.run.expect("issues", len(changed))
         sprints: dict[int, Row] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
             for start in range(0, len(changed), CHANGELOG_BATCH):
@@ -512,18 +595,7 @@ class Extractor:
             if self.info.sprint_field:
                 for sprint in (issue.get("fields") or {}).get(self.info.sprint_field) or []:
                     if isinstance(sprint, Mapping) and sprint.get("id") is not None:
-                        sprints[int(sprint["id"])] = {
-                            "id": int(sprint["id"]),
-                            "board_id": tf.as_int(
-                                sprint.get("boardId") or sprint.get("originBoardId")
-                            ),
-                            "name": sprint.get("name"),
-                            "state": sprint.get("state"),
-                            "goal": sprint.get("goal"),
-                            "start_at": tf.utc(sprint.get("startDate")),
-                            "end_at": tf.utc(sprint.get("endDate")),
-                            "complete_at": tf.utc(sprint.get("completeDate")),
-                        }
+                        sprints[int(sprint["id"])] = tf.sprint_row(sprint)
         for page in comment_pages:
             comment_rows.extend(page.result())
         yield self.emit("issues", issue_rows, self.issue_hints)
@@ -624,10 +696,12 @@ class Extractor:
         """Create every contract table, even ones this site gives no rows for, so the
         analytics models always find their inputs."""
         for table in TABLES:
-            hints = self.issue_hints if table == "issues" else _hints(table)
-            yield dlt.mark.with_hints(
-                dlt.mark.materialize_table_schema(), hints, create_table_variant=True
-            )
+            if table == "_sync_runs":  # loaded as rows (`run_row`), like dlt's own tables
+                yield dlt.mark.with_hints(
+                    dlt.mark.materialize_table_schema(), _hints(table), create_table_variant=True
+                )
+            else:  # an empty Arrow table: the columns exactly as the data will bring them
+                yield self.emit(table, [], self.issue_hints if table == "issues" else None)
 
     def run_row(self) -> Any:
         """This run's ``_sync_runs`` row, loaded with the data it describes."""
@@ -669,6 +743,13 @@ def jira_source(
     unknown = set(options.streams) - set(STREAMS)
     if unknown:
         raise ValueError(f"unknown streams {sorted(unknown)}; choose from {', '.join(STREAMS)}")
+
+    # Rows travel as Arrow tables (`sync.arrow`); dlt adds its load id to those only
+    # when told to. The warehouse fix-ups compare load ids (`pipeline.post_load`), and
+    # users' incremental models expect the column on every table, as row-based sources
+    # give it. (No ``_dlt_id``: every table has a primary key, and computing one per row
+    # means dlt rewriting every file.)
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 
     @dlt.source(name="jira", max_table_nesting=0)
     def source() -> Any:

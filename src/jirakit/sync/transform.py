@@ -17,6 +17,15 @@ from jirakit.sync.naming import ColumnMap
 Json = Mapping[str, Any]
 
 SPRINT_TYPE = "com.pyxis.greenhopper.jira:gh-sprint"
+# Jira Software fields whose schema type is "any" but whose value is a plain string.
+TEXT_CUSTOM_TYPES = frozenset(
+    {
+        "com.pyxis.greenhopper.jira:gh-epic-link",  # the epic's key
+        "com.pyxis.greenhopper.jira:gh-lexo-rank",  # e.g. "0|i0000f:"
+        "com.pyxis.greenhopper.jira:gh-epic-label",
+        "com.pyxis.greenhopper.jira:gh-epic-color",
+    }
+)
 STORY_POINT_TYPES = ("com.pyxis.greenhopper.jira:jsw-story-points",)
 STORY_POINT_NAMES = ("story points", "story point estimate")
 
@@ -248,6 +257,20 @@ def worklog_row(worklog: Json) -> dict[str, Any]:
         "updated_at": utc(worklog.get("updated")),
         "is_deleted": False,
         "deleted_at": None,
+    }
+
+
+def sprint_row(sprint: Json) -> dict[str, Any]:
+    """A ``sprints`` row from the Agile API's sprint or an issue's sprint field value."""
+    return {
+        "id": int(sprint["id"]),
+        "board_id": as_int(sprint.get("boardId") or sprint.get("originBoardId")),
+        "name": sprint.get("name"),
+        "state": sprint.get("state"),
+        "goal": sprint.get("goal"),
+        "start_at": utc(sprint.get("startDate")),
+        "end_at": utc(sprint.get("endDate")),
+        "complete_at": utc(sprint.get("completeDate")),
     }
 
 
