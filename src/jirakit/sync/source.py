@@ -17,6 +17,8 @@ owns extraction, built for few requests and complete data:
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -729,6 +731,72 @@ class Extractor:
             )
 
 
+class Background:
+    """Runs a generator of dlt items on a thread of its own; the extraction hands its
+    items to dlt between its own (`ready`) and at the end (`rest`). At most ``limit`` items
+    wait, so a fast producer stays bounded; an exception in the producer is raised in the
+    consumer; `stop` ends the producer early (the consumer failed or was closed)."""
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator[Any], limit: int = 4) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=limit)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._produce, args=(items,), name="jirakit-background", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self, items: Iterator[Any]) -> None:
+        try:
+            for item in items:
+                if not self._put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(_Failure(exc))
+        self._put(self._DONE)
+
+    def _take(self, item: Any) -> Any:
+        if isinstance(item, _Failure):
+            raise item.exc
+        return item
+
+    def ready(self) -> Iterator[Any]:
+        """The items produced so far (without waiting)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is self._DONE:
+                self._queue.put(item)  # for `rest`
+                return
+            yield self._take(item)
+
+    def rest(self) -> Iterator[Any]:
+        """Every remaining item, waiting for the producer to finish."""
+        while (item := self._queue.get()) is not self._DONE:
+            yield self._take(item)
+        self._thread.join()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    exc: BaseException
+
+
 def jira_source(
     jira: Jira,
     options: SyncOptions | None = None,
@@ -762,10 +830,27 @@ def jira_source(
             if "metadata" in options.streams:
                 yield from extractor.metadata()
             yield from extractor.drift_rows()
-            if "issues" in options.streams:
-                yield from extractor.issues()
-            if "worklogs" in options.streams:
-                yield from extractor.worklogs()
+            # Worklogs are read alongside the issues (their own endpoint buckets) unless a
+            # project filter makes them depend on which issues this run found.
+            alongside = (
+                "issues" in options.streams
+                and "worklogs" in options.streams
+                and not options.projects
+            )
+            background = Background(extractor.worklogs()) if alongside else None
+            try:
+                if "issues" in options.streams:
+                    for item in extractor.issues():
+                        yield item
+                        if background is not None:
+                            yield from background.ready()
+                if background is not None:
+                    yield from background.rest()
+                elif "worklogs" in options.streams:
+                    yield from extractor.worklogs()
+            finally:
+                if background is not None:
+                    background.stop()
             yield extractor.run_row()
 
         return everything
