@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "--buffer-items",
         type=int,
         help="dlt's DATA_WRITER__BUFFER_MAX_ITEMS (rows dlt keeps in memory per table before "
-        "writing them out; dlt's default 5000 holds 5000 issues with their raw JSON)",
+        "writing them out; run_sync sets 1000, the environment variable overrides it)",
     )
     args = parser.parse_args(argv)
     if args.buffer_items:
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"jirakit sync scale: {args.issues:,} issues, {args.projects} projects, seed {args.seed}, "
-        f"concurrency {args.concurrency}, dlt buffer {args.buffer_items or 'default (5000)'} items"
+        f"concurrency {args.concurrency}, dlt buffer {args.buffer_items or 'jirakit default (1000)'} items"
     )
     print(
         f"  dataset: {n_entries:,} changelog entries ({n_items:,} items), {n_comments:,} comments, {n_worklogs:,} worklogs"

@@ -106,10 +106,12 @@ def sync(
     ] = None,
 ) -> None:
     """Sync Jira into a warehouse, incrementally; then print what was loaded."""
+    from jirakit.sync._memory import limit_arenas
     from jirakit.sync.drift import LogSink, WebhookSink
     from jirakit.sync.pipeline import run_sync, warehouse_for
     from jirakit.sync.source import FatalSyncError, SyncOptions
 
+    limit_arenas()  # this process is the sync: keep its fetch threads' heaps together
     console = Console()
     chosen = tuple(s.strip() for s in streams.split(",")) if streams else STREAMS
     unknown = set(chosen) - set(STREAMS)

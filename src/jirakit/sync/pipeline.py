@@ -14,6 +14,7 @@ import dlt
 from jirakit._logging import get_logger
 from jirakit.client import Jira
 from jirakit.errors import Unauthorized
+from jirakit.sync._memory import release_memory
 from jirakit.sync.drift import AlertSink, LogSink, failure_alert
 from jirakit.sync.schema import TABLES
 from jirakit.sync.source import FatalSyncError, RunContext, SyncOptions, jira_source, read_again
@@ -321,6 +322,7 @@ def run_sync(
         with dlt.config.values(_bounded_memory(warehouse)):
             info = pipeline.run(jira_source(jira, options, run))
         result.load_id = info.loads_ids[-1] if info.loads_ids else None
+        release_memory()  # extraction's freed heap, before DuckDB takes its share
         if result.load_id and warehouse.dialect in ("duckdb", "postgres"):
             post_load(pipeline, result.load_id)
         if models:

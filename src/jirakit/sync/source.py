@@ -35,6 +35,7 @@ import dlt
 from jirakit.client import Jira
 from jirakit.errors import BadRequest, Forbidden, NotFound, ResponseDecodeError, Unauthorized
 from jirakit.sync import transform as tf
+from jirakit.sync._memory import release_memory
 from jirakit.sync.arrow import to_arrow
 from jirakit.sync.drift import DriftEvent, detect_drift, field_snapshot
 from jirakit.sync.naming import ColumnMap, assign_columns
@@ -555,6 +556,7 @@ class Extractor:
             yield from self._issue_rows(pool, issues, sprints, loaded)
             del issues
         histories = history.result()
+        release_memory()
         yield self.emit(
             "issue_field_history",
             [
@@ -851,6 +853,7 @@ def jira_source(
             finally:
                 if background is not None:
                     background.stop()
+            release_memory()  # before dlt loads: the fetch threads' freed heap
             yield extractor.run_row()
 
         return everything
