@@ -518,9 +518,10 @@ class Extractor:
 
         self.run.expect("issues", len(changed))
         sprints: dict[int, Row] = {}
-        # Workers for the bulk fetches in flight plus the changelog batches beside them.
-        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency) + 2) as pool:
-            yield from self._issue_batches(pool, changed, sprints)
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+            for start in range(0, len(changed), CHANGELOG_BATCH):
+                batch = changed[start : start + CHANGELOG_BATCH]
+                yield from self._issue_batch(pool, batch, sprints)
         if sprints:
             yield self.emit("sprints", list(sprints.values()))
 
@@ -533,60 +534,38 @@ class Extractor:
         # Committed with this load: the next run starts from this run's start.
         self.state["cursor"] = self.run.started_at.isoformat()
 
-    def _issue_batches(
+    def _issue_batch(
         self, pool: ThreadPoolExecutor, ids: list[int], sprints: dict[int, Row]
     ) -> Iterator[Any]:
-        """Details 100 at a time with at most ``concurrency`` bulk fetches in flight, each
-        turned into rows and handed to dlt as it arrives, so only a few hundred issues'
-        JSON is alive at once; history per batch of 1000 (`changelog/bulkfetch`), fetched
-        beside the batch's details and emitted once they are all in. The window of bulk
-        fetches runs across batch boundaries: the next batch's first fetches go out while
-        the last ones of this batch are still on the wire."""
+        """One changelog batch (1000 ids): details 100 at a time, at most ``concurrency``
+        bulk fetches in flight, each turned into rows and handed to dlt as it arrives, so
+        only a few hundred issues' JSON is alive at once; then the batch's history."""
         assert self.info is not None
-        batches = [ids[i : i + CHANGELOG_BATCH] for i in range(0, len(ids), CHANGELOG_BATCH)]
-        chunks = iter(
-            [
-                (b, batch[i : i + BULK])
-                for b, batch in enumerate(batches)
-                for i in range(0, len(batch), BULK)
-            ]
+        history = pool.submit(self._changelogs, ids)
+        chunks = iter([ids[i : i + BULK] for i in range(0, len(ids), BULK)])
+        window: deque[Future[list[Mapping[str, Any]]]] = deque(
+            pool.submit(self._bulk_fetch, chunk)
+            for chunk in islice(chunks, max(1, self.options.concurrency))
         )
-        pending = [len(range(0, len(batch), BULK)) for batch in batches]
-        histories: dict[int, Future[dict[int, list[Mapping[str, Any]]]]] = {}
-        loaded: dict[int, set[int]] = {}
-        window: deque[tuple[int, Future[list[Mapping[str, Any]]]]] = deque()
-
-        def submit(b: int, chunk: list[int]) -> None:
-            if b not in histories:
-                histories[b] = pool.submit(self._changelogs, batches[b])
-                loaded[b] = set()
-            window.append((b, pool.submit(self._bulk_fetch, chunk)))
-
-        for b, chunk in islice(chunks, max(1, self.options.concurrency)):
-            submit(b, chunk)
+        loaded: set[int] = set()
         while window:
-            b, fetched = window.popleft()
-            issues = fetched.result()
+            issues = window.popleft().result()
             following = next(chunks, None)
             if following is not None:
-                submit(*following)
-            yield from self._issue_rows(pool, issues, sprints, loaded[b])
+                window.append(pool.submit(self._bulk_fetch, following))
+            yield from self._issue_rows(pool, issues, sprints, loaded)
             del issues
-            pending[b] -= 1
-            if pending[b]:
-                continue
-            batch_history = histories.pop(b).result()
-            batch_loaded = loaded.pop(b)
-            release_memory()
-            yield self.emit(
-                "issue_field_history",
-                [
-                    row
-                    for issue_id in sorted(batch_history)
-                    if issue_id in batch_loaded
-                    for row in tf.history_rows(issue_id, batch_history[issue_id])
-                ],
-            )
+        histories = history.result()
+        release_memory()
+        yield self.emit(
+            "issue_field_history",
+            [
+                row
+                for issue_id in sorted(histories)
+                if issue_id in loaded
+                for row in tf.history_rows(issue_id, histories[issue_id])
+            ],
+        )
 
     def _issue_rows(
         self,
