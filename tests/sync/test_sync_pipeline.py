@@ -127,6 +127,34 @@ def test_full_then_incremental_sync_matches_jira(site, tmp_path):
     assert runs == [("succeeded", True), ("succeeded", True)]
 
 
+def test_many_small_batches_give_the_same_warehouse(site, tmp_path, monkeypatch):
+    """Batches of 7 issues fetched 3 at a time, the fetch window running across batch
+    boundaries: every issue once, every history item of every issue, nothing twice."""
+    from jirakit.sync import source
+
+    monkeypatch.setattr(source, "CHANGELOG_BATCH", 7)
+    monkeypatch.setattr(source, "BULK", 3)
+    _, jira = site
+    result = sync(jira, tmp_path)
+    assert result.status == "succeeded"
+    expected = truth(jira)
+    assert query(tmp_path, "select count(*), count(distinct id) from issues") == [
+        (len(expected), len(expected))
+    ]
+    want = sorted(
+        (i, int(h["id"]), len(h.get("items") or []))
+        for i, t in expected.items()
+        for h in t["history"]
+    )
+    got = query(
+        tmp_path,
+        "select issue_id, history_id, count(*) from issue_field_history "
+        "group by issue_id, history_id order by issue_id, history_id",
+    )
+    assert got == [w for w in want if w[2]]
+    assert result.rows["issues"] == len(expected) == 120  # 18 batches, the last of 1
+
+
 def test_hostile_field_names_become_friendly_columns(site, tmp_path):
     _, jira = site
     sync(jira, tmp_path)
