@@ -84,3 +84,17 @@ async def test_access_lists_survive_persistence(tmp_path: Any) -> None:
         transport=httpx.ASGITransport(app=again.app), base_url="http://x", auth=again.auth
     ) as c:
         assert (await c.get("/rest/api/3/myself")).status_code == 200
+
+
+async def test_access_lists_name_groups_without_regard_to_case(
+    sb: Sandbox, client_for: Any
+) -> None:
+    sb.restrict_project("MKT", ["JIRA-Admins"])
+    members = sb.store.group_members["jira-admins"]
+    insider = next(u for a, u in sb.store.users.items() if a in members)
+    outsider = next(u for a, u in sb.store.users.items() if a not in members)
+    mkt = next(sb.store.iter_project_issues(10002))
+    async with client_for(sb, auth=(insider["emailAddress"], "sandbox-token")) as c:
+        assert (await c.get(f"/rest/api/3/issue/{mkt.key}")).status_code == 200
+    async with client_for(sb, auth=(outsider["emailAddress"], "sandbox-token")) as c:
+        assert (await c.get(f"/rest/api/3/issue/{mkt.key}")).status_code == 404

@@ -177,7 +177,8 @@ class Sandbox:
         project = self.store.project(key)
         if project is None:
             raise KeyError(key)
-        unknown = [g for g in groups if g not in self.store.groups]
+        known = {g.casefold() for g in self.store.groups}
+        unknown = [g for g in groups if g.casefold() not in known]
         if unknown:
             raise KeyError(f"unknown groups: {unknown}")
         with self.store.lock:

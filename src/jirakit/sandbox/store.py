@@ -250,8 +250,14 @@ class Store:
         groups = self.project_access.get(str(project_id))
         if not groups:
             return True
-        return account_id is not None and any(
-            account_id in self.group_members.get(g, ()) for g in groups
+        if account_id is None:
+            return False
+        # Jira's group names are case-insensitive: "QA-Leads" in an access list is "qa-leads".
+        allowed = {g.casefold() for g in groups}
+        return any(
+            account_id in members
+            for name, members in self.group_members.items()
+            if name.casefold() in allowed
         )
 
     def browsable_projects(self, account_id: str | None) -> set[int] | None:
