@@ -11,6 +11,7 @@ adjacent text nodes, drops empty ones and removes marks code text cannot have.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from typing import Any
 
 from .builder import Node, new_local_id
@@ -60,6 +61,20 @@ MARK_ORDER = ("link", "strong", "em", "strike", "underline", "subsup", "code")
 """Marks jirakit keeps, outermost first."""
 _CODE_COMPATIBLE = frozenset({"code", "link"})
 _CONTAINERS = ("blockquote", "panel", "expand", "nestedExpand")
+
+
+def child_nodes(node: Mapping[str, Any]) -> list[Node]:
+    """A node's ``content`` children that are nodes (objects with a ``type``); [] if none."""
+    content = node.get("content")
+    if not isinstance(content, list):
+        return []
+    return [child for child in content if isinstance(child, dict) and "type" in child]
+
+
+def node_attrs(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A node's ``attrs`` when it is an object, else {}."""
+    attrs = node.get("attrs")
+    return attrs if isinstance(attrs, dict) else {}
 
 
 def inline_text(node: Node) -> str:

@@ -16,7 +16,9 @@ from typing import Any
 from urllib.parse import quote
 
 from . import _conventions as conv
+from ._fit import child_nodes as _children
 from ._fit import format_timestamp, inline_text
+from ._fit import node_attrs as _attrs
 from .builder import Node
 from .plaintext import to_text
 
@@ -50,18 +52,6 @@ def to_markdown(adf: Mapping[str, Any] | None) -> str:
 class _Ctx:
     in_table: bool = False
     in_heading: bool = False
-
-
-def _children(node: Mapping[str, Any]) -> list[Node]:
-    content = node.get("content")
-    if not isinstance(content, list):
-        return []
-    return [child for child in content if isinstance(child, dict) and "type" in child]
-
-
-def _attrs(node: Mapping[str, Any]) -> dict[str, Any]:
-    attrs = node.get("attrs")
-    return attrs if isinstance(attrs, dict) else {}
 
 
 # --- escaping ----------------------------------------------------------------------------

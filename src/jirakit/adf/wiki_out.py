@@ -12,7 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ._fit import child_nodes as _children
 from ._fit import inline_text
+from ._fit import node_attrs as _attrs
 from .builder import Node
 from .plaintext import to_text
 from .wiki_in import EMOTICONS
@@ -37,18 +39,6 @@ def to_wiki(adf: Mapping[str, Any] | None) -> str:
     node = dict(adf)
     blocks = _children(node) if node.get("type") == "doc" else [node]
     return _blocks(blocks)
-
-
-def _children(node: Mapping[str, Any]) -> list[Node]:
-    content = node.get("content")
-    if not isinstance(content, list):
-        return []
-    return [child for child in content if isinstance(child, dict) and "type" in child]
-
-
-def _attrs(node: Mapping[str, Any]) -> dict[str, Any]:
-    attrs = node.get("attrs")
-    return attrs if isinstance(attrs, dict) else {}
 
 
 def _escape(value: str) -> str:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from jirakit import BasicAuth, BearerAuth, Jira
 from jirakit.client import Flavour
+
+R = TypeVar("R")
 
 Url = Annotated[
     str | None,
@@ -63,3 +69,53 @@ def connect(
         raise typer.BadParameter("must be cloud or datacenter", param_hint="--flavour")
     resolved: Flavour = "cloud" if chosen == "cloud" else "datacenter"
     return Jira(url, auth=auth, flavour=resolved)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One command's connection settings, as given; `open()` makes the client."""
+
+    url: str | None = None
+    email: str | None = None
+    token: str | None = None
+    pat: str | None = None
+    flavour: str | None = None
+
+    def open(self) -> Jira:
+        return connect(self.url, self.email, self.token, self.pat, self.flavour)
+
+
+_CONNECTION_PARAMS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=hint)
+    for name, hint in (
+        ("url", Url),
+        ("email", Email),
+        ("token", Token),
+        ("pat", Pat),
+        ("flavour", FlavourOpt),
+    )
+]
+
+
+def connected(*, first: bool = False) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Give a command the `--url/--email/--token/--pat/--flavour` options (after its own,
+    or before them with `first`); the command takes them as one `conn: Connection`."""
+
+    def decorate(command: Callable[..., R]) -> Callable[..., R]:
+        own = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in inspect.signature(command, eval_str=True).parameters.values()
+            if p.name != "conn"
+        ]
+        params = [*_CONNECTION_PARAMS, *own] if first else [*own, *_CONNECTION_PARAMS]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> R:
+            settings = {p.name: kwargs.pop(p.name) for p in _CONNECTION_PARAMS}
+            return command(conn=Connection(**settings), **kwargs)
+
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        return run
+
+    return decorate

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jirakit.cli._connect import Email, FlavourOpt, Pat, Token, Url, connect
+from jirakit.cli._connect import Connection, connected
 from jirakit.client import Jira, Text
 from jirakit.client.models import Issue
 
@@ -49,6 +49,11 @@ def plain(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(plain(v) for v in value)
     return str(value)
+
+
+def _wanted(jira: Jira, fields: str | None, default: Sequence[str]) -> list[str]:
+    """The `--fields` given (or `default`) as field ids."""
+    return _resolve_fields(jira, fields.split(",") if fields else default)
 
 
 def _resolve_fields(jira: Jira, names: Sequence[str]) -> list[str]:
@@ -99,35 +104,28 @@ def emit(issues: Iterable[Issue], fields: Sequence[str], fmt: str, console: Cons
     return len(rows_text)
 
 
-def whoami(
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
-) -> None:
+@connected()
+def whoami(*, conn: Connection) -> None:
     """Show who the credentials act as."""
-    with connect(url, email, token, pat, flavour) as jira:
+    with conn.open() as jira:
         me = jira.myself()
     typer.echo(f"{me.display_name} <{me.email or '-'}> ({me.id})")
 
 
+@connected()
 def search(
     jql: Annotated[str, typer.Argument(help="The JQL query.")],
     fields: FieldsOpt = None,
     fmt: Format = "table",
     limit: Annotated[int | None, typer.Option(help="Stop after this many issues.")] = None,
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Search issues with JQL and print them."""
     _check_format(fmt)
     console = Console()
-    with connect(url, email, token, pat, flavour) as jira:
-        wanted = _resolve_fields(jira, fields.split(",") if fields else DEFAULT_FIELDS)
+    with conn.open() as jira:
+        wanted = _wanted(jira, fields, DEFAULT_FIELDS)
         issues = jira.search.iter(jql, fields=wanted, limit=limit)
         count = emit(issues, wanted, fmt, console)
     if fmt == "table":
@@ -135,22 +133,18 @@ def search(
 
 
 @issue_app.command("get")
+@connected()
 def issue_get(
     key: str,
     fields: FieldsOpt = None,
     fmt: Format = "table",
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Print one issue."""
     _check_format(fmt)
-    with connect(url, email, token, pat, flavour) as jira:
-        wanted = _resolve_fields(
-            jira, fields.split(",") if fields else [*DEFAULT_FIELDS, "description"]
-        )
+    with conn.open() as jira:
+        wanted = _wanted(jira, fields, [*DEFAULT_FIELDS, "description"])
         issue = jira.issues.get(key, fields=wanted)
         emit([issue], wanted, fmt, Console())
 
@@ -193,6 +187,7 @@ PlainOpt = Annotated[
 
 
 @issue_app.command("create")
+@connected()
 def issue_create(
     project: Annotated[str, typer.Option(help="Project key or name.")],
     summary: Annotated[str, typer.Option(help="Summary.")],
@@ -206,14 +201,11 @@ def issue_create(
     ] = None,
     field: FieldPairs = None,
     plain: PlainOpt = False,
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Create an issue and print its key."""
-    with connect(url, email, token, pat, flavour) as jira:
+    with conn.open() as jira:
         created = jira.issues.create(
             project=project,
             summary=summary,
@@ -228,6 +220,7 @@ def issue_create(
 
 
 @issue_app.command("edit")
+@connected()
 def issue_edit(
     key: str,
     summary: Annotated[str | None, typer.Option(help="New summary.")] = None,
@@ -239,48 +232,47 @@ def issue_edit(
     ] = None,
     field: FieldPairs = None,
     plain: PlainOpt = False,
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Change fields of an issue (only the ones given)."""
     from jirakit import UNSET
 
-    with connect(url, email, token, pat, flavour) as jira:
+    def given(value: Any) -> Any:
+        return UNSET if value is None else value
+
+    with conn.open() as jira:
         jira.issues.edit(
             key,
-            summary=summary if summary is not None else UNSET,
-            description=_rich(description, plain) if description is not None else UNSET,
-            labels=label if label is not None else UNSET,
-            priority=priority if priority is not None else UNSET,
-            assignee=assignee if assignee is not None else UNSET,
+            summary=given(summary),
+            description=given(_rich(description, plain)),
+            labels=given(label),
+            priority=given(priority),
+            assignee=given(assignee),
             fields=_field_values(field or []),
         )
     typer.echo(f"{key} updated")
 
 
 @issue_app.command("delete")
+@connected()
 def issue_delete(
     key: str,
     subtasks: Annotated[bool, typer.Option("--subtasks", help="Delete sub-tasks too.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Delete an issue."""
     if not yes and not typer.confirm(f"Delete {key}?"):
         raise typer.Exit(1)
-    with connect(url, email, token, pat, flavour) as jira:
+    with conn.open() as jira:
         jira.issues.delete(key, delete_subtasks=subtasks)
     typer.echo(f"{key} deleted")
 
 
 @issue_app.command("transition")
+@connected()
 def issue_transition(
     key: str,
     to: Annotated[str, typer.Option("--to", help="Target status (or transition name).")],
@@ -288,51 +280,44 @@ def issue_transition(
         str | None, typer.Option(help="Comment (Markdown) to add with the move.")
     ] = None,
     plain: PlainOpt = False,
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Move an issue to another status."""
-    with connect(url, email, token, pat, flavour) as jira:
+    with conn.open() as jira:
         jira.transitions.do(key, to=to, comment=_rich(comment, plain))
         status = jira.issues.get(key, fields=["status"]).status
     typer.echo(f"{key} -> {status.name if status else to}")
 
 
 @issue_app.command("comment")
+@connected()
 def issue_comment(
     key: str,
     body: Annotated[str, typer.Argument(help="Comment, Markdown ('-' reads standard input).")],
     plain: PlainOpt = False,
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Add a comment to an issue."""
     text = sys.stdin.read() if body == "-" else body
-    with connect(url, email, token, pat, flavour) as jira:
+    with conn.open() as jira:
         comment = jira.comments.add(key, _rich(text, plain))
     typer.echo(f"{key} comment {comment.id}")
 
 
 @issue_app.command("assign")
+@connected()
 def issue_assign(
     key: str,
     user: Annotated[
         str, typer.Argument(help="Email, display name, accountId, or 'none' to unassign.")
     ],
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Assign an issue (or unassign with 'none')."""
-    with connect(url, email, token, pat, flavour) as jira:
+    with conn.open() as jira:
         account: str | None = None if user.lower() == "none" else user
         jira.issues.edit(key, assignee=account)  # emails and display names are looked up
     typer.echo(f"{key} assigned to {user}" if account else f"{key} unassigned")

@@ -75,34 +75,21 @@ def serve(
     if rate_limit is not None and rate_limit <= 0:
         raise typer.BadParameter("must be > 0", param_hint="--rate-limit")
     behaviour: dict[str, Any] = {
+        "flavour": flavour,
+        "search_lag": search_lag,
+        "legacy_search": legacy_search,
+        "admin_email": admin_email,
+        "api_token": api_token,
         "rate_limit": rate_limit,
         "faults": spec,
         "latency": pause,
         "fault_seed": seed,
     }
     if data is not None and data.exists():
-        sandbox = Sandbox.load(
-            data,
-            flavour=flavour,
-            search_lag=search_lag,
-            legacy_search=legacy_search,
-            admin_email=admin_email,
-            api_token=api_token,
-            **behaviour,
-        )
+        sandbox = Sandbox.load(data, **behaviour)
         origin = f"loaded from {data}"
     else:
-        sandbox = Sandbox(
-            seed=seed,
-            issues=issues,
-            projects=projects,
-            flavour=flavour,
-            search_lag=search_lag,
-            legacy_search=legacy_search,
-            admin_email=admin_email,
-            api_token=api_token,
-            **behaviour,
-        )
+        sandbox = Sandbox(seed=seed, issues=issues, projects=projects, **behaviour)
         origin = f"seed {seed}, {issues} issues, {projects} projects"
     port = port or free_port(host)
     files = make_self_signed(Path(tempfile.mkdtemp(prefix="jirakit-tls-"))) if tls else None

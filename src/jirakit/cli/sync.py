@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from jirakit.cli._connect import Email, FlavourOpt, Pat, Token, Url, connect
+from jirakit.cli._connect import Connection, connected
 from jirakit.client import ClientStats
 from jirakit.sync.schema import STREAMS
 
@@ -74,12 +74,9 @@ def summary(result: SyncResult) -> Table:
     return table
 
 
+@connected(first=True)
 def sync(
-    url: Url = None,
-    email: Email = None,
-    token: Token = None,
-    pat: Pat = None,
-    flavour: FlavourOpt = None,
+    conn: Connection,
     dest: Annotated[
         str | None,
         typer.Option(help="duckdb:///file.duckdb, postgres://..., or a dlt destination name."),
@@ -138,7 +135,7 @@ def sync(
     sinks: list[AlertSink] = [LogSink()]
     if alert_url:
         sinks.append(WebhookSink(alert_url))
-    with connect(url, email, token, pat, flavour) as jira:
+    with conn.open() as jira:
         counts: dict[str, int] = {}
         expected: dict[str, int] = {}
         started = time.monotonic()

@@ -90,9 +90,29 @@ class BulkResults(Generic[T, R]):
         return f"<BulkResults {len(self.succeeded)} ok, {len(self.failed)} failed>"
 
 
-def _check(concurrency: int) -> None:
-    if concurrency < 1:
-        raise ConfigurationError("concurrency must be at least 1")
+class _Outcomes(Generic[T, R]):
+    """One run's bookkeeping: the inputs, which are still to start, the outcomes so far."""
+
+    def __init__(
+        self,
+        items: Iterable[T],
+        concurrency: int,
+        on_result: Callable[[BulkItem[T, R]], None] | None,
+    ) -> None:
+        if concurrency < 1:
+            raise ConfigurationError("concurrency must be at least 1")
+        self.inputs = list(items)
+        self.pending = iter(enumerate(self.inputs))
+        self._done: list[BulkItem[T, R] | None] = [None] * len(self.inputs)
+        self._on_result = on_result
+
+    def record(self, outcome: BulkItem[T, R]) -> None:
+        self._done[outcome.index] = outcome
+        if self._on_result is not None:
+            self._on_result(outcome)
+
+    def results(self) -> BulkResults[T, R]:
+        return BulkResults([d for d in self._done if d is not None])
 
 
 class Bulk(Resource):
@@ -110,10 +130,8 @@ class Bulk(Resource):
     ) -> BulkResults[T, R]:
         """Call ``fn(item)`` for every item, at most ``concurrency`` at once (threads).
         ``on_result`` sees each outcome as it finishes (progress bars, logging)."""
-        _check(concurrency)
-        inputs = list(items)
-        done: list[BulkItem[T, R] | None] = [None] * len(inputs)
-        pending = iter(enumerate(inputs))
+        run: _Outcomes[T, R] = _Outcomes(items, concurrency, on_result)
+        inputs, pending = run.inputs, run.pending
         running: dict[concurrent.futures.Future[R], int] = {}
         with concurrent.futures.ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="jirakit-bulk"
@@ -139,13 +157,11 @@ class Bulk(Resource):
                             raise error
                         else:
                             outcome = BulkItem(index, inputs[index], future.result())
-                        done[index] = outcome
-                        if on_result is not None:
-                            on_result(outcome)
+                        run.record(outcome)
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        return BulkResults([d for d in done if d is not None])
+        return run.results()
 
 
 class AsyncBulk(Resource):
@@ -163,10 +179,8 @@ class AsyncBulk(Resource):
     ) -> BulkResults[T, R]:
         """Await ``fn(item)`` for every item, at most ``concurrency`` at once.
         ``on_result`` sees each outcome as it finishes (progress bars, logging)."""
-        _check(concurrency)
-        inputs = list(items)
-        done: list[BulkItem[T, R] | None] = [None] * len(inputs)
-        pending = iter(enumerate(inputs))
+        run: _Outcomes[T, R] = _Outcomes(items, concurrency, on_result)
+        inputs, pending = run.inputs, run.pending
 
         async def worker() -> None:
             for index, item in pending:  # shared iterator: each item goes to one worker
@@ -174,9 +188,7 @@ class AsyncBulk(Resource):
                     outcome: BulkItem[T, R] = BulkItem(index, item, await fn(item))
                 except Exception as exc:  # reported per item, by contract
                     outcome = BulkItem(index, item, None, exc)
-                done[index] = outcome
-                if on_result is not None:
-                    on_result(outcome)
+                run.record(outcome)
 
         workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(inputs)))]
         try:
@@ -186,7 +198,7 @@ class AsyncBulk(Resource):
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             raise
-        return BulkResults([d for d in done if d is not None])
+        return run.results()
 
 
 __all__ = ["AsyncBulk", "Bulk", "BulkItem", "BulkResults"]

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 
 from jirakit.sandbox.errors import NOT_AUTHENTICATED, JiraHttpError, bad_request
-from jirakit.sandbox.store import API, BASE, Store
+from jirakit.sandbox.store import API, BASE, IssueRecord, Store
 
 if TYPE_CHECKING:
     from jirakit.sandbox.clock import Clock
@@ -142,6 +142,29 @@ class Ctx:
         if start + size < len(values):
             out["nextPage"] = f"{self.api}/{path}?maxResults={size}&startAt={start + size}"
         return out
+
+    def issue_jsons(
+        self,
+        recs: Sequence[IssueRecord],
+        selected: list[str],
+        expand: Sequence[str],
+        *,
+        caps: bool = False,
+    ) -> list[bytes]:
+        """The issues' JSON as this request sees them (its API version, caller, URLs and
+        clock), from the view cache; ``caps``: embedded changelog and comments capped as
+        ``search/jql`` does."""
+        return self.state.views.issue_jsons(
+            recs,
+            version=self.version,
+            selected=selected,
+            expand=expand,
+            viewer=self.account_id,
+            base=self.base,
+            api=self.api,
+            caps=caps,
+            now=self.now(),
+        )
 
     def respond(
         self, data: Any, status: int = 200, headers: dict[str, str] | None = None

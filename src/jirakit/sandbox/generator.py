@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from jirakit.sandbox.builders import add_project
 from jirakit.sandbox.clock import jira_time_ms, to_ms
 from jirakit.sandbox.store import API, ChangeItem, History, IssueRecord, Json, Store
 
@@ -437,10 +438,6 @@ class Generator:
             pid = str(10000 + i)
             ptype = "business" if i % 3 == 2 else "software"
             lead = s.users[self.user_ids[(i * 3) % len(self.user_ids)]]
-            avatars = {
-                size: f"{API}/universal_avatar/view/type/project/avatar/{10400 + i}?size={size}"
-                for size in ("48x48", "24x24", "16x16", "32x32")
-            }
             types = (
                 ["10000", "10001", "10002", "10003", "10004"]
                 if ptype == "software"
@@ -485,39 +482,20 @@ class Generator:
                     v["overdue"] = True
                 s.versions[str(ver_id)] = v
                 vers.append(v)
-            proj = {
-                "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
-                "self": f"{API}/project/{pid}",
-                "id": pid,
-                "key": key,
-                "description": f"The {name} project.",
-                "lead": lead,
-                "components": comps,
-                "issueTypes": [s.issuetypes[t] for t in types],
-                "assigneeType": "UNASSIGNED",
-                "versions": vers,
-                "name": name,
-                "roles": {},
-                "avatarUrls": avatars,
-                "projectTypeKey": ptype,
-                "simplified": False,
-                "style": "classic",
-                "isPrivate": False,
-                "properties": {},
-            }
-            s.projects[pid] = proj
-            s.project_refs[pid] = {
-                "self": f"{API}/project/{pid}",
-                "id": pid,
-                "key": key,
-                "name": name,
-                "projectTypeKey": ptype,
-                "simplified": False,
-                "avatarUrls": avatars,
-            }
-            s.project_workflow[pid] = ptype
-            s.project_issuetypes[pid] = types
-            s.project_counters[key] = 0
+            proj = add_project(
+                s,
+                pid=pid,
+                key=key,
+                name=name,
+                description=f"The {name} project.",
+                lead=lead,
+                ptype=ptype,
+                types=types,
+                assignee="UNASSIGNED",
+                avatar_id=10400 + i,
+                components=comps,
+                versions=vers,
+            )
             self.project_list.append(proj)
 
     def _fields(self) -> None:
@@ -974,6 +952,16 @@ class Generator:
                 path.pop()
             histories: list[History] = []
             last = c_ms
+
+            def change(
+                at: int, author: str, *items: ChangeItem, into: list[History] = histories
+            ) -> None:
+                """One changelog entry of this issue (the next history id), made at ``at``."""
+                nonlocal hist_id, last
+                hist_id += 1
+                into.append(History(hist_id, author, jira_time_ms(at), items))
+                last = max(last, at)
+
             cur_status = TODO
             first_progress_ms: int | None = None
             for target in path:
@@ -1019,9 +1007,7 @@ class Generator:
                     first_progress_ms = t
                 f["status"] = new
                 cur_status = target
-                hist_id += 1
-                histories.append(History(hist_id, author, jira_time_ms(t), tuple(items)))
-                last = max(last, t)
+                change(t, author, *items)
                 # occasional side edits after a transition
                 side = r.random()
                 if side < 0.12:
@@ -1031,25 +1017,18 @@ class Generator:
                         new_p = r.choice(priorities)
                         if new_p is not old_p:
                             f["priority"] = new_p
-                            hist_id += 1
-                            last = max(last, t)
-                            histories.append(
-                                History(
-                                    hist_id,
-                                    r.choice(active),
-                                    jira_time_ms(t),
-                                    (
-                                        (
-                                            "priority",
-                                            "jira",
-                                            "priority",
-                                            old_p["id"],
-                                            old_p["name"],
-                                            new_p["id"],
-                                            new_p["name"],
-                                        ),
-                                    ),
-                                )
+                            change(
+                                t,
+                                r.choice(active),
+                                (
+                                    "priority",
+                                    "jira",
+                                    "priority",
+                                    old_p["id"],
+                                    old_p["name"],
+                                    new_p["id"],
+                                    new_p["name"],
+                                ),
                             )
                 elif side < 0.18:
                     t += r.randint(HOUR, 3 * DAY)
@@ -1058,25 +1037,18 @@ class Generator:
                         new_l = sorted({*old_l, r.choice(LABELS)})
                         if new_l != old_l:
                             f["labels"] = new_l
-                            hist_id += 1
-                            last = max(last, t)
-                            histories.append(
-                                History(
-                                    hist_id,
-                                    r.choice(active),
-                                    jira_time_ms(t),
-                                    (
-                                        (
-                                            "labels",
-                                            "jira",
-                                            "labels",
-                                            None,
-                                            " ".join(old_l),
-                                            None,
-                                            " ".join(new_l),
-                                        ),
-                                    ),
-                                )
+                            change(
+                                t,
+                                r.choice(active),
+                                (
+                                    "labels",
+                                    "jira",
+                                    "labels",
+                                    None,
+                                    " ".join(old_l),
+                                    None,
+                                    " ".join(new_l),
+                                ),
                             )
                 elif side < 0.22:
                     t += r.randint(HOUR, 3 * DAY)
@@ -1084,40 +1056,28 @@ class Generator:
                         old_s = f["summary"]
                         new_s = old_s + " (updated)"
                         f["summary"] = new_s
-                        hist_id += 1
-                        last = max(last, t)
-                        histories.append(
-                            History(
-                                hist_id,
-                                r.choice(active),
-                                jira_time_ms(t),
-                                (("summary", "jira", "summary", None, old_s, None, new_s),),
-                            )
+                        change(
+                            t,
+                            r.choice(active),
+                            ("summary", "jira", "summary", None, old_s, None, new_s),
                         )
             # story points estimated early on
             if itype in ("10001", "10003") and software and r.random() < 0.7:
                 sp_t = c_ms + r.randint(HOUR, DAY)
                 pts = float(r.choice((1, 2, 3, 5, 8, 13)))
                 f["customfield_10016"] = pts
-                hist_id += 1
-                last = max(last, sp_t)
-                histories.append(
-                    History(
-                        hist_id,
-                        reporter,
-                        jira_time_ms(sp_t),
-                        (
-                            (
-                                "Story point estimate",
-                                "custom",
-                                "customfield_10016",
-                                None,
-                                None,
-                                None,
-                                str(pts).removesuffix(".0"),
-                            ),
-                        ),
-                    )
+                change(
+                    sp_t,
+                    reporter,
+                    (
+                        "Story point estimate",
+                        "custom",
+                        "customfield_10016",
+                        None,
+                        None,
+                        None,
+                        str(pts).removesuffix(".0"),
+                    ),
                 )
             # sprints
             if software and itype in ("10001", "10002", "10003"):
@@ -1141,25 +1101,18 @@ class Generator:
                     for ref in refs:
                         to_ids = [*from_ids, str(ref["id"])]
                         to_names = [*from_names, ref["name"]]
-                        hist_id += 1
-                        last = max(last, sp_t)
-                        histories.append(
-                            History(
-                                hist_id,
-                                self.admin,
-                                jira_time_ms(sp_t),
-                                (
-                                    (
-                                        "Sprint",
-                                        "custom",
-                                        "customfield_10020",
-                                        ", ".join(from_ids) or None,
-                                        ", ".join(from_names) or None,
-                                        ", ".join(to_ids),
-                                        ", ".join(to_names),
-                                    ),
-                                ),
-                            )
+                        change(
+                            sp_t,
+                            self.admin,
+                            (
+                                "Sprint",
+                                "custom",
+                                "customfield_10020",
+                                ", ".join(from_ids) or None,
+                                ", ".join(from_names) or None,
+                                ", ".join(to_ids),
+                                ", ".join(to_names),
+                            ),
                         )
                         from_ids, from_names = to_ids, to_names
                         sp_t = min(sp_t + 14 * DAY, self.anchor_ms - HOUR)

@@ -6,15 +6,16 @@ are always floats (so a column never flips type); rich text (ADF or wiki) become
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from jirakit.client.models import parse_date, parse_datetime
 from jirakit.sync.naming import ColumnMap
 
 Json = Mapping[str, Any]
+_N = TypeVar("_N", int, float)
 
 SPRINT_TYPE = "com.pyxis.greenhopper.jira:gh-sprint"
 # Jira Software fields whose schema type is "any" but whose value is a plain string.
@@ -46,22 +47,22 @@ def day(value: Any) -> date | None:
     return parse_date(value)
 
 
-def as_int(value: Any) -> int | None:
+def _convert(value: Any, convert: Callable[[Any], _N]) -> _N | None:
+    """``convert(value)``, or None for a missing, empty or unconvertible value."""
     if value is None or value == "":
         return None
     try:
-        return int(value)
+        return convert(value)
     except (TypeError, ValueError):
         return None
+
+
+def as_int(value: Any) -> int | None:
+    return _convert(value, int)
 
 
 def as_float(value: Any) -> float | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+    return None if isinstance(value, bool) else _convert(value, float)
 
 
 def markdown(value: Any) -> str | None:

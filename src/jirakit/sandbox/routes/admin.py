@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from jirakit.sandbox import mutations
 from jirakit.sandbox.app import Ctx, ctx
+from jirakit.sandbox.builders import add_project
 from jirakit.sandbox.clock import jira_time
 from jirakit.sandbox.errors import JiraHttpError, bad_request
 from jirakit.sandbox.store import API, Json
@@ -62,13 +63,48 @@ def _lead(c: Ctx, body: dict[str, Any], errors: dict[str, str], field: str) -> J
     return user
 
 
-def _project(c: Ctx, ref: Any, errors: dict[str, str]) -> Json | None:
+def _project(c: Ctx, ref: Any) -> Json:
+    """The project a component or version is created in, or Jira's 400 naming it."""
     p = c.store.project(str(ref)) if ref not in (None, "") else None
     if p is None:
-        errors["project"] = (
-            "The project is required." if ref in (None, "") else f"Project '{ref}' not found."
+        raise bad_request(
+            errors={
+                "project": (
+                    "The project is required."
+                    if ref in (None, "")
+                    else f"Project '{ref}' not found."
+                )
+            }
         )
     return p
+
+
+def _next_id(table: dict[str, Json]) -> str:
+    """The id for a new project, component or version: one past the largest (10000 first)."""
+    return str(max((int(i) for i in table), default=9999) + 1)
+
+
+def _name(
+    body: dict[str, Any],
+    siblings: list[Json],
+    current: Json | None,
+    errors: dict[str, str],
+    *,
+    empty: str,
+    taken: str,
+    too_long: str | None = None,
+) -> str:
+    """The stripped ``name`` of the body, checked: not empty, at most 255 characters when
+    ``too_long`` is given, not a case-insensitive repeat of another of ``siblings``
+    (``taken`` is formatted with ``name``)."""
+    name = str(body.get("name") or "").strip()
+    if not name:
+        errors["name"] = empty
+    elif too_long is not None and len(name) > 255:
+        errors["name"] = too_long
+    elif any(x["name"].casefold() == name.casefold() and x is not current for x in siblings):
+        errors["name"] = taken.format(name=name)
+    return name
 
 
 # -- projects ----------------------------------------------------------------------------
@@ -109,47 +145,22 @@ async def create_project(request: Request) -> Response:
         if errors:
             raise bad_request(errors=errors)
         assert lead is not None
-        pid = str(max((int(i) for i in s.projects), default=9999) + 1)
-        avatars = {
-            size: f"{API}/universal_avatar/view/type/project/avatar/10400?size={size}"
-            for size in ("48x48", "24x24", "16x16", "32x32")
-        }
-        types = PROJECT_TYPES[ptype]
-        proj: Json = {
-            "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
-            "self": f"{API}/project/{pid}",
-            "id": pid,
-            "key": key,
-            "description": str(body.get("description") or ""),
-            "lead": lead,
-            "components": [],
-            "issueTypes": [s.issuetypes[t] for t in types],
-            "assigneeType": assignee,
-            "versions": [],
-            "name": name,
-            "roles": {},
-            "avatarUrls": avatars,
-            "projectTypeKey": ptype,
-            "simplified": False,
-            "style": "classic",
-            "isPrivate": False,
-            "properties": {},
-        }
-        if body.get("url"):
-            proj["url"] = str(body["url"])
-        s.projects[pid] = proj
-        s.project_refs[pid] = {
-            "self": f"{API}/project/{pid}",
-            "id": pid,
-            "key": key,
-            "name": name,
-            "projectTypeKey": ptype,
-            "simplified": False,
-            "avatarUrls": avatars,
-        }
-        s.project_workflow[pid] = ptype
-        s.project_issuetypes[pid] = list(types)
-        s.project_counters[key] = 0
+        pid = _next_id(s.projects)
+        proj = add_project(
+            s,
+            pid=pid,
+            key=key,
+            name=name,
+            description=str(body.get("description") or ""),
+            lead=lead,
+            ptype=ptype,
+            types=PROJECT_TYPES[ptype],
+            assignee=assignee,
+            avatar_id=10400,
+            components=[],
+            versions=[],
+            url=str(body["url"]) if body.get("url") else None,
+        )
         _changed(c)
         _emit(c, "project_created", project=proj)
     return c.respond({"self": f"{c.api}/project/{pid}", "id": int(pid), "key": key}, 201)
@@ -321,17 +332,15 @@ def _component_values(c: Ctx, body: dict[str, Any], project: Json, current: Json
     errors: dict[str, str] = {}
     out: Json = {}
     if "name" in body or current is None:
-        name = str(body.get("name") or "").strip()
-        if not name:
-            errors["name"] = "The component name specified is invalid - cannot be empty."
-        elif len(name) > 255:
-            errors["name"] = "The component name must not exceed 255 characters."
-        elif any(
-            x["name"].casefold() == name.casefold() and x is not current
-            for x in project["components"]
-        ):
-            errors["name"] = f"A component with the name {name} already exists in this project."
-        out["name"] = name
+        out["name"] = _name(
+            body,
+            project["components"],
+            current,
+            errors,
+            empty="The component name specified is invalid - cannot be empty.",
+            too_long="The component name must not exceed 255 characters.",
+            taken="A component with the name {name} already exists in this project.",
+        )
     if "description" in body:
         out["description"] = str(body["description"] or "")
     lead = _lead(c, body, errors, "leadAccountId")
@@ -351,12 +360,9 @@ async def create_component(request: Request) -> Response:
     body = await _body(c)
     s = c.store
     with s.lock:
-        errors: dict[str, str] = {}
-        project = _project(c, body.get("project") or body.get("projectId"), errors)
-        if project is None:
-            raise bad_request(errors=errors)
+        project = _project(c, body.get("project") or body.get("projectId"))
         values = _component_values(c, body, project, None)
-        cid = str(max((int(i) for i in s.components), default=9999) + 1)
+        cid = _next_id(s.components)
         comp: Json = {
             "self": f"{API}/component/{cid}",
             "id": cid,
@@ -411,15 +417,14 @@ def _version_values(body: dict[str, Any], project: Json, current: Json | None) -
     errors: dict[str, str] = {}
     out: Json = {}
     if "name" in body or current is None:
-        name = str(body.get("name") or "").strip()
-        if not name:
-            errors["name"] = "You must specify a valid version name"
-        elif any(
-            v["name"].casefold() == name.casefold() and v is not current
-            for v in project["versions"]
-        ):
-            errors["name"] = "A version with this name already exists in this project."
-        out["name"] = name
+        out["name"] = _name(
+            body,
+            project["versions"],
+            current,
+            errors,
+            empty="You must specify a valid version name",
+            taken="A version with this name already exists in this project.",
+        )
     for attr in ("releaseDate", "startDate"):
         if attr in body:
             raw = body[attr]
@@ -441,12 +446,9 @@ async def create_version(request: Request) -> Response:
     body = await _body(c)
     s = c.store
     with s.lock:
-        errors: dict[str, str] = {}
-        project = _project(c, body.get("projectId") or body.get("project"), errors)
-        if project is None:
-            raise bad_request(errors=errors)
+        project = _project(c, body.get("projectId") or body.get("project"))
         values = _version_values(body, project, None)
-        vid = str(max((int(i) for i in s.versions), default=9999) + 1)
+        vid = _next_id(s.versions)
         v: Json = {
             "self": f"{API}/version/{vid}",
             "id": vid,

@@ -77,16 +77,7 @@ async def get_issue(request: Request) -> Response:
     expand = split_list(c.params("expand"))
     cache: ViewCache = c.state.views
     selected = cache.select(fields, "*all")
-    text = cache.issue_json(
-        rec,
-        version=c.version,
-        selected=selected,
-        expand=expand,
-        viewer=c.account_id,
-        base=c.base,
-        api=c.api,
-        now=c.now(),
-    )
+    (text,) = c.issue_jsons([rec], selected, expand)
     return c.respond_bytes(text)
 
 
@@ -201,17 +192,7 @@ async def bulkfetch(request: Request) -> Response:
         recs.append(rec)
     with c.store.lock:
         # Embedded changelog/comments capped as in search/jql (see views.SEARCH_*_CAP).
-        issues = cache.issue_jsons(
-            recs,
-            version=c.version,
-            selected=selected,
-            expand=expand,
-            viewer=c.account_id,
-            base=c.base,
-            api=c.api,
-            caps=True,
-            now=c.now(),
-        )
+        issues = c.issue_jsons(recs, selected, expand, caps=True)
     # the issues' URLs are final: only the errors are rendered with marker substitution
     tail = render_json(errors, c.base, c.api)
     body = join_json(b'{"issues":[', issues, b'],"issueErrors":' + tail + b"}")

@@ -111,17 +111,7 @@ def _render(
     cache: ViewCache = c.state.views
     selected = cache.select(fields, default)
     issue_expand = [e for e in expand if e not in ("names", "schema")]
-    texts = cache.issue_jsons(
-        recs,
-        version=c.version,
-        selected=selected,
-        expand=issue_expand,
-        viewer=c.account_id,
-        base=c.base,
-        api=c.api,
-        caps=caps,
-        now=c.now(),
-    )
+    texts = c.issue_jsons(recs, selected, issue_expand, caps=caps)
     return texts, selected
 
 
