@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+LAUNCHER = Path(__file__).with_name("_launch.py")
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jirakit-bench"
 
 
@@ -107,12 +108,16 @@ def run_measured(
     cwd: Path | None = None,
     timeout: float | None = None,
 ) -> Measured:
-    """Run ``cmd`` to completion; wall time, CPU and peak RSS from ``wait4`` (the child's
-    own rusage, including any children it waited for)."""
+    """Run ``cmd`` to completion; wall time, and CPU and peak RSS from ``wait4`` of the
+    command (its own rusage, including any children it waited for), taken by the small
+    `_launch.py` so that this process's own size does not count (see there)."""
+    usage_file = stdout.with_name(stdout.name + ".rusage.json")
+    usage_file.unlink(missing_ok=True)
+    launched = [sys.executable, "-S", str(LAUNCHER), str(usage_file), "--", *cmd]
     with stdout.open("wb") as out, stderr.open("wb") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            list(cmd),
+            launched,
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
@@ -132,11 +137,16 @@ def run_measured(
             time.sleep(0.05)
         seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
+    try:
+        own = json.loads(usage_file.read_text())
+        cpu, max_rss_kib = float(own["cpu_seconds"]), float(own["max_rss_kib"])
+    except (OSError, ValueError, KeyError):  # killed before it could write: the launcher's
+        cpu, max_rss_kib = usage.ru_utime + usage.ru_stime, float(usage.ru_maxrss)
     return Measured(
         returncode=proc.returncode,
         seconds=seconds,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        max_rss_mib=usage.ru_maxrss / 1024,
+        cpu_seconds=cpu,
+        max_rss_mib=max_rss_kib / 1024,
         timed_out=timed_out,
     )
 
