@@ -34,7 +34,11 @@ def test_sync_then_report(tmp_path: Path):
         assert result.exit_code == 0, result.output
         assert "Sync succeeded" in result.output and "issues" in result.output
         assert TOKEN not in result.output
-        again = runner.invoke(app, [*args, "--lookback", "10m"], env=env, catch_exceptions=False)
+        # More DuckDB memory and threads than the bounded default: same result, faster.
+        faster = ["--duckdb-memory", "512MB", "--duckdb-threads", "2"]
+        again = runner.invoke(
+            app, [*args, "--lookback", "10m", *faster], env=env, catch_exceptions=False
+        )
         assert again.exit_code == 0, again.output
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -64,5 +68,23 @@ def test_sync_usage_errors_are_clear(tmp_path: Path):
     assert bad_stream.exit_code == 2 and "unknown ['bogus']" in bad_stream.output
     bad_lookback = runner.invoke(app, ["sync", "--lookback", "soon"], env=env)
     assert bad_lookback.exit_code == 2 and "30s, 5m, 2h, 1d" in bad_lookback.output
+    bad_memory = runner.invoke(app, ["sync", "--duckdb-memory", "lots"], env=env)
+    assert bad_memory.exit_code == 2 and "'lots' is not a size" in bad_memory.output
+    assert "128MB, 1GB or 512MiB" in bad_memory.output
+    no_threads = runner.invoke(app, ["sync", "--duckdb-threads", "0"], env=env)
+    assert no_threads.exit_code == 2 and "--duckdb-threads" in no_threads.output
     missing = runner.invoke(app, ["report", "--dest", f"duckdb:///{tmp_path / 'nope.duckdb'}"])
     assert missing.exit_code == 2 and "run `jirakit sync` first" in missing.output
+
+
+def test_sync_defaults_are_the_pipelines_bounded_ones():
+    """The CLI spells its DuckDB defaults out (importing the pipeline would load dlt for
+    `--help`); they must be the ones the memory figures were measured with."""
+    import inspect
+
+    from jirakit.cli.sync import sync
+    from jirakit.sync.pipeline import DUCKDB_MEMORY, DUCKDB_THREADS
+
+    params = inspect.signature(sync).parameters
+    assert params["duckdb_memory"].default == DUCKDB_MEMORY
+    assert params["duckdb_threads"].default == DUCKDB_THREADS

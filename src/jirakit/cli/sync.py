@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # the sync machinery (dlt) loads when a sync runs, not for `-
     from jirakit.sync.pipeline import SyncResult
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+# What DuckDB's memory_limit takes: a number and a unit (decimal or binary).
+_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -101,14 +103,24 @@ def sync(
     pipelines_dir: Annotated[
         str | None, typer.Option(help="Where dlt keeps pipeline state.")
     ] = None,
+    duckdb_memory: Annotated[
+        str,
+        typer.Option(help="DuckDB's memory limit while loading and modelling (e.g. 1GB)."),
+    ] = "128MB",
+    duckdb_threads: Annotated[
+        int, typer.Option(min=1, help="DuckDB's threads (more is faster, with more memory).")
+    ] = 1,
 ) -> None:
     """Sync Jira into a warehouse, incrementally; then print what was loaded."""
-    from jirakit.sync._memory import limit_arenas
+    from jirakit.sync._memory import arrow_to_system_allocator, limit_arenas
     from jirakit.sync.drift import LogSink, WebhookSink
     from jirakit.sync.pipeline import run_sync, warehouse_for
     from jirakit.sync.source import FatalSyncError, SyncOptions
 
-    limit_arenas()  # this process is the sync: keep its fetch threads' heaps together
+    # This process is the sync: keep its fetch threads' heaps together, and Arrow's
+    # buffers where the trim between phases reaches them.
+    limit_arenas()
+    arrow_to_system_allocator()
     console = Console()
     chosen = tuple(s.strip() for s in streams.split(",")) if streams else STREAMS
     unknown = set(chosen) - set(STREAMS)
@@ -131,7 +143,14 @@ def sync(
         full_refresh=full_refresh,
         column_overrides=overrides,
     )
-    warehouse = warehouse_for(dest, dataset)
+    if not _SIZE.fullmatch(duckdb_memory.strip()):
+        raise typer.BadParameter(
+            f"{duckdb_memory!r} is not a size; write it like 128MB, 1GB or 512MiB",
+            param_hint="--duckdb-memory",
+        )
+    warehouse = warehouse_for(
+        dest, dataset, duckdb_memory=duckdb_memory.strip(), duckdb_threads=duckdb_threads
+    )
     sinks: list[AlertSink] = [LogSink()]
     if alert_url:
         sinks.append(WebhookSink(alert_url))

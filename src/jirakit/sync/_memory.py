@@ -5,6 +5,11 @@ per-thread arenas, so a long sync's resident size climbs well past what it holds
 (measured at 20,000 issues: ~100 MiB of live Python objects, ~500 MiB resident).
 ``malloc_trim`` returns the free pages; fewer arenas keep less to return. Both are no-ops
 where the C library is not glibc (macOS, musl, Windows).
+
+pyarrow allocates through its own mimalloc pool, which keeps what it freed in a 1 GiB
+reservation that ``malloc_trim`` cannot reach (measured: 46 MiB resident with no Arrow
+buffer alive at the end of extraction, 20,000 issues). Sending Arrow to the system
+allocator puts its buffers where the trim finds them.
 """
 
 from __future__ import annotations
@@ -35,6 +40,17 @@ def release_memory() -> bool:
     """Return free heap pages to the OS; True if the C library could."""
     libc = _glibc()
     return bool(libc is not None and libc.malloc_trim(0))
+
+
+def arrow_to_system_allocator() -> bool:
+    """Make pyarrow allocate with malloc (process-wide, like `limit_arenas`); True if it
+    took. Without pyarrow (no ``sync`` extra) there is nothing to change."""
+    try:
+        import pyarrow
+    except ImportError:
+        return False
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    return bool(pyarrow.default_memory_pool().backend_name == "system")
 
 
 def limit_arenas(count: int = 2) -> bool:

@@ -73,6 +73,7 @@ class Warehouse:
     ``duckdb_memory`` caps DuckDB's memory while loading and building models (DuckDB
     spills what does not fit to a temporary directory beside the file); DuckDB's own
     default is 80% of the machine's RAM, which a sync of 100,000 issues would take.
+    ``duckdb_threads`` is DuckDB's thread count (None: one per core).
     """
 
     destination: Any
@@ -80,13 +81,15 @@ class Warehouse:
     location: str | None = None
     dataset: str = "jira"
     duckdb_memory: str | None = None
+    duckdb_threads: int | None = None
 
     def connect(self) -> Any:
         if self.dialect == "duckdb":
             import duckdb
 
             return duckdb.connect(
-                self.location or "jira.duckdb", config=duckdb_config(self.duckdb_memory)
+                self.location or "jira.duckdb",
+                config=duckdb_config(self.duckdb_memory, self.duckdb_threads),
             )
         if self.dialect == "postgres":
             import psycopg
@@ -95,33 +98,48 @@ class Warehouse:
         raise ValueError(f"no SQL access to a {self.dialect} destination from jirakit")
 
 
-DUCKDB_MEMORY = "256MB"
+# Measured at 20,000 and 100,000 issues (docs/benchmarks.md): with one DuckDB thread,
+# 128 MB loads and builds the models with no out-of-memory retry, and the whole sync
+# stays under 500 MiB; with two threads each thread's buffers need their share of the
+# limit (160 MB failed the load). More of both is faster: `jirakit sync --duckdb-memory
+# 1GB --duckdb-threads 2`.
+DUCKDB_MEMORY = "128MB"
+DUCKDB_THREADS = 1
 
 
-def duckdb_config(memory_limit: str | None) -> dict[str, str | bool | int | float | list[str]]:
+def duckdb_config(
+    memory_limit: str | None, threads: int | None = DUCKDB_THREADS
+) -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB settings for loading and modelling within ``memory_limit`` (None: DuckDB's
-    default). Row order within a table means nothing to jirakit's tables, and keeping
-    it makes DuckDB buffer whole inserts."""
+    default) on ``threads`` threads (None: one per core). Row order within a table means
+    nothing to jirakit's tables, and keeping it makes DuckDB buffer whole inserts."""
     config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
     if memory_limit:
         config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = threads
     return config
 
 
 def warehouse_for(
-    dest: str | None, dataset: str | None = None, *, duckdb_memory: str | None = DUCKDB_MEMORY
+    dest: str | None,
+    dataset: str | None = None,
+    *,
+    duckdb_memory: str | None = DUCKDB_MEMORY,
+    duckdb_threads: int | None = DUCKDB_THREADS,
 ) -> Warehouse:
     """``duckdb:///path.duckdb``, ``postgres://...``/``postgresql://...``, or a dlt
     destination name; None writes ``./jira.duckdb``."""
     if not dest or dest.startswith("duckdb:///"):
         path = dest.removeprefix("duckdb:///") if dest else "jira.duckdb"
-        credentials = {"database": path, "global_config": duckdb_config(duckdb_memory)}
+        config = duckdb_config(duckdb_memory, duckdb_threads)
         return Warehouse(
-            dlt.destinations.duckdb(credentials),
+            dlt.destinations.duckdb({"database": path, "global_config": config}),
             "duckdb",
             path,
             dataset or "main",
             duckdb_memory,
+            duckdb_threads,
         )
     if dest.startswith(("postgres://", "postgresql://")):
         dsn = dest.replace("postgres://", "postgresql://", 1)
@@ -265,15 +283,17 @@ def _bounded_memory(warehouse: Warehouse) -> dict[str, Any]:
     - ``data_writer.buffer_max_items``: rows dlt holds per table before writing them out
       (its default 5000 issues, with their raw JSON, is over 100 MB);
     - ``data_writer.file_max_items``: rows per load file, so DuckDB copies bounded files;
-    - ``load.workers``: load jobs at once; each DuckDB job works within the database's
-      ``memory_limit``, so two keep that limit enough (dlt's default is 20).
+    - ``load.workers``: load jobs at once. DuckDB's jobs share the database's
+      ``memory_limit`` and its threads, so one job per DuckDB thread (dlt's default is
+      20): with one thread a second job would only queue for it and take its share of
+      the memory.
     """
     settings: dict[str, Any] = {
         "data_writer.buffer_max_items": 1000,
         "data_writer.file_max_items": 2000,
     }
     if warehouse.dialect == "duckdb":
-        settings["load.workers"] = 2
+        settings["load.workers"] = warehouse.duckdb_threads or 2
     return settings
 
 
