@@ -164,9 +164,9 @@ async def test_get_expand(client: httpx.AsyncClient, sb: Sandbox) -> None:
     assert body["schema"]["customfield_10020"]["custom"] == "com.pyxis.greenhopper.jira:gh-sprint"
     assert body["renderedFields"]["description"].startswith("<p>")
     assert body["changelog"]["total"] == len(rec.histories)
-    assert [h["id"] for h in body["changelog"]["histories"]] == [str(h.id) for h in rec.histories][
-        -100:
-    ]
+    # The last 100, newest first ("sorted by date, starting from the most recent").
+    newest_first = [str(h.id) for h in reversed(rec.histories)][:100]
+    assert [h["id"] for h in body["changelog"]["histories"]] == newest_first
     assert {t["id"] for t in body["transitions"]}
     assert "summary" in body["editmeta"]["fields"]
 
@@ -283,10 +283,12 @@ async def test_editmeta(client: httpx.AsyncClient) -> None:
 async def test_bulkfetch(client: httpx.AsyncClient) -> None:
     r = await client.post(
         "/rest/api/3/issue/bulkfetch",
-        json={"issueIdsOrKeys": ["ENG-1", "ENG-2", "NOPE-1", "10001"], "fields": ["summary"]},
+        json={"issueIdsOrKeys": ["ENG-2", "ENG-1", "NOPE-1", "10001"], "fields": ["summary"]},
     )
     body = r.json()
-    assert [i["key"] for i in body["issues"]] == ["ENG-1", "ENG-2"]  # 10001 is ENG-1 again
+    # In ascending id order whatever the request's (the spec); 10001 is ENG-1 again.
+    assert [i["key"] for i in body["issues"]] == ["ENG-1", "ENG-2"]
+    assert int(body["issues"][0]["id"]) < int(body["issues"][1]["id"])
     assert set(body["issues"][0]["fields"]) == {"summary"}
     assert body["issueErrors"] == [
         {

@@ -451,9 +451,14 @@ async def test_search_embeds_the_40_most_recent_histories(
     [issue] = (await client.get("/rest/api/3/search/jql", params=params)).json()["issues"]
     log = issue["changelog"]
     assert (log["startAt"], log["maxResults"], log["total"]) == (0, 40, len(rec.histories))
-    assert [h["id"] for h in log["histories"]] == [str(h.id) for h in rec.histories[-40:]]
+    # "sorted by date, starting from the most recent" (the spec's expand text)
+    newest_first = [str(h.id) for h in reversed(rec.histories)]
+    assert [h["id"] for h in log["histories"]] == newest_first[:40]
+    created = [h["created"] for h in log["histories"]]
+    assert created == sorted(created, reverse=True)
     got = (await client.get(f"/rest/api/3/issue/{key}", params={"expand": "changelog"})).json()
     assert got["changelog"]["maxResults"] == min(100, len(rec.histories))  # GET issue: 100
+    assert [h["id"] for h in got["changelog"]["histories"]] == newest_first[:100]
 
 
 async def test_bulkfetch_caps_like_search_and_reports_missing_issues(

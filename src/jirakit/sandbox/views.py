@@ -56,7 +56,8 @@ NESTED_ISSUE_FIELDS = ("summary", "status", "priority", "issuetype")
 # - changelog: at most 40 histories. Atlassian's migration FAQ for the enhanced search
 #   ("How can I fetch more than 40 changelog items for an issue? Use Get changelogs"),
 #   quoted in https://jira.atlassian.com/browse/JRACLOUD-96459. The spec's ``expand``
-#   text says "a list of recent updates": the most recent 40 are kept.
+#   text says "a list of recent updates ... sorted by date, starting from the most
+#   recent": the most recent 40 are kept, newest first (GET issue's 100 likewise).
 # - comment: at most 20 comments. No Atlassian page found says so; the figure is from
 #   Adaptavist's summary of the migration guide ("returns a maximum of 20 comments"),
 #   https://docs.adaptavist.com/sr4jc/latest/release-notes/breaking-changes/atlassian-rest-api-search-endpoints-deprecation
@@ -688,7 +689,8 @@ def _issue(
     if "editmeta" in expand:
         out["editmeta"] = {"fields": edit_meta_fields(store, rec)}
     if "changelog" in expand:
-        hs = rec.histories[-(SEARCH_CHANGELOG_CAP if r.caps else ISSUE_CHANGELOG_CAP) :]
+        cap = SEARCH_CHANGELOG_CAP if r.caps else ISSUE_CHANGELOG_CAP
+        hs = rec.histories[: -cap - 1 : -1]  # the most recent first, as the spec says
         out["changelog"] = {
             "startAt": 0,
             "maxResults": len(hs),

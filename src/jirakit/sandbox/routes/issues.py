@@ -190,6 +190,7 @@ async def bulkfetch(request: Request) -> Response:
             continue
         seen.add(rec.id)
         recs.append(rec)
+    recs.sort(key=lambda r: r.id)  # the spec: "Issues will be returned in ascending id order"
     with c.store.lock:
         # Embedded changelog/comments capped as in search/jql (see views.SEARCH_*_CAP).
         issues = c.issue_jsons(recs, selected, expand, caps=True)
