@@ -98,3 +98,34 @@ async def test_access_lists_name_groups_without_regard_to_case(
         assert (await c.get(f"/rest/api/3/issue/{mkt.key}")).status_code == 200
     async with client_for(sb, auth=(outsider["emailAddress"], "sandbox-token")) as c:
         assert (await c.get(f"/rest/api/3/issue/{mkt.key}")).status_code == 404
+
+
+async def test_a_link_to_a_hidden_issue_can_be_neither_read_nor_deleted(
+    sb: Sandbox, client_for: Any
+) -> None:
+    mkt = next(sb.store.iter_project_issues(10002))
+    eng = next(sb.store.iter_project_issues(10000))
+    async with client_for(sb) as admin:
+        made = await admin.post(
+            "/rest/api/3/issueLink",
+            json={
+                "type": {"name": "Blocks"},
+                "inwardIssue": {"key": eng.key},
+                "outwardIssue": {"key": mkt.key},
+            },
+        )
+        assert made.status_code == 201, made.text
+    [lid] = [i for i, (_, a, b) in sb.store.links.items() if {a, b} == {eng.id, mkt.id}]
+    sb.restrict_project("MKT", ["jira-admins"])
+    outsider = next(
+        u for a, u in sb.store.users.items() if a not in sb.store.group_members["jira-admins"]
+    )
+    async with client_for(sb, auth=(outsider["emailAddress"], "sandbox-token")) as c:
+        for method in ("GET", "DELETE"):
+            r = await c.request(method, f"/rest/api/3/issueLink/{lid}")
+            assert r.status_code == 404
+            assert r.json()["errorMessages"] == [f"No issue link with id '{lid}' exists."]
+    assert lid in sb.store.links  # nothing was removed
+    async with client_for(sb) as admin:
+        assert (await admin.delete(f"/rest/api/3/issueLink/{lid}")).status_code == 204
+    assert lid not in sb.store.links

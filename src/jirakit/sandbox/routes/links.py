@@ -69,17 +69,19 @@ async def create_link(request: Request) -> Response:
 
 
 def _require_link(c: Ctx, raw: str) -> int:
+    """A link the caller can see both ends of (else Jira's 404, as for a missing one)."""
     if raw.isdigit() and int(raw) in c.store.links:
-        return int(raw)
+        lid = int(raw)
+        _, a, b = c.store.links[lid]
+        ends = (c.store.issues[a], c.store.issues[b])
+        if all(c.store.can_browse(c.account_id, e.project_id) for e in ends):
+            return lid
     raise JiraHttpError(404, [f"No issue link with id '{raw}' exists."])
 
 
 async def get_link(request: Request) -> Response:
     c = ctx(request)
     lid = _require_link(c, request.path_params["id"])
-    _, a, b = c.store.links[lid]
-    if not all(c.store.can_browse(c.account_id, c.store.issues[i].project_id) for i in (a, b)):
-        raise JiraHttpError(404, [f"No issue link with id '{lid}' exists."])
     return c.respond(full_link_view(c.store, lid))
 
 
