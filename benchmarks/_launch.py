@@ -19,7 +19,11 @@ def main() -> int:
     if separator != "--" or not cmd:
         print("usage: _launch.py OUT.json -- CMD [ARG ...]", file=sys.stderr)
         return 2
-    proc = subprocess.Popen(cmd)
+    try:
+        proc = subprocess.Popen(cmd)
+    except OSError as exc:  # not found, not executable: as a shell would say it
+        print(f"_launch.py: cannot run {cmd[0]}: {exc}", file=sys.stderr)
+        return 127
     _, status, usage = os.wait4(proc.pid, 0)
     with open(out, "w") as f:
         json.dump(

@@ -10,6 +10,7 @@ child process so its time and memory are measured like the others')::
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -111,7 +112,7 @@ def run_measured(
     """Run ``cmd`` to completion; wall time, and CPU and peak RSS from ``wait4`` of the
     command (its own rusage, including any children it waited for), taken by the small
     `_launch.py` so that this process's own size does not count (see there)."""
-    usage_file = stdout.with_name(stdout.name + ".rusage.json")
+    usage_file = stdout.resolve().with_name(stdout.name + ".rusage.json")  # cwd may differ
     usage_file.unlink(missing_ok=True)
     launched = [sys.executable, "-S", str(LAUNCHER), str(usage_file), "--", *cmd]
     with stdout.open("wb") as out, stderr.open("wb") as err:
@@ -140,8 +141,10 @@ def run_measured(
     try:
         own = json.loads(usage_file.read_text())
         cpu, max_rss_kib = float(own["cpu_seconds"]), float(own["max_rss_kib"])
-    except (OSError, ValueError, KeyError):  # killed before it could write: the launcher's
-        cpu, max_rss_kib = usage.ru_utime + usage.ru_stime, float(usage.ru_maxrss)
+    except (OSError, ValueError, KeyError):
+        # Killed (timeout) before the launcher could write the tool's usage. The
+        # launcher's own maxrss would be this process's size again: not measured.
+        cpu, max_rss_kib = usage.ru_utime + usage.ru_stime, math.nan
     return Measured(
         returncode=proc.returncode,
         seconds=seconds,

@@ -23,8 +23,22 @@ if TYPE_CHECKING:  # the sync machinery (dlt) loads when a sync runs, not for `-
     from jirakit.sync.pipeline import SyncResult
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
-# What DuckDB's memory_limit takes: a number and a unit (decimal or binary).
-_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
+
+
+def _duckdb_memory(value: str) -> str:
+    """``value`` if DuckDB takes it as a memory limit (DuckDB itself is the judge of its
+    size syntax: 128MB, 1GiB, 1G ...), else a usage error."""
+    import duckdb
+
+    value = value.strip()
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": value}).close()
+    except duckdb.Error as exc:
+        raise typer.BadParameter(
+            f"{value!r} is not a size DuckDB takes ({exc}); write it like 128MB, 1GB or 512MiB",
+            param_hint="--duckdb-memory",
+        ) from exc
+    return value
 
 
 def parse_duration(text: str) -> timedelta:
@@ -105,10 +119,15 @@ def sync(
     ] = None,
     duckdb_memory: Annotated[
         str,
-        typer.Option(help="DuckDB's memory limit while loading and modelling (e.g. 1GB)."),
+        typer.Option(
+            help="DuckDB's memory limit while loading and modelling, e.g. 1GB (DuckDB only)."
+        ),
     ] = "128MB",
     duckdb_threads: Annotated[
-        int, typer.Option(min=1, help="DuckDB's threads (more is faster, with more memory).")
+        int,
+        typer.Option(
+            min=1, help="DuckDB's threads: more is faster, with more memory (DuckDB only)."
+        ),
     ] = 1,
 ) -> None:
     """Sync Jira into a warehouse, incrementally; then print what was loaded."""
@@ -143,13 +162,8 @@ def sync(
         full_refresh=full_refresh,
         column_overrides=overrides,
     )
-    if not _SIZE.fullmatch(duckdb_memory.strip()):
-        raise typer.BadParameter(
-            f"{duckdb_memory!r} is not a size; write it like 128MB, 1GB or 512MiB",
-            param_hint="--duckdb-memory",
-        )
     warehouse = warehouse_for(
-        dest, dataset, duckdb_memory=duckdb_memory.strip(), duckdb_threads=duckdb_threads
+        dest, dataset, duckdb_memory=_duckdb_memory(duckdb_memory), duckdb_threads=duckdb_threads
     )
     sinks: list[AlertSink] = [LogSink()]
     if alert_url:

@@ -100,7 +100,8 @@ class Warehouse:
 
 # Measured at 20,000 and 100,000 issues (docs/benchmarks.md): with one DuckDB thread,
 # 128 MB loads and builds the models with no out-of-memory retry, and the whole sync
-# stays under 500 MiB; with two threads each thread's buffers need their share of the
+# peaked at 467-471 MiB at 100,000 issues (446-523 MiB at 20,000, by configuration);
+# with two threads each thread's buffers need their share of the
 # limit (160 MB failed the load). More of both is faster: `jirakit sync --duckdb-memory
 # 1GB --duckdb-threads 2`.
 DUCKDB_MEMORY = "128MB"
@@ -284,9 +285,9 @@ def _bounded_memory(warehouse: Warehouse) -> dict[str, Any]:
       (its default 5000 issues, with their raw JSON, is over 100 MB);
     - ``data_writer.file_max_items``: rows per load file, so DuckDB copies bounded files;
     - ``load.workers``: load jobs at once. DuckDB's jobs share the database's
-      ``memory_limit`` and its threads, so one job per DuckDB thread (dlt's default is
-      20): with one thread a second job would only queue for it and take its share of
-      the memory.
+      ``memory_limit`` and its threads, so one job per DuckDB thread, and 2 when DuckDB
+      takes a thread per core (dlt's default is 20): with one thread a second job would
+      only queue for it and take its share of the memory.
     """
     settings: dict[str, Any] = {
         "data_writer.buffer_max_items": 1000,

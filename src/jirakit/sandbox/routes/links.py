@@ -81,8 +81,10 @@ def _require_link(c: Ctx, raw: str) -> int:
 
 async def get_link(request: Request) -> Response:
     c = ctx(request)
-    lid = _require_link(c, request.path_params["id"])
-    return c.respond(full_link_view(c.store, lid))
+    with c.store.lock:  # a concurrent DELETE must not remove it between check and view
+        lid = _require_link(c, request.path_params["id"])
+        view = full_link_view(c.store, lid)
+    return c.respond(view)
 
 
 async def delete_link(request: Request) -> Response:
