@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -41,3 +41,19 @@ def client_for() -> object:
 async def client(sb: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
     async with make_client(sb) as c:
         yield c
+
+
+# A served sandbox with quick webhook retries, and a client on it (the webhook tests).
+@pytest.fixture
+def site(clock: FrozenClock) -> Iterator[Sandbox]:
+    with Sandbox(seed=7, issues=40, projects=3, clock=clock, webhook_backoff=0.01) as sb:
+        yield sb
+
+
+@pytest.fixture
+def http(site: Sandbox) -> Iterator[httpx.Client]:
+    with (
+        site.serve() as url,
+        httpx.Client(base_url=url, auth=site.auth, timeout=10) as client,
+    ):
+        yield client

@@ -40,21 +40,6 @@ WORKLOG_KEYS = {
 }
 
 
-@pytest.fixture
-def site(clock: FrozenClock) -> Iterator[Sandbox]:
-    with Sandbox(seed=7, issues=40, projects=3, clock=clock, webhook_backoff=0.01) as sb:
-        yield sb
-
-
-@pytest.fixture
-def http(site: Sandbox) -> Iterator[httpx.Client]:
-    with (
-        site.serve() as url,
-        httpx.Client(base_url=url, auth=site.auth, timeout=10) as client,
-    ):
-        yield client
-
-
 class Inbox:
     """A signed admin webhook's deliveries, read a batch at a time."""
 

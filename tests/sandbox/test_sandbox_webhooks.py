@@ -37,21 +37,6 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield r
 
 
-@pytest.fixture
-def site(clock: FrozenClock) -> Iterator[Sandbox]:
-    with Sandbox(seed=7, issues=40, projects=3, clock=clock, webhook_backoff=0.01) as sb:
-        yield sb
-
-
-@pytest.fixture
-def http(site: Sandbox) -> Iterator[httpx.Client]:
-    with (
-        site.serve() as url,
-        httpx.Client(base_url=url, auth=site.auth, timeout=10) as client,
-    ):
-        yield client
-
-
 def admin_hook(http: httpx.Client, url: str, **extra: Any) -> dict[str, Any]:
     body = {
         "name": "test hook",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.request import getproxies
@@ -185,6 +186,9 @@ class AsyncJira(BaseJira):
             error: JiraError
             async with self._slots:
                 started = self._clock()
+                log = partial(
+                    self._log, call, bucket, attempt=attempt, started=started, throttled=throttle
+                )
                 try:
                     response = await self._http.send(
                         request, stream=call.stream, follow_redirects=call.follow_redirects
@@ -205,42 +209,15 @@ class AsyncJira(BaseJira):
                             await self._drain(call.sink, response, request)
                         result = self._finish(call, response)
                     except TransportError as exc:  # cut short mid-body: the sink has part of it
-                        self._log(
-                            call,
-                            bucket,
-                            attempt=attempt,
-                            started=started,
-                            status=status,
-                            request_id=request_id,
-                            throttled=throttle,
-                            error=exc,
-                        )
+                        log(status=status, request_id=request_id, error=exc)
                         raise
                     except (HTTPError, ResponseDecodeError) as exc:
                         error = exc
                     else:
-                        self._log(
-                            call,
-                            bucket,
-                            attempt=attempt,
-                            started=started,
-                            status=status,
-                            request_id=request_id,
-                            throttled=throttle,
-                        )
+                        log(status=status, request_id=request_id)
                         return result
             decision = self._decide(error, attempt, call, waited)
-            self._log(
-                call,
-                bucket,
-                attempt=attempt,
-                started=started,
-                status=status,
-                request_id=request_id,
-                throttled=throttle,
-                error=error,
-                decision=decision,
-            )
+            log(status=status, request_id=request_id, error=error, decision=decision)
             if not decision.retry:
                 raise error
             waited += decision.delay

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -156,6 +157,9 @@ class Jira(BaseJira):
                 self.stats.throttled_seconds += throttle
                 self._sleep(throttle)
             started = self._clock()
+            log = partial(
+                self._log, call, bucket, attempt=attempt, started=started, throttled=throttle
+            )
             error: JiraError
             try:
                 response = self._http.send(
@@ -177,42 +181,15 @@ class Jira(BaseJira):
                         self._drain(call.sink, response, request)
                     result = self._finish(call, response)
                 except TransportError as exc:  # cut short mid-body: the sink has part of it
-                    self._log(
-                        call,
-                        bucket,
-                        attempt=attempt,
-                        started=started,
-                        status=status,
-                        request_id=request_id,
-                        throttled=throttle,
-                        error=exc,
-                    )
+                    log(status=status, request_id=request_id, error=exc)
                     raise
                 except (HTTPError, ResponseDecodeError) as exc:
                     error = exc
                 else:
-                    self._log(
-                        call,
-                        bucket,
-                        attempt=attempt,
-                        started=started,
-                        status=status,
-                        request_id=request_id,
-                        throttled=throttle,
-                    )
+                    log(status=status, request_id=request_id)
                     return result
             decision = self._decide(error, attempt, call, waited)
-            self._log(
-                call,
-                bucket,
-                attempt=attempt,
-                started=started,
-                status=status,
-                request_id=request_id,
-                throttled=throttle,
-                error=error,
-                decision=decision,
-            )
+            log(status=status, request_id=request_id, error=error, decision=decision)
             if not decision.retry:
                 raise error
             waited += decision.delay

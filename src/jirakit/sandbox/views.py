@@ -1139,29 +1139,3 @@ class ViewCache:
                 self._bytes -= len(items.popitem(last=False)[1][1])
             out.append(text)
         return out
-
-    def issue_json(
-        self,
-        rec: IssueRecord,
-        *,
-        version: int,
-        selected: list[str],
-        expand: Sequence[str] = (),
-        viewer: str | None = None,
-        base: str = BASE,
-        api: str = API,
-        caps: bool = False,
-        now: datetime | None = None,
-    ) -> bytes:
-        """`issue_jsons` for one issue."""
-        return self.issue_jsons(
-            [rec],
-            version=version,
-            selected=selected,
-            expand=expand,
-            viewer=viewer,
-            base=base,
-            api=api,
-            caps=caps,
-            now=now,
-        )[0]

@@ -19,8 +19,9 @@ from __future__ import annotations
 import mimetypes
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from jirakit.client._call import Call, Flow, single
 from jirakit.client.resources._base import Resource
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from jirakit.client._sync import Jira
 
 FileOrPath = str | os.PathLike[str] | IO[bytes]
+T = TypeVar("T")
 XSRF_HEADERS = {"X-Atlassian-Token": "no-check"}
 
 
@@ -68,15 +70,21 @@ def get_call(attachment_id: str) -> Call[dict[str, Any]]:
     return Call("GET", "/attachment/{id}", {"id": attachment_id}, parse=lambda r: dict(r.json()))
 
 
-def download_call(attachment_id: str) -> Call[bytes]:
+def _content_call(attachment_id: str, parse: Callable[[Any], T], **options: Any) -> Call[T]:
+    """The attachment's bytes (Jira answers with a redirect to the media store)."""
     return Call(
         "GET",
         "/attachment/content/{id}",
         {"id": attachment_id},
         headers={"Accept": "*/*"},
         follow_redirects=True,
-        parse=lambda r: bytes(r.content),
+        parse=parse,
+        **options,
     )
+
+
+def download_call(attachment_id: str) -> Call[bytes]:
+    return _content_call(attachment_id, lambda r: bytes(r.content))
 
 
 def delete_call(attachment_id: str) -> Call[None]:
@@ -119,16 +127,7 @@ def download_to_flow(attachment_id: str, target: FileOrPath) -> Flow[int]:
 
     complete = False
     try:
-        yield Call(
-            "GET",
-            "/attachment/content/{id}",
-            {"id": attachment_id},
-            headers={"Accept": "*/*"},
-            follow_redirects=True,
-            stream=True,
-            sink=write,
-            parse=_none,
-        )
+        yield _content_call(attachment_id, _none, stream=True, sink=write)
         complete = True
     finally:
         if tmp is not None and path is not None:
