@@ -268,7 +268,10 @@ def dlt_steps(pipelines_dir: Path, seconds: float) -> str:
     import dlt
 
     try:
-        trace = dlt.pipeline(pipeline_name="jirakit", pipelines_dir=str(pipelines_dir)).last_trace
+        # The sync's pipeline is named after (site, destination, dataset); its failed-run
+        # recorder is the same name + "_runs".
+        (name,) = [p.name for p in pipelines_dir.iterdir() if not p.name.endswith("_runs")]
+        trace = dlt.pipeline(pipeline_name=name, pipelines_dir=str(pipelines_dir)).last_trace
         steps = {s.step: (s.finished_at - s.started_at).total_seconds() for s in trace.steps}
     except Exception as exc:  # the trace is a nicety
         return f"no dlt trace ({type(exc).__name__})"

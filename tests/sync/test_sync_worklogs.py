@@ -15,7 +15,10 @@ from jirakit.sandbox import FrozenClock, Sandbox
 
 
 def source_state(tmp: Path) -> Any:
-    pipeline = dlt.attach(pipeline_name="jirakit", pipelines_dir=str(tmp / "pipelines"))
+    """The sync's cached source state: its one pipeline (named after site, destination
+    and dataset) in the run's pipelines folder."""
+    (name,) = [p.name for p in (tmp / "pipelines").iterdir() if not p.name.endswith("_runs")]
+    pipeline = dlt.attach(pipeline_name=name, pipelines_dir=str(tmp / "pipelines"))
     return pipeline.state["sources"]["jira"]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 from rich.console import Console
 
 from jirakit import __version__
+from jirakit._logging import configure
 from jirakit.cli.automation import issue_app, search, whoami
 from jirakit.cli.demo import demo
 from jirakit.cli.report import report
@@ -35,7 +38,18 @@ def version() -> None:
 
 
 def main() -> None:
-    """Console entry point: Jira errors become one clear line and exit code 1, no traceback."""
+    """Console entry point: Jira errors become one clear line and exit code 1, no traceback.
+    ``JIRAKIT_LOG=info`` (or debug) prints jirakit's JSON log lines on stderr."""
+    level = os.environ.get("JIRAKIT_LOG", "").strip().upper()
+    if level:
+        try:
+            configure(level)
+        except ValueError:
+            Console(stderr=True).print(
+                f"[red]error:[/red] JIRAKIT_LOG={level.lower()}: use debug, info, warning or error",
+                highlight=False,
+            )
+            raise SystemExit(2) from None
     try:
         app(standalone_mode=True)
     except JiraError as exc:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +17,7 @@ from rich.live import Live
 from rich.table import Table
 
 from jirakit.cli._connect import Connection, connected
+from jirakit.cli._extras import require_extra
 from jirakit.client import ClientStats
 from jirakit.sync.schema import STREAMS
 
@@ -51,43 +54,93 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: value})
 
 
-def _progress_table(
-    counts: dict[str, int],
-    stats: ClientStats,
-    expected: dict[str, int],
-    elapsed: float,
-) -> Table:
-    """Rows per table (with the total and an ETA where the total is known: issues, once
-    their ids are listed), requests, and the time spent waiting on Jira's rate limit."""
-    table = Table(title="jirakit sync", show_edge=False)
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    table.add_column("of", justify="right")
-    table.add_column("ETA", justify="right")
-    for name, n in counts.items():
-        total = expected.get(name)
-        eta = ""
-        if total and 0 < n < total and elapsed > 0:
-            eta = f"{(total - n) * elapsed / n:,.0f}s"
-        table.add_row(name, f"{n:,}", f"{total:,}" if total else "", eta)
-    waited = stats.throttled_seconds + stats.retry_wait_seconds
-    table.caption = (
-        f"{stats.requests:,} requests, {stats.by_status.get(429, 0):,} rate-limited (429), "
-        f"{waited:,.1f}s waiting on the rate limit and retries"
-    )
-    return table
+class _Progress:
+    """What the live display shows; rich re-renders it four times a second, so the
+    elapsed time keeps moving through the phases that extract nothing (load, models)."""
+
+    def __init__(self, stats: ClientStats) -> None:
+        self.stats = stats
+        self.counts: dict[str, int] = {}
+        self.expected: dict[str, int] = {}
+        self.started = time.monotonic()
+        self.phase = "starting"
+        self.phase_started = self.started
+
+    def rows(self, table: str, n: int, total: int | None) -> None:
+        self.counts[table] = self.counts.get(table, 0) + n
+        if total is not None:
+            self.expected[table] = total
+
+    def enter(self, phase: str) -> None:
+        self.phase, self.phase_started = phase, time.monotonic()
+
+    def render(self) -> Table:
+        """Rows per table (with the total and an ETA where the total is known: issues,
+        once their ids are listed), the phase, requests, and the time spent waiting on
+        Jira's rate limit."""
+        now = time.monotonic()
+        elapsed = now - self.started
+        table = Table(
+            title=f"jirakit sync: {self.phase} ({now - self.phase_started:,.0f}s)", show_edge=False
+        )
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        table.add_column("of", justify="right")
+        table.add_column("ETA", justify="right")
+        for name, n in self.counts.items():
+            total = self.expected.get(name)
+            eta = ""
+            if total and 0 < n < total and elapsed > 0:
+                eta = f"{(total - n) * elapsed / n:,.0f}s"
+            table.add_row(name, f"{n:,}", f"{total:,}" if total else "", eta)
+        stats = self.stats
+        waited = stats.throttled_seconds + stats.retry_wait_seconds
+        table.caption = (
+            f"{stats.requests:,} requests, {stats.by_status.get(429, 0):,} rate-limited (429), "
+            f"{waited:,.1f}s waiting on the rate limit and retries; {elapsed:,.0f}s in all"
+        )
+        return table
 
 
 def summary(result: SyncResult) -> Table:
+    """The rows this run left in the warehouse (read back from it), per table."""
     table = Table(title=f"Sync {result.status} in {result.seconds:.1f}s", show_edge=False)
     table.add_column("table")
     table.add_column("rows loaded", justify="right")
     for name, n in sorted(result.rows.items()):
         table.add_row(name, f"{n:,}")
-    table.caption = f"{result.requests:,} requests; run {result.run.run_id}"
+    caption = [f"{result.requests:,} requests; run {result.run.run_id}"]
+    if result.resumed:
+        resumed = sum(result.resumed.values())
+        caption.append(f"also loaded {resumed:,} rows an interrupted run had read")
     if result.run.skipped:
-        table.caption += f"; {len(result.run.skipped)} skipped (see _sync_runs)"
+        caption.append(f"{len(result.run.skipped)} skipped (see _sync_runs)")
+    table.caption = "; ".join(caption)
     return table
+
+
+def phase_times(result: SyncResult) -> str:
+    """Where the run's time went, for the phases that took a tenth of a second or more."""
+    shown = {k: v for k, v in result.run.timings.items() if v >= 0.1}
+    return ", ".join(f"{phase} {seconds:,.1f}s" for phase, seconds in shown.items())
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops a sync as Ctrl-C does (what was committed, then exit 143)."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+class _Terminated(KeyboardInterrupt):
+    signal_code = signal.SIGTERM
+
+
+def _fail(console: Console, message: str, code: int) -> NoReturn:
+    console.print(f"[red]{message}[/red]", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 @connected(first=True)
@@ -95,10 +148,18 @@ def sync(
     conn: Connection,
     dest: Annotated[
         str | None,
-        typer.Option(help="duckdb:///file.duckdb, postgres://..., or a dlt destination name."),
+        typer.Option(
+            help="duckdb:///relative.duckdb, duckdb:////absolute.duckdb, "
+            "postgresql://user[:password]@host[:port]/db (password also from "
+            "JIRAKIT_DEST_PASSWORD or PGPASSWORD), or a dlt destination name. "
+            "Default: ./jira.duckdb."
+        ),
     ] = None,
     dataset: Annotated[
-        str | None, typer.Option(help="Dataset (schema); default main on DuckDB, jira elsewhere.")
+        str | None,
+        typer.Option(
+            help="Dataset (schema); default main on DuckDB, jira elsewhere. One site per dataset."
+        ),
     ] = None,
     projects: Annotated[str | None, typer.Option(help="Comma-separated project keys.")] = None,
     streams: Annotated[
@@ -115,7 +176,10 @@ def sync(
         str | None, typer.Option(envvar="JIRAKIT_ALERT_URL", help="Slack-compatible webhook URL.")
     ] = None,
     pipelines_dir: Annotated[
-        str | None, typer.Option(help="Where dlt keeps pipeline state.")
+        str | None,
+        typer.Option(
+            help="Where dlt caches its working state (the warehouse holds the real state)."
+        ),
     ] = None,
     duckdb_memory: Annotated[
         str,
@@ -130,17 +194,19 @@ def sync(
         ),
     ] = 1,
 ) -> None:
-    """Sync Jira into a warehouse, incrementally; then print what was loaded."""
+    """Sync Jira into a warehouse, incrementally; then print what was loaded.
+
+    The cursor belongs to the (site, destination, dataset): a new destination or dataset
+    gets a full load. A Postgres password can be in the URL or in JIRAKIT_DEST_PASSWORD
+    (or PGPASSWORD). Ctrl-C (or SIGTERM) stops cleanly: the next run resumes."""
+    require_extra("sync", ("dlt", "duckdb", "pyarrow"))
     from jirakit.sync._memory import arrow_to_system_allocator, limit_arenas
+    from jirakit.sync.destination import DestinationError, check_destination
     from jirakit.sync.drift import LogSink, WebhookSink
-    from jirakit.sync.pipeline import run_sync, warehouse_for
+    from jirakit.sync.pipeline import SyncInterrupted, run_sync, warehouse_for
     from jirakit.sync.source import FatalSyncError, SyncOptions
 
-    # This process is the sync: keep its fetch threads' heaps together, and Arrow's
-    # buffers where the trim between phases reaches them.
-    limit_arenas()
-    arrow_to_system_allocator()
-    console = Console()
+    console = Console(stderr=True)
     chosen = tuple(s.strip() for s in streams.split(",")) if streams else STREAMS
     unknown = set(chosen) - set(STREAMS)
     if unknown:
@@ -162,44 +228,55 @@ def sync(
         full_refresh=full_refresh,
         column_overrides=overrides,
     )
-    warehouse = warehouse_for(
-        dest, dataset, duckdb_memory=_duckdb_memory(duckdb_memory), duckdb_threads=duckdb_threads
-    )
+    # The destination is checked before any request is made to Jira.
+    try:
+        warehouse = warehouse_for(
+            dest,
+            dataset,
+            duckdb_memory=_duckdb_memory(duckdb_memory),
+            duckdb_threads=duckdb_threads,
+        )
+        check_destination(warehouse)
+    except DestinationError as exc:
+        _fail(console, f"error: {exc}", 2)
+    # This process is the sync: keep its fetch threads' heaps together, and Arrow's
+    # buffers where the trim between phases reaches them.
+    limit_arenas()
+    arrow_to_system_allocator()
     sinks: list[AlertSink] = [LogSink()]
     if alert_url:
         sinks.append(WebhookSink(alert_url))
+    _stop_on_sigterm()
     with conn.open() as jira:
-        counts: dict[str, int] = {}
-        expected: dict[str, int] = {}
-        started = time.monotonic()
-        initial = _progress_table(counts, jira.stats, expected, 0.0)
-        with Live(initial, console=console, transient=True) as live:
-
-            def progress(table: str, n: int, total: int | None) -> None:
-                counts[table] = counts.get(table, 0) + n
-                if total is not None:
-                    expected[table] = total
-                live.update(
-                    _progress_table(counts, jira.stats, expected, time.monotonic() - started)
-                )
-
-            try:
+        shown = _Progress(jira.stats)
+        try:
+            with Live(get_renderable=shown.render, console=console, transient=True):
                 result = run_sync(
                     jira,
                     warehouse=warehouse,
                     options=options,
                     sinks=sinks,
-                    progress=progress,
+                    progress=shown.rows,
+                    on_phase=shown.enter,
                     pipelines_dir=pipelines_dir,
                 )
-            except FatalSyncError as exc:
-                console.print(f"[red]sync failed:[/red] {exc}", highlight=False)
-                raise typer.Exit(1) from None
-    console.print(summary(result))
+        except SyncInterrupted as exc:
+            name = signal.Signals(exc.signum).name
+            _fail(
+                console,
+                f"Interrupted ({name}) during {exc.phase}. {exc.committed}",
+                128 + exc.signum,
+            )
+        except FatalSyncError as exc:
+            _fail(console, f"sync failed: {exc}", 1)
+    out = Console()
+    out.print(summary(result))
+    out.print(result.plan.capitalize() + ".", highlight=False)
+    out.print(f"Time: {phase_times(result)}", highlight=False)
     if result.models:
-        console.print(
+        out.print(
             f"Models rebuilt: {', '.join(f'{k} ({v:,})' for k, v in result.models.items())}",
             highlight=False,
         )
     for event in result.run.drift:
-        console.print(f"[yellow]drift:[/yellow] {event.describe()}", highlight=False)
+        out.print(f"[yellow]drift:[/yellow] {event.describe()}", highlight=False)

@@ -3,8 +3,10 @@ warehouse, then the run's record and alerts."""
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +16,35 @@ import dlt
 from jirakit._logging import get_logger
 from jirakit.client import Jira
 from jirakit.errors import Unauthorized
+from jirakit.sync import outcome
+from jirakit.sync import state as sync_state
 from jirakit.sync._memory import release_memory
+from jirakit.sync.destination import (
+    DUCKDB_MEMORY,
+    DUCKDB_THREADS,
+    DestinationError,
+    Warehouse,
+    check_destination,
+    duckdb_config,
+    warehouse_for,
+)
 from jirakit.sync.drift import AlertSink, LogSink, failure_alert
-from jirakit.sync.schema import TABLES
 from jirakit.sync.source import FatalSyncError, RunContext, SyncOptions, jira_source, read_again
+
+__all__ = [
+    "DUCKDB_MEMORY",
+    "DUCKDB_THREADS",
+    "DestinationError",
+    "SyncInterrupted",
+    "SyncResult",
+    "Warehouse",
+    "check_destination",
+    "duckdb_config",
+    "post_load",
+    "run_sync",
+    "run_warehouse_models",
+    "warehouse_for",
+]
 
 log = get_logger("jirakit.sync")
 
@@ -52,6 +79,11 @@ _CHILDREN = {
 
 @dataclass
 class SyncResult:
+    """One run. ``rows`` counts what reached the warehouse with this run's load (read back
+    from the destination where jirakit has SQL access, else what was extracted);
+    ``resumed`` what this run loaded for an earlier, interrupted one; ``plan`` says
+    whether it was a full or an incremental load, and why."""
+
     run: RunContext
     load_id: str | None
     requests: int
@@ -60,92 +92,21 @@ class SyncResult:
     status: str = "succeeded"
     error: str | None = None
     models: dict[str, int] = field(default_factory=dict)
+    plan: str = ""
+    resumed: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Warehouse:
-    """Where a sync loads, and how to reach it with SQL afterwards (models, report).
+class SyncInterrupted(KeyboardInterrupt):
+    """The run was stopped by SIGINT or SIGTERM. ``committed`` says, in one sentence, what
+    the warehouse holds now and where the next run resumes; the run is recorded in
+    ``_sync_runs`` as ``interrupted``. A `KeyboardInterrupt`, so callers that stop on
+    Ctrl-C keep doing so."""
 
-    ``dialect`` is ``duckdb`` or ``postgres`` for the SQL warehouses jirakit models; any
-    other dlt destination loads fine but gets no models (``dialect`` is its name).
-    ``dataset`` defaults to ``main`` on DuckDB (tables are then plain ``issues``, with no
-    ``jira.jira`` ambiguity in a file named ``jira.duckdb``) and ``jira`` elsewhere.
-    ``duckdb_memory`` caps DuckDB's memory while loading and building models (DuckDB
-    spills what does not fit to a temporary directory beside the file); DuckDB's own
-    default is 80% of the machine's RAM, which a sync of 100,000 issues would take.
-    ``duckdb_threads`` is DuckDB's thread count (None: one per core).
-    """
-
-    destination: Any
-    dialect: str
-    location: str | None = None
-    dataset: str = "jira"
-    duckdb_memory: str | None = None
-    duckdb_threads: int | None = None
-
-    def connect(self) -> Any:
-        if self.dialect == "duckdb":
-            import duckdb
-
-            return duckdb.connect(
-                self.location or "jira.duckdb",
-                config=duckdb_config(self.duckdb_memory, self.duckdb_threads),
-            )
-        if self.dialect == "postgres":
-            import psycopg
-
-            return psycopg.connect(self.location or "")
-        raise ValueError(f"no SQL access to a {self.dialect} destination from jirakit")
-
-
-# Measured at 20,000 and 100,000 issues (docs/benchmarks.md): with one DuckDB thread,
-# 128 MB loads and builds the models with no out-of-memory retry, and the whole sync
-# peaked at 467-471 MiB at 100,000 issues (446-523 MiB at 20,000, by configuration);
-# with two threads each thread's buffers need their share of the
-# limit (160 MB failed the load). More of both is faster: `jirakit sync --duckdb-memory
-# 1GB --duckdb-threads 2`.
-DUCKDB_MEMORY = "128MB"
-DUCKDB_THREADS = 1
-
-
-def duckdb_config(
-    memory_limit: str | None, threads: int | None = DUCKDB_THREADS
-) -> dict[str, str | bool | int | float | list[str]]:
-    """DuckDB settings for loading and modelling within ``memory_limit`` (None: DuckDB's
-    default) on ``threads`` threads (None: one per core). Row order within a table means
-    nothing to jirakit's tables, and keeping it makes DuckDB buffer whole inserts."""
-    config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
-    if memory_limit:
-        config["memory_limit"] = memory_limit
-    if threads:
-        config["threads"] = threads
-    return config
-
-
-def warehouse_for(
-    dest: str | None,
-    dataset: str | None = None,
-    *,
-    duckdb_memory: str | None = DUCKDB_MEMORY,
-    duckdb_threads: int | None = DUCKDB_THREADS,
-) -> Warehouse:
-    """``duckdb:///path.duckdb``, ``postgres://...``/``postgresql://...``, or a dlt
-    destination name; None writes ``./jira.duckdb``."""
-    if not dest or dest.startswith("duckdb:///"):
-        path = dest.removeprefix("duckdb:///") if dest else "jira.duckdb"
-        config = duckdb_config(duckdb_memory, duckdb_threads)
-        return Warehouse(
-            dlt.destinations.duckdb({"database": path, "global_config": config}),
-            "duckdb",
-            path,
-            dataset or "main",
-            duckdb_memory,
-            duckdb_threads,
-        )
-    if dest.startswith(("postgres://", "postgresql://")):
-        dsn = dest.replace("postgres://", "postgresql://", 1)
-        return Warehouse(dlt.destinations.postgres(dsn), "postgres", dsn, dataset or "jira")
-    return Warehouse(dest, dest, None, dataset or "jira")
+    def __init__(self, signum: int, phase: str, committed: str) -> None:
+        self.signum = signum
+        self.phase = phase
+        self.committed = committed
+        super().__init__(f"interrupted during {phase}: {committed}")
 
 
 def run_warehouse_models(warehouse: Warehouse, *, now: datetime | None = None) -> dict[str, int]:
@@ -226,58 +187,6 @@ def post_load(pipeline: Any, load_id: str | None = None) -> None:
             )
 
 
-def _run_row(result: SyncResult, options: SyncOptions, finished: datetime) -> dict[str, Any]:
-    run = result.run
-    return {
-        "run_id": run.run_id,
-        "started_at": run.started_at,
-        "finished_at": finished,
-        "status": result.status,
-        "full_refresh": options.full_refresh,
-        "cursor_from": run.cursor_from,
-        "cursor_to": run.cursor_to,
-        "requests": result.requests,
-        "rows": dict(run.rows),
-        "skipped": list(run.skipped),
-        "error": result.error,
-    }
-
-
-def _record_run(pipeline: Any, row: dict[str, Any]) -> None:
-    """Load a failed run's row. Through a pipeline opened WITHOUT ``refresh``: the failed
-    run's pipeline may carry ``drop_sources`` (a full refresh), and running it again would
-    drop every table and the cursor that the failure was meant to leave alone."""
-    spec = TABLES["_sync_runs"]
-    columns = {c.name: {"data_type": c.type, "nullable": c.nullable} for c in spec.columns}
-    resource = dlt.resource(  # type: ignore[call-overload]  # dlt's column TypedDict
-        [row], name="_sync_runs", write_disposition="merge", primary_key="run_id", columns=columns
-    )
-    recorder = dlt.pipeline(
-        pipeline_name=pipeline.pipeline_name,
-        destination=pipeline.destination,
-        dataset_name=pipeline.dataset_name,
-        pipelines_dir=pipeline.pipelines_dir,
-    )
-    recorder.run(resource)
-
-
-def consecutive_failures(pipeline: Any) -> int:
-    try:
-        with pipeline.sql_client() as client:
-            rows = client.execute_sql(
-                f"SELECT status FROM {client.make_qualified_table_name('_sync_runs')} "
-                "ORDER BY started_at DESC LIMIT 50"
-            )
-    except Exception:  # no table yet, or a destination without SQL
-        return 0
-    count = 0
-    for (status,) in rows or []:
-        if status != "failed":
-            break
-        count += 1
-    return count
-
-
 def _bounded_memory(warehouse: Warehouse) -> dict[str, Any]:
     """dlt settings for a run whose memory does not grow with the site.
 
@@ -298,88 +207,195 @@ def _bounded_memory(warehouse: Warehouse) -> dict[str, Any]:
     return settings
 
 
+@contextmanager
+def _quiet_signals() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM off while a stopped run is recorded (main thread only): a
+    second Ctrl-C must not leave the run unrecorded half-way."""
+    try:
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
+    except ValueError:  # not the main thread: nothing to hold off
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def run_sync(
     jira: Jira,
     *,
     warehouse: Warehouse,
     models: bool = True,
-    pipeline_name: str = "jirakit",
+    pipeline_name: str | None = None,
     pipelines_dir: str | None = None,
     options: SyncOptions | None = None,
     sinks: Sequence[AlertSink] = (),
     failure_threshold: int = 3,
     progress: Callable[[str, int, int | None], None] | None = None,
     after_load: Callable[[Any], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> SyncResult:
-    """Sync once. Raises `FatalSyncError` (after recording the failed run) when the sync
-    cannot go on; the cursor then stays where it was.
+    """Sync once.
+
+    The cursor belongs to (site, destination, dataset): the dlt pipeline is named after
+    them (``pipeline_name`` overrides), and the destination's committed state decides
+    (`jirakit.sync.state`); the local pipelines folder is a cache. A run counts what
+    reached the warehouse against what it read, and fails when they differ.
+
+    Raises `FatalSyncError` (after recording the failed run) when the sync cannot go on,
+    with a one-line message that says what failed and what was committed; the cursor then
+    stays where it was. Raises `SyncInterrupted` on SIGINT/SIGTERM (after recording it).
 
     ``progress(table, rows, expected)`` is called as rows are extracted (``rows`` new rows
-    for ``table``; ``expected`` its total for this run where known, else None)."""
+    for ``table``; ``expected`` its total for this run where known, else None);
+    ``on_phase(name)`` as the run moves between `outcome.PHASES`."""
     options = options or SyncOptions()
     started = time.perf_counter()
     requests_before = jira.stats.requests
-    try:
-        server_time = read_again(jira, jira.server_info).server_time
-    except Unauthorized as exc:
+    run = RunContext(progress=progress, requests_before=requests_before, on_phase=on_phase)
+    run.enter("checking the warehouse")
+    if jira.base_url is None:  # OAuth: the site is known once its cloudId is resolved
+        read_again(jira, jira.server_info)
+    site = sync_state.site_identity(jira.base_url)
+    run.site = site
+    name = pipeline_name or sync_state.pipeline_name(site, warehouse)
+    seen = sync_state.inspect(warehouse, name)
+    others = sync_state.other_sites(seen, site)
+    if others:
         raise FatalSyncError(
-            f"Jira rejected the credentials (401): check the email and API token (or the PAT). {exc}"
-        ) from exc
-    run = RunContext(
-        started_at=(server_time or datetime.now(UTC)).astimezone(UTC),
-        progress=progress,
-        requests_before=requests_before,
-    )
+            f"{warehouse.describe()} (dataset {warehouse.dataset}) holds data synced from "
+            f"{others[0]}; sync {site} into a dataset of its own (--dataset NAME), so the two "
+            "sites never mix"
+        )
     pipeline = dlt.pipeline(  # type: ignore[call-overload]  # refresh=None is accepted
-        pipeline_name=pipeline_name,
+        pipeline_name=name,
         destination=warehouse.destination,
         dataset_name=warehouse.dataset,
         pipelines_dir=pipelines_dir,
         refresh="drop_sources" if options.full_refresh else None,
     )
+    local_state = dict(pipeline.state.get("sources", {}).get("jira", {}))
+    how = sync_state.plan(
+        seen,
+        site=site,
+        where=warehouse.describe(),
+        local_state=local_state,
+        full_refresh=options.full_refresh,
+    )
+    if how.discarded_cache or (not seen.committed and seen.known and pipeline.has_data):
+        pipeline = pipeline.drop()  # a cache of state the destination does not hold
+    run.reset_state = how.reset_state
     sinks = list(sinks) or [LogSink()]
-    result = SyncResult(run, None, 0, 0.0)
+    result = SyncResult(run, None, 0, 0.0, plan=how.reason)
+    load_ids: list[str] = []
     try:
+        run.enter("connecting")
+        try:
+            server_time = read_again(jira, jira.server_info).server_time
+        except Unauthorized as exc:
+            raise FatalSyncError(
+                "Jira rejected the credentials (401): check the email and API token "
+                f"(or the PAT). {exc}"
+            ) from exc
+        run.started_at = (server_time or datetime.now(UTC)).astimezone(UTC)
+        pipeline.sync_destination()
+        if pipeline.has_pending_data:
+            run.enter("loading an interrupted run's rows")
+            pipeline.normalize()
+            resumed = pipeline.load()
+            resumed_ids = list(resumed.loads_ids) if resumed is not None else []
+            result.resumed = outcome.loaded_rows(warehouse, resumed_ids)
         with dlt.config.values(_bounded_memory(warehouse)):
-            info = pipeline.run(jira_source(jira, options, run))
-        result.load_id = info.loads_ids[-1] if info.loads_ids else None
-        release_memory()  # extraction's freed heap, before DuckDB takes its share
-        if result.load_id and warehouse.dialect in ("duckdb", "postgres"):
+            pipeline.extract(jira_source(jira, options, run))
+            release_memory()  # extraction's freed heap, before DuckDB takes its share
+            run.enter("normalizing")
+            pipeline.normalize()
+            run.enter("loading")
+            info = pipeline.load()
+        load_ids = list(info.loads_ids) if info is not None else []
+        result.load_id = load_ids[-1] if load_ids else None
+        result.rows = outcome.loaded_rows(warehouse, load_ids) or dict(run.rows)
+        missing = outcome.shortfall(run.rows, result.rows, sql=warehouse.dialect in _SQL)
+        if missing:
+            raise FatalSyncError(
+                f"the warehouse holds fewer rows than this run read ({missing}); the run "
+                "is recorded as failed: run it again"
+            )
+        if result.load_id and warehouse.dialect in _SQL:
+            run.enter("fix-ups")
             post_load(pipeline, result.load_id)
         if models:
+            run.enter("models")
             result.models = run_warehouse_models(warehouse, now=run.started_at)
         if after_load is not None:
             after_load(pipeline)
+        run.enter("done")
+    except KeyboardInterrupt as exc:
+        signum = int(getattr(exc, "signal_code", 0) or signal.SIGINT)
+        committed = outcome.committed(warehouse, name, run.phase, seen, bool(load_ids))
+        result.status = "interrupted"
+        result.error = f"interrupted ({signal.Signals(signum).name}) during {run.phase}"
+        with _quiet_signals():
+            _finish_unsuccessful(result, pipeline, options, jira, started, requests_before, sinks)
+        raise SyncInterrupted(signum, run.phase, committed) from None
     except Exception as exc:
+        interrupted = outcome.interruption(exc)
+        if interrupted is not None:  # dlt's own signal handling, wrapped in its step error
+            committed = outcome.committed(warehouse, name, run.phase, seen, bool(load_ids))
+            result.status = "interrupted"
+            result.error = f"interrupted ({signal.Signals(interrupted).name}) during {run.phase}"
+            with _quiet_signals():
+                _finish_unsuccessful(
+                    result, pipeline, options, jira, started, requests_before, sinks
+                )
+            raise SyncInterrupted(interrupted, run.phase, committed) from None
         result.status = "failed"
-        cause = _fatal_cause(exc)
-        result.error = str(cause or exc)
-        result.requests = jira.stats.requests - requests_before
-        result.seconds = time.perf_counter() - started
-        try:
-            _record_run(pipeline, _run_row(result, options, datetime.now(UTC)))
-            alert = failure_alert(consecutive_failures(pipeline), failure_threshold)
-            if alert is not None:
-                for sink in sinks:
-                    sink.send("Jira sync failing", [alert])
-        except Exception as record_error:  # the destination may be what failed
-            log.warning("jira.sync_record_failed", error=type(record_error).__name__)
-        if cause is not None:
-            raise cause from exc
-        raise
+        committed = outcome.committed(warehouse, name, run.phase, seen, bool(load_ids))
+        result.error = outcome.describe(exc)
+        _finish_unsuccessful(
+            result, pipeline, options, jira, started, requests_before, sinks, failure_threshold
+        )
+        raise FatalSyncError(f"{result.error}. {committed}") from exc
     result.requests = jira.stats.requests - requests_before
     result.seconds = time.perf_counter() - started
-    result.rows = dict(run.rows)
+    if result.rows != run.rows and warehouse.dialect in _SQL:
+        outcome.update_run_rows(warehouse, run.run_id, result.rows)
     if run.drift:
         for sink in sinks:
             sink.send("Jira schema drift", run.drift)
     return result
 
 
-def _fatal_cause(exc: BaseException) -> FatalSyncError | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, FatalSyncError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+_SQL = ("duckdb", "postgres")
+
+
+def _finish_unsuccessful(
+    result: SyncResult,
+    pipeline: Any,
+    options: SyncOptions,
+    jira: Jira,
+    started: float,
+    requests_before: int,
+    sinks: Sequence[AlertSink],
+    threshold: int = 0,
+) -> int:
+    """Record a failed or interrupted run in ``_sync_runs`` and alert on repeated
+    failures; returns the count of consecutive failures (0 when it cannot be read)."""
+    result.requests = jira.stats.requests - requests_before
+    result.seconds = time.perf_counter() - started
+    try:
+        outcome.record_run(pipeline, outcome.run_row(result, options, datetime.now(UTC)))
+    except Exception as record_error:  # the destination may be what failed
+        log.warning("jira.sync_record_failed", error=type(record_error).__name__)
+        return 0
+    failures = outcome.consecutive_failures(pipeline)
+    alert = failure_alert(failures, threshold) if result.status == "failed" else None
+    if alert is not None:
+        for sink in sinks:
+            sink.send("Jira sync failing", [alert])
+    return failures

@@ -284,6 +284,7 @@ TABLES: dict[str, Table] = {
             "_sync_runs",
             "One row per sync run.",
             ("run_id", "text", PK),
+            ("site", "text"),
             ("started_at", "timestamp"),
             ("finished_at", "timestamp"),
             ("status", "text"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -32,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dlt
 
+from jirakit._logging import get_logger
 from jirakit.client import Jira
 from jirakit.errors import BadRequest, Forbidden, NotFound, ResponseDecodeError, Unauthorized
 from jirakit.sync import transform as tf
@@ -52,6 +54,7 @@ class _JsonAsTextFilter(logging.Filter):
 
 
 logging.getLogger("dlt").addFilter(_JsonAsTextFilter())
+_log = get_logger("jirakit.sync")
 ID_PAGE = 5000
 BULK = 100
 CHANGELOG_BATCH = 1000
@@ -102,6 +105,25 @@ class RunContext:
     progress: Callable[[str, int, int | None], None] | None = None
     requests_before: int = 0
     expected: dict[str, int] = field(default_factory=dict)
+    site: str | None = None
+    # Where the run is (`PHASES`), for progress displays and for saying what an
+    # interrupted or failed run committed.
+    phase: str = "starting"
+    on_phase: Callable[[str], None] | None = None
+    # Start from an empty source state: the warehouse lost the rows the cursor stands for.
+    reset_state: bool = False
+
+    # Seconds spent in each phase, filled as the run moves on.
+    timings: dict[str, float] = field(default_factory=dict)
+    _phase_started: float = field(default_factory=time.perf_counter)
+
+    def enter(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[self.phase] = self.timings.get(self.phase, 0.0) + now - self._phase_started
+        self.phase, self._phase_started = phase, now
+        _log.info("jira.sync_phase", phase=phase, run_id=self.run_id)
+        if self.on_phase is not None:
+            self.on_phase(phase)
 
     def count(self, table: str, n: int) -> None:
         self.rows[table] = self.rows.get(table, 0) + n
@@ -274,11 +296,21 @@ class Extractor:
         except (NotFound, BadRequest) as exc:
             if required:
                 raise FatalSyncError(
-                    f"Jira answered 404 while reading {what}; nothing was committed and the "
-                    f"next run starts from the same cursor. {exc}"
+                    f"Jira answered {exc.status} while reading {what}: {exc.message}"
+                    f"{self._scope_hint(exc)}"
                 ) from exc
             self.run.skipped.append(f"{what}: {exc}")
             return None
+
+    def _scope_hint(self, exc: Exception) -> str:
+        """For a 400 on a search restricted by ``--projects``: the keys that exist."""
+        if not (isinstance(exc, BadRequest) and self.options.projects):
+            return ""
+        try:
+            keys = sorted(str(p.key) for p in self.jira.projects.list().all())
+        except Exception:  # the hint is a courtesy; the error itself is what matters
+            return ""
+        return f" (projects you can see: {', '.join(keys) or 'none'})"
 
     # -- metadata -----------------------------------------------------------------------
 
@@ -712,6 +744,7 @@ class Extractor:
         run = self.run
         row = {
             "run_id": run.run_id,
+            "site": run.site,
             "started_at": run.started_at,
             "finished_at": datetime.now(UTC),
             "status": "succeeded",
@@ -826,7 +859,10 @@ def jira_source(
         @dlt.resource(name="jira", selected=True)
         def everything() -> Iterator[Any]:
             state = dlt.current.source_state()
+            if run.reset_state:
+                state.clear()
             extractor = Extractor(jira, options, run, state)
+            run.enter("metadata")
             extractor.prepare()
             yield from extractor.materialize()
             if "metadata" in options.streams:
@@ -842,13 +878,16 @@ def jira_source(
             background = Background(extractor.worklogs()) if alongside else None
             try:
                 if "issues" in options.streams:
+                    run.enter("issues")
                     for item in extractor.issues():
                         yield item
                         if background is not None:
                             yield from background.ready()
                 if background is not None:
+                    run.enter("worklogs")
                     yield from background.rest()
                 elif "worklogs" in options.streams:
+                    run.enter("worklogs")
                     yield from extractor.worklogs()
             finally:
                 if background is not None:

@@ -1,0 +1,32 @@
+"""Commands that need an optional extra say which one, in one line, when it is missing."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+
+import typer
+from rich.console import Console
+
+# What the sync extra brings (pyproject.toml), by the module each package imports as.
+SYNC = ("dlt", "duckdb", "pyarrow", "matplotlib", "psycopg")
+
+
+def require_extra(command: str, modules: Sequence[str] = SYNC, extra: str = "sync") -> None:
+    """Exit 1 with ``jirakit COMMAND needs the EXTRA extra: pip install 'jirakit[EXTRA]'``
+    when one of ``modules`` (the ones the command imports) cannot be imported; the
+    command imports them next anyway, so checking costs nothing."""
+    missing = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        Console(stderr=True).print(
+            f"[red]error:[/red] jirakit {command} needs the {extra} extra "
+            f"(missing: {', '.join(missing)}): pip install 'jirakit[{extra}]'",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
