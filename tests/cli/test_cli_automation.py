@@ -19,6 +19,13 @@ from jirakit.sandbox import Sandbox
 TOKEN = "cli-token-SECRET"
 
 
+@pytest.fixture(autouse=True)
+def no_real_config(tmp_path, monkeypatch):
+    """Never read the real ~/.config/jirakit: an empty config dir of the test's own."""
+    monkeypatch.setenv("JIRAKIT_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("JIRAKIT_PROFILE", raising=False)
+
+
 @pytest.fixture(scope="module")
 def site() -> Iterator[dict[str, str]]:
     sandbox = Sandbox(seed=3, issues=40, api_token=TOKEN)
@@ -34,7 +41,9 @@ def run(site: dict[str, str], *args: str) -> str:
 
 
 def test_whoami(site):
-    assert run(site, "whoami").startswith("Sandbox Admin <admin@example.com>")
+    said = run(site, "whoami")
+    assert said.startswith("Sandbox Admin <admin@example.com>")
+    assert f"at {site['JIRAKIT_URL']} (cloud)" in said  # the flavour asked of the site
 
 
 def test_search_formats(site):
@@ -170,5 +179,8 @@ def test_unknown_names_fail_with_the_candidates(site):
 
     args = ["issue", "create", "--project", "ENG", "--summary", "x", "--field", "Story Pts=1"]
     result = CliRunner().invoke(app, args, env=site)
-    assert result.exit_code == 1 and isinstance(result.exception, ConfigurationError)
-    assert "did you mean 'Story Points'" in str(result.exception)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    assert "did you mean 'Story Points'" in result.stderr
+    with pytest.raises(ConfigurationError, match="did you mean 'Story Points'"):
+        CliRunner().invoke(app, args, env=site, catch_exceptions=False, standalone_mode=False)

@@ -2,106 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from jirakit.cli._connect import Connection, connected
+from jirakit.cli._output import DEFAULT_FIELDS, Columns, FieldsOpt, Format, check_format, emit
 from jirakit.client import Jira, Text
-from jirakit.client.models import Issue
 
 issue_app = typer.Typer(help="Read and change issues.", no_args_is_help=True)
-
-FORMATS = ("table", "json", "jsonl", "csv")
-DEFAULT_FIELDS = ["summary", "status", "assignee", "priority", "updated"]
-
-Format = Annotated[str, typer.Option("--format", "-o", help="table, json, jsonl or csv.")]
-FieldsOpt = Annotated[
-    str | None, typer.Option("--fields", "-f", help="Comma-separated field ids or names.")
-]
-
-
-def _check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--format")
-    return fmt
-
-
-def plain(value: Any) -> str:
-    """A field value as one line of text: names for objects, text for ADF."""
-    if value is None:
-        return ""
-    if isinstance(value, Mapping):
-        if value.get("type") == "doc":
-            from jirakit.adf import to_text
-
-            return " ".join(to_text(dict(value)).split())
-        for key in ("displayName", "name", "value", "key", "id"):
-            if key in value:
-                return str(value[key])
-        return json.dumps(value, sort_keys=True)
-    if isinstance(value, list):
-        return ", ".join(plain(v) for v in value)
-    return str(value)
-
-
-def _wanted(jira: Jira, fields: str | None, default: Sequence[str]) -> list[str]:
-    """The `--fields` given (or `default`) as field ids."""
-    return _resolve_fields(jira, fields.split(",") if fields else default)
-
-
-def _resolve_fields(jira: Jira, names: Sequence[str]) -> list[str]:
-    simple = {
-        "summary",
-        "status",
-        "assignee",
-        "reporter",
-        "priority",
-        "updated",
-        "created",
-        "labels",
-        "issuetype",
-        "project",
-        "resolution",
-        "duedate",
-        "description",
-    }
-    return [n if n in simple or n.startswith("*") else jira.fields.id_of(n) for n in names]
-
-
-def emit(issues: Iterable[Issue], fields: Sequence[str], fmt: str, console: Console) -> int:
-    count = 0
-    if fmt == "jsonl":
-        for issue in issues:
-            sys.stdout.write(json.dumps(dict(issue.raw), sort_keys=True) + "\n")
-            count += 1
-        return count
-    if fmt == "json":
-        rows = [dict(issue.raw) for issue in issues]
-        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
-        return len(rows)
-    header = ["key", *fields]
-    rows_text = []
-    for issue in issues:
-        rows_text.append([issue.key or issue.id, *(plain(issue.field(f)) for f in fields)])
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(header)
-        writer.writerows(rows_text)
-        return len(rows_text)
-    table = Table(show_lines=False)
-    for name in header:
-        table.add_column(name, overflow="fold")
-    for row in rows_text:
-        table.add_row(*row)
-    console.print(table)
-    return len(rows_text)
 
 
 @connected()
@@ -109,7 +22,8 @@ def whoami(*, conn: Connection) -> None:
     """Show who the credentials act as."""
     with conn.open() as jira:
         me = jira.myself()
-    typer.echo(f"{me.display_name} <{me.email or '-'}> ({me.id})")
+        site, flavour = jira.base_url, jira.flavour
+    typer.echo(f"{me.display_name} <{me.email or '-'}> ({me.id}) at {site} ({flavour})")
 
 
 @connected()
@@ -117,17 +31,19 @@ def search(
     jql: Annotated[str, typer.Argument(help="The JQL query.")],
     fields: FieldsOpt = None,
     fmt: Format = "table",
-    limit: Annotated[int | None, typer.Option(help="Stop after this many issues.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(metavar="N", help="Stop after this many issues.")
+    ] = None,
     *,
     conn: Connection,
 ) -> None:
     """Search issues with JQL and print them."""
-    _check_format(fmt)
+    check_format(fmt)
     console = Console()
     with conn.open() as jira:
-        wanted = _wanted(jira, fields, DEFAULT_FIELDS)
-        issues = jira.search.iter(jql, fields=wanted, limit=limit)
-        count = emit(issues, wanted, fmt, console)
+        columns = Columns(jira, fields, DEFAULT_FIELDS)
+        issues = jira.search.iter(jql, fields=columns.ids, limit=limit)
+        count = emit(issues, columns, fmt, console)
     if fmt == "table":
         console.print(f"{count} issue(s)", style="dim")
 
@@ -142,11 +58,11 @@ def issue_get(
     conn: Connection,
 ) -> None:
     """Print one issue."""
-    _check_format(fmt)
+    check_format(fmt)
     with conn.open() as jira:
-        wanted = _wanted(jira, fields, [*DEFAULT_FIELDS, "description"])
-        issue = jira.issues.get(key, fields=wanted)
-        emit([issue], wanted, fmt, Console())
+        columns = Columns(jira, fields, [*DEFAULT_FIELDS, "description"])
+        issue = jira.issues.get(key, fields=columns.ids)
+        emit([issue], columns, fmt, Console())
 
 
 def _field_values(pairs: Sequence[str]) -> dict[str, Any]:
@@ -176,6 +92,7 @@ FieldPairs = Annotated[
     list[str] | None,
     typer.Option(
         "--field",
+        metavar="NAME=VALUE",
         help="NAME=VALUE: a field by display name or id (e.g. 'Story Points=3', "
         "'Customer Tier=Gold', 'Affected Platforms=[\"iOS\"]'); VALUE is JSON or text. "
         "Repeatable.",
@@ -189,9 +106,21 @@ PlainOpt = Annotated[
 @issue_app.command("create")
 @connected()
 def issue_create(
-    project: Annotated[str, typer.Option(help="Project key or name.")],
     summary: Annotated[str, typer.Option(help="Summary.")],
-    issue_type: Annotated[str, typer.Option("--type", help="Issue type name, e.g. Bug.")] = "Task",
+    project: Annotated[
+        str | None,
+        typer.Option(help="Project key or name (default: the profile's project)."),
+    ] = None,
+    issue_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help="Issue type name (default: Sub-task with --parent, else Task)."
+        ),
+    ] = None,
+    parent: Annotated[
+        str | None,
+        typer.Option(metavar="KEY", help="Parent issue: makes a sub-task, or a child of an epic."),
+    ] = None,
     description: Annotated[str | None, typer.Option(help="Description (Markdown).")] = None,
     label: Annotated[list[str] | None, typer.Option(help="Label (repeatable).")] = None,
     priority: Annotated[str | None, typer.Option(help="Priority name, e.g. High.")] = None,
@@ -205,18 +134,43 @@ def issue_create(
     conn: Connection,
 ) -> None:
     """Create an issue and print its key."""
+    project = project or conn.project
+    if project is None and parent is not None:
+        project = parent.rpartition("-")[0] or None  # a sub-task lives in its parent's project
+    if project is None:
+        raise typer.BadParameter(
+            "no project: pass --project or set project in the profile", param_hint="--project"
+        )
+    values = _field_values(field or [])
+    if parent is not None:
+        values["parent"] = parent
     with conn.open() as jira:
         created = jira.issues.create(
             project=project,
             summary=summary,
-            issue_type=issue_type,
+            issue_type=issue_type or _child_type(jira, parent),
             description=_rich(description, plain),
             labels=label,
             priority=priority,
             assignee=assignee,
-            fields=_field_values(field or []),
+            fields=values,
         )
     typer.echo(created.key)
+
+
+def _child_type(jira: Jira, parent: str | None) -> str:
+    """``Task`` without a parent; under an epic a ``Task`` too (a child of the epic), under
+    anything else the project's sub-task type (``Sub-task``, or whatever it is named)."""
+    if parent is None:
+        return "Task"
+    above = jira.issues.get(parent, fields=["issuetype", "project"])
+    kind = above.issue_type
+    if kind is not None and (kind.raw.get("hierarchyLevel") == 1 or kind.name == "Epic"):
+        return "Task"
+    project = (above.field("project") or {}).get("key") or parent.rpartition("-")[0]
+    types = jira.projects.get(project).raw.get("issueTypes", [])
+    subtask = [t["name"] for t in types if t.get("subtask")]
+    return subtask[0] if subtask else "Sub-task"
 
 
 @issue_app.command("edit")
@@ -265,7 +219,8 @@ def issue_delete(
 ) -> None:
     """Delete an issue."""
     if not yes and not typer.confirm(f"Delete {key}?"):
-        raise typer.Exit(1)
+        typer.echo("nothing changed")
+        raise typer.Exit(0)
     with conn.open() as jira:
         jira.issues.delete(key, delete_subtasks=subtasks)
     typer.echo(f"{key} deleted")

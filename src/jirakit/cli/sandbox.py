@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from jirakit.cli._root import error_line
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -14,10 +18,33 @@ sandbox_app = typer.Typer(
 )
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (0: any free port), handed to uvicorn as is, so
+    the port printed is the port served. A port in use (or a host that cannot be bound)
+    exits at once with one line on stderr naming it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP: asyncio disables Nagle only on sockets that say they are TCP.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            message = (
+                f"port {port} on {host} is already in use; "
+                "pass another with --port (or --port 0 for any free port)"
+            )
+        else:
+            message = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        raise error_line(message, 1) from None
+    return sock
+
+
 @sandbox_app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind (0 = any free port).")] = 8080,
+    port: Annotated[int, typer.Option(help="Port to listen on (0 = any free port).")] = 8080,
     issues: Annotated[int, typer.Option(help="Number of seeded issues.")] = 200,
     projects: Annotated[int, typer.Option(help="Number of seeded projects.")] = 3,
     seed: Annotated[int, typer.Option(help="Generator seed (same seed, same org).")] = 0,
@@ -57,9 +84,11 @@ def serve(
     import logging
     import tempfile
 
+    sock = _bind(host, port)  # first: a busy port is one line, before any banner
+
     from jirakit.sandbox import Sandbox
     from jirakit.sandbox.faults import FaultLogFilter, FaultSpec, FaultSpecError, parse_latency
-    from jirakit.sandbox.serve import free_port, make_server
+    from jirakit.sandbox.serve import make_server
     from jirakit.sandbox.tls import make_self_signed
 
     if flavour not in ("cloud", "datacenter"):
@@ -91,9 +120,10 @@ def serve(
     else:
         sandbox = Sandbox(seed=seed, issues=issues, projects=projects, **behaviour)
         origin = f"seed {seed}, {issues} issues, {projects} projects"
-    port = port or free_port(host)
+    port = int(sock.getsockname()[1])
     files = make_self_signed(Path(tempfile.mkdtemp(prefix="jirakit-tls-"))) if tls else None
-    url = f"{'https' if tls else 'http'}://{host}:{port}"
+    shown = f"[{host}]" if ":" in host else host
+    url = f"{'https' if tls else 'http'}://{shown}:{port}"
     typer.echo(f"Jira sandbox ({flavour}, {origin})")
     typer.echo(f"  base URL:  {url}")
     typer.echo(f"  email:     {admin_email}")
@@ -111,8 +141,9 @@ def serve(
         logging.getLogger("uvicorn.error").addFilter(FaultLogFilter())
     server = make_server(sandbox.app, host, port, log_level="info", tls=files)
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         if data is not None:
             sandbox.save(data)
             typer.echo(f"state saved to {data}")
