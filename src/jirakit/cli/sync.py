@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import time
@@ -24,6 +25,7 @@ from jirakit.sync.schema import STREAMS
 if TYPE_CHECKING:  # the sync machinery (dlt) loads when a sync runs, not for `--help`
     from jirakit.sync.drift import AlertSink
     from jirakit.sync.pipeline import SyncResult
+    from jirakit.sync.source import StopSignal
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 
@@ -125,17 +127,21 @@ def phase_times(result: SyncResult) -> str:
     return ", ".join(f"{phase} {seconds:,.1f}s" for phase, seconds in shown.items())
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM stops a sync as Ctrl-C does (what was committed, then exit 143)."""
+def _stop_on_signals(stop: StopSignal) -> None:
+    """SIGINT and SIGTERM ask the sync to stop at its next safe point (it then says what
+    was committed; exit 130 / 143). A second one stops at once, as kill -9 would: the
+    next run still resumes from what the warehouse committed."""
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise _Terminated
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            os.write(
+                2, b"Stopped at once (second signal); the next run resumes from the last commit.\n"
+            )
+            os._exit(128 + signum)
+        stop.set(signum)
 
-    signal.signal(signal.SIGTERM, stop)
-
-
-class _Terminated(KeyboardInterrupt):
-    signal_code = signal.SIGTERM
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _fail(console: Console, message: str, code: int) -> NoReturn:
@@ -204,7 +210,7 @@ def sync(
     from jirakit.sync.destination import DestinationError, check_destination
     from jirakit.sync.drift import LogSink, WebhookSink
     from jirakit.sync.pipeline import SyncInterrupted, run_sync, warehouse_for
-    from jirakit.sync.source import FatalSyncError, SyncOptions
+    from jirakit.sync.source import FatalSyncError, StopSignal, SyncOptions
 
     console = Console(stderr=True)
     chosen = tuple(s.strip() for s in streams.split(",")) if streams else STREAMS
@@ -246,7 +252,8 @@ def sync(
     sinks: list[AlertSink] = [LogSink()]
     if alert_url:
         sinks.append(WebhookSink(alert_url))
-    _stop_on_sigterm()
+    stop = StopSignal()
+    _stop_on_signals(stop)
     with conn.open() as jira:
         shown = _Progress(jira.stats)
         try:
@@ -259,6 +266,7 @@ def sync(
                     progress=shown.rows,
                     on_phase=shown.enter,
                     pipelines_dir=pipelines_dir,
+                    stop=stop,
                 )
         except SyncInterrupted as exc:
             name = signal.Signals(exc.signum).name

@@ -29,12 +29,20 @@ from jirakit.sync.destination import (
     warehouse_for,
 )
 from jirakit.sync.drift import AlertSink, LogSink, failure_alert
-from jirakit.sync.source import FatalSyncError, RunContext, SyncOptions, jira_source, read_again
+from jirakit.sync.source import (
+    FatalSyncError,
+    RunContext,
+    StopSignal,
+    SyncOptions,
+    jira_source,
+    read_again,
+)
 
 __all__ = [
     "DUCKDB_MEMORY",
     "DUCKDB_THREADS",
     "DestinationError",
+    "StopSignal",
     "SyncInterrupted",
     "SyncResult",
     "Warehouse",
@@ -109,7 +117,12 @@ class SyncInterrupted(KeyboardInterrupt):
         super().__init__(f"interrupted during {phase}: {committed}")
 
 
-def run_warehouse_models(warehouse: Warehouse, *, now: datetime | None = None) -> dict[str, int]:
+def run_warehouse_models(
+    warehouse: Warehouse,
+    *,
+    now: datetime | None = None,
+    before_each: Callable[[str], None] | None = None,
+) -> dict[str, int]:
     """Rebuild the analytics models (DuckDB and Postgres)."""
     if warehouse.dialect not in ("duckdb", "postgres"):
         return {}
@@ -118,7 +131,9 @@ def run_warehouse_models(warehouse: Warehouse, *, now: datetime | None = None) -
     conn = warehouse.connect()
     try:
         dialect: Any = warehouse.dialect
-        return run_models(conn, dialect=dialect, schema=warehouse.dataset, now=now)
+        return run_models(
+            conn, dialect=dialect, schema=warehouse.dataset, now=now, before_each=before_each
+        )
     finally:
         conn.close()
 
@@ -239,6 +254,7 @@ def run_sync(
     progress: Callable[[str, int, int | None], None] | None = None,
     after_load: Callable[[Any], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
+    stop: StopSignal | None = None,
 ) -> SyncResult:
     """Sync once.
 
@@ -253,11 +269,18 @@ def run_sync(
 
     ``progress(table, rows, expected)`` is called as rows are extracted (``rows`` new rows
     for ``table``; ``expected`` its total for this run where known, else None);
-    ``on_phase(name)`` as the run moves between `outcome.PHASES`."""
+    ``on_phase(name)`` as the run moves between `outcome.PHASES`. ``stop`` (a
+    `StopSignal`, set from a signal handler or another thread) stops the run at its next
+    safe point, as SIGINT does."""
     options = options or SyncOptions()
     started = time.perf_counter()
     requests_before = jira.stats.requests
-    run = RunContext(progress=progress, requests_before=requests_before, on_phase=on_phase)
+    run = RunContext(
+        progress=progress,
+        requests_before=requests_before,
+        on_phase=on_phase,
+        stop=stop or StopSignal(),
+    )
     run.enter("checking the warehouse")
     if jira.base_url is None:  # OAuth: the site is known once its cloudId is resolved
         read_again(jira, jira.server_info)
@@ -331,7 +354,9 @@ def run_sync(
             post_load(pipeline, result.load_id)
         if models:
             run.enter("models")
-            result.models = run_warehouse_models(warehouse, now=run.started_at)
+            result.models = run_warehouse_models(
+                warehouse, now=run.started_at, before_each=lambda _model: run.stop.check()
+            )
         if after_load is not None:
             after_load(pipeline)
         run.enter("done")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import signal
 import threading
 import time
 import uuid
@@ -91,6 +92,37 @@ class SyncOptions:
     concurrency: int = 4
 
 
+class StopRequested(KeyboardInterrupt):
+    """Raised at the sync's next safe point once a stop was asked for (`StopSignal`). A
+    `KeyboardInterrupt`, as dlt's own ``SignalReceivedException`` is."""
+
+    def __init__(self, signum: int) -> None:
+        self.signal_code = signum
+        super().__init__(f"stop requested (signal {signum})")
+
+
+class StopSignal:
+    """A stop asked for by a signal handler or another thread. The sync raises
+    `StopRequested` at its next safe point: before a request, between batches, phases and
+    model statements. A signal handler that raised there itself could fire inside the HTTP
+    client's connection-pool lock and leave it held (a deadlock at close, seen)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.signum = 0
+
+    def set(self, signum: int = signal.SIGINT) -> None:
+        self.signum = signum
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise StopRequested(self.signum)
+
+
 @dataclass
 class RunContext:
     """What one run saw, for the summary, alerts and ``_sync_runs``."""
@@ -112,12 +144,14 @@ class RunContext:
     on_phase: Callable[[str], None] | None = None
     # Start from an empty source state: the warehouse lost the rows the cursor stands for.
     reset_state: bool = False
+    stop: StopSignal = field(default_factory=StopSignal)
 
     # Seconds spent in each phase, filled as the run moves on.
     timings: dict[str, float] = field(default_factory=dict)
     _phase_started: float = field(default_factory=time.perf_counter)
 
     def enter(self, phase: str) -> None:
+        self.stop.check()
         now = time.perf_counter()
         self.timings[self.phase] = self.timings.get(self.phase, 0.0) + now - self._phase_started
         self.phase, self._phase_started = phase, now
@@ -126,6 +160,7 @@ class RunContext:
             self.on_phase(phase)
 
     def count(self, table: str, n: int) -> None:
+        self.stop.check()
         self.rows[table] = self.rows.get(table, 0) + n
         if self.progress is not None and n:
             self.progress(table, n, self.expected.get(table))
@@ -282,6 +317,7 @@ class Extractor:
         """Classify errors: auth problems are fatal; a missing endpoint or resource is
         skipped for optional metadata, and fatal for the data itself (``required``): a
         cursor must never move past rows that were not read."""
+        self.run.stop.check()
         try:
             return read_again(self.jira, fn)
         except Unauthorized as exc:

@@ -28,7 +28,7 @@ Usage: ``run_models(conn, dialect="duckdb", schema="jira")`` after a load; see
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from graphlib import TopologicalSorter
@@ -235,6 +235,7 @@ def run_models(
     daily_fields: Sequence[str] = DEFAULT_DAILY_FIELDS,
     days_after_resolved: int | None = DEFAULT_DAYS_AFTER_RESOLVED,
     models: Iterable[str] | None = None,
+    before_each: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
     """Build every model table in ``schema``; return the row count of each, in run order.
 
@@ -242,6 +243,8 @@ def run_models(
     one transaction, committed at the end (rolled back on error). ``now`` (timezone-aware;
     default: the current time) is the clock every model uses, so runs are reproducible.
     ``models`` restricts the run to those models (their dependencies must already exist).
+    ``before_each(model)`` is called before each statement; what it raises rolls the whole
+    run back (a sync stopping between statements).
     """
     if dialect not in _SPRINT_MEMBERSHIP:
         raise ValueError(f"unsupported dialect {dialect!r} (use 'duckdb' or 'postgres')")
@@ -276,6 +279,8 @@ def run_models(
         conn.execute("BEGIN TRANSACTION")
     try:
         for name, statement in statements:
+            if before_each is not None:
+                before_each(name)
             try:
                 conn.execute(statement)
             except Exception as exc:
