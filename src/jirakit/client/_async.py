@@ -10,7 +10,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from jirakit.client._base import BaseJira
+from jirakit.client._base import MAX_REDIRECTS, BaseJira
 from jirakit.client._bulk import AsyncBulk
 from jirakit.client._call import STREAM_CHUNK, Call, Flow, captured, single
 from jirakit.client._paging import PageStrategy, Paginator
@@ -67,6 +67,7 @@ class AsyncJira(BaseJira):
             timeout=self.config.timeout,
             headers=self.default_headers,
             follow_redirects=False,
+            max_redirects=MAX_REDIRECTS,
             limits=httpx.Limits(max_connections=self.config.rate_limit.max_concurrency),
         )
         self._slots = asyncio.Semaphore(self.config.rate_limit.max_concurrency)
