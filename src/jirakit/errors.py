@@ -156,7 +156,7 @@ class NotJSONResponse(ResponseDecodeError):
             content_type=response.headers.get("content-type", ""),
             body_start=body_start(response.content, request, limit=cls.BODY_START),
             method=request.method if request is not None else "",
-            url=_public_url(request.url) if request is not None else "",
+            url=public_url(request.url) if request is not None else "",
             request_id=response.headers.get("x-arequestid"),
         )
 
@@ -460,6 +460,7 @@ def _secrets(request: httpx.Request | None) -> Iterator[str]:
     yield from (s for s in found if len(s) >= 4)
 
 
-def _public_url(url: httpx.URL) -> str:
-    """``url`` without its query, fragment or credentials."""
+def public_url(url: httpx.URL) -> str:
+    """``url`` fit for an error message: no query (it may carry a token or a signature),
+    no fragment, no credentials."""
     return str(url.copy_with(query=None, fragment=None, username=None, password=None))

@@ -35,6 +35,7 @@ from jirakit.errors import (
     TransportError,
     clearly_not_json,
     error_for_response,
+    public_url,
 )
 
 log = get_logger("jirakit.client")
@@ -177,12 +178,12 @@ class BaseJira:
         raise error_for_response(response)
 
     def _transport_error(self, exc: httpx.HTTPError, request: httpx.Request) -> TransportError:
-        method, url = request.method, _public_url(request.url)
+        method, url = request.method, public_url(request.url)
         if isinstance(exc, httpx.TooManyRedirects):
             return TooManyRedirects(
                 method=method,
                 url=url,
-                location=_public_url(exc.request.url),
+                location=public_url(exc.request.url),
                 redirects=MAX_REDIRECTS,
             )
         text = str(exc) or type(exc).__name__
@@ -249,12 +250,6 @@ class BaseJira:
             log.info("jira.retry", delay_s=round(decision.delay, 3), **fields)
         else:
             log.info("jira.request_failed", **fields)
-
-
-def _public_url(url: httpx.URL) -> str:
-    """``url`` fit for an error message: no query (it may carry a signed token), no
-    fragment, no credentials."""
-    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
 
 
 def _strip(url: str | None) -> str | None:
