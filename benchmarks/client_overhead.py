@@ -2,6 +2,9 @@
 ``atlassian-python-api``, and jirakit's async throughput against a slow server.
 
     python benchmarks/client_overhead.py [--requests 2000] [--latency-ms 20] [--concurrency 32]
+    NO_PROXY=localhost,127.0.0.1 python benchmarks/client_overhead.py      # NO_PROXY alone
+    HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
+        python benchmarks/client_overhead.py   # a proxy set, the server added to NO_PROXY
 
 A fake Jira (``benchmarks/_server.py``: uvicorn, HTTP/1.1 keep-alive, a real recorded
 ~35 KB Cloud issue) runs in a separate process, so only the client's CPU is measured here.
@@ -31,6 +34,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shlex
 import statistics
 import subprocess
@@ -50,6 +54,11 @@ USER, TOKEN = "admin@example.com", "bench-token"
 WARMUP = 50
 CPU_TARGET = 0.5  # jirakit CPU/request <= this x pycontribs jira's
 THROUGHPUT_TARGET = 5.0  # jirakit async req/s >= this x jirakit sync's
+PROXY_VARS = tuple(
+    name
+    for base in ("http", "https", "all", "no")
+    for name in (f"{base}_proxy", f"{base.upper()}_PROXY")
+)
 
 
 # -- the server -------------------------------------------------------------------------
@@ -241,12 +250,14 @@ def part1(url: str, n: int, repeats: int) -> list[Result]:
 # -- part 2: throughput against a slow server --------------------------------------------
 
 
-def part2(url: str, n: int, latency_ms: int, concurrency: int) -> list[tuple[str, Run]]:
+def part2(url: str, n: int, latency_ms: int, concurrency: int) -> tuple[list[tuple[str, Run]], str]:
+    """The runs, and the transport AsyncJira chose for the server."""
     import httpx
 
     from jirakit import AsyncJira, BasicAuth, Jira, RateLimitConfig
 
     slow = f"{url}/_latency/{latency_ms}"
+    used: list[str] = []
     with Jira(slow, auth=BasicAuth(USER, TOKEN)) as jira:
         sync_run = _timed(lambda: jira.issues.get(KEY).key, n)
 
@@ -267,6 +278,8 @@ def part2(url: str, n: int, latency_ms: int, concurrency: int) -> list[tuple[str
         async with AsyncJira(
             slow, auth=BasicAuth(USER, TOKEN), rate_limit=limits, transport=transport
         ) as ajira:
+            if transport is None:
+                used.append(transport_used(ajira, slow))
 
             async def get() -> Any:
                 return (await ajira.issues.get(KEY)).key
@@ -297,7 +310,20 @@ def part2(url: str, n: int, latency_ms: int, concurrency: int) -> list[tuple[str
         runs.append((name, asyncio.run(jirakit_async(transport))))
     name = f"raw httpx.AsyncClient, concurrency {concurrency} (reference)"
     runs.append((name, asyncio.run(raw_async())))
-    return runs
+    return runs, used[0]
+
+
+def transport_used(ajira: Any, url: str) -> str:
+    """Which transport httpx picks for the site (private httpx and jirakit attributes:
+    reported, not relied on)."""
+    import httpx
+
+    from jirakit.client._transport import ShardedAsyncTransport
+
+    chosen = ajira._http._transport_for_url(httpx.URL(url))
+    if isinstance(chosen, ShardedAsyncTransport):
+        return f"sharded, {chosen.shards} pools of up to 4 connections"
+    return f"one httpx pool ({type(chosen).__name__})"
 
 
 # -- report ----------------------------------------------------------------------------
@@ -322,6 +348,16 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "-"
 
 
+def _proxy_env() -> str:
+    """The *_proxy variables as the run sees them, credentials in proxy URLs masked."""
+    shown = []
+    for name in PROXY_VARS:
+        value = os.environ.get(name)
+        if value:
+            shown.append(f"{name}={re.sub(r'//[^/@]*@', '//***@', value)}")
+    return " ".join(shown) or "none"
+
+
 def environment(url: str) -> list[str]:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "-"
     versions = ", ".join(
@@ -335,6 +371,7 @@ def environment(url: str) -> list[str]:
         f"cpus: {os.cpu_count()} (usable: {affinity}); load average at start: {_load()}",
         f"packages: {versions}, requests {_version('requests')}, uvicorn {_version('uvicorn')};"
         f" sniffio importable: {_importable('sniffio')}",
+        f"proxy environment: {_proxy_env()}",
         "issue body: {issue_source} ({issue_bytes:,} bytes for {key})".format(
             key=KEY, **server_stats(url)
         ),
@@ -381,9 +418,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
 
-    # Every client honours *_proxy variables: keep the loopback server out of any proxy.
-    for var in ("NO_PROXY", "no_proxy"):
-        os.environ[var] = ",".join(filter(None, [os.environ.get(var), "127.0.0.1", "localhost"]))
+    # Every client honours *_proxy variables: when a proxy is set, keep the loopback server
+    # out of it. NO_PROXY is left alone otherwise, so runs with and without it differ only
+    # in what the caller set (AsyncJira used to lose its sharded pools to a bare NO_PROXY).
+    if any(os.environ.get(v) for v in PROXY_VARS if v.lower() != "no_proxy"):
+        for var in ("NO_PROXY", "no_proxy"):
+            os.environ[var] = ",".join(
+                filter(None, [os.environ.get(var), "127.0.0.1", "localhost"])
+            )
 
     # Library defaults (WARNING) for every client's logger: nothing is printed per request,
     # and each client pays what it pays by default to decide not to log.
@@ -412,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(["client", "CPU us/request", "requests/s", "CPU vs pycontribs"], rows))
         print()
 
-        runs = part2(url, args.throughput_requests, args.latency_ms, args.concurrency)
+        runs, used = part2(url, args.throughput_requests, args.latency_ms, args.concurrency)
         ceiling = args.concurrency * 1000 / args.latency_ms if args.latency_ms else float("inf")
         print(
             f"Part 2: throughput, server latency {args.latency_ms} ms, "
@@ -426,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, run in runs
         ]
         print(table(["client", "requests/s", "CPU us/request", "vs jirakit sync"], rows))
+        print(f"AsyncJira's transport for the server: {used}")
         print()
 
         stats = server_stats(url)

@@ -8,9 +8,12 @@
     ├── InvalidTransition            transitions.do(to=...) found no such transition
     ├── PaginationError              the server sent the same page token twice
     ├── ResponseDecodeError          a 2xx body that is not the JSON we expected
+    │   └── NotJSONResponse          a 2xx body that is not JSON at all (an HTML login
+    │                                or proxy page ...): never retried
     ├── TransportError               no response at all (wraps httpx errors)
     │   ├── ConnectError             could not connect; the request was never sent
-    │   └── TimeoutError             connect/read/write/pool timeout
+    │   ├── TimeoutError             connect/read/write/pool timeout
+    │   └── TooManyRedirects         redirected again and again (a loop): never retried
     └── HTTPError                    the server answered with a 4xx/5xx status
         ├── BadRequest               400
         ├── Unauthorized             401
@@ -29,8 +32,11 @@ and its ``str()`` leads with the request id and Jira's message.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -49,12 +55,14 @@ __all__ = [
     "InvalidTransition",
     "JiraError",
     "NotFound",
+    "NotJSONResponse",
     "PaginationError",
     "PayloadTooLarge",
     "RateLimited",
     "ResponseDecodeError",
     "ServerError",
     "TimeoutError",
+    "TooManyRedirects",
     "TransportError",
     "Unauthorized",
     "error_for_response",
@@ -92,7 +100,8 @@ class PaginationError(JiraError):
 
 class ResponseDecodeError(JiraError):
     """A successful response whose body is not the JSON shape we expected. ``unreadable``
-    is True when the body is not JSON at all (typically cut short in transit: worth a retry).
+    is True when the body is not valid JSON but may be JSON cut short in transit (worth
+    reading again); a body that is not JSON at all is the subclass `NotJSONResponse`.
     """
 
     def __init__(
@@ -101,6 +110,55 @@ class ResponseDecodeError(JiraError):
         self.request_id = request_id
         self.unreadable = unreadable
         super().__init__(f"[{request_id}] {message}" if request_id else message)
+
+
+class NotJSONResponse(ResponseDecodeError):
+    """A successful status whose body is not JSON at all: an HTML page (a corporate proxy,
+    a single sign-on or login page, a maintenance page) or other text answered instead of
+    Jira. It will not change on a retry, so it is never retried.
+
+    ``status``, ``content_type``, ``request_id``, ``method`` and ``url`` (without its query)
+    say what answered; ``body_start`` holds the first `BODY_START` bytes of the body as
+    text, with the request's credentials masked.
+    """
+
+    BODY_START = 200
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        content_type: str,
+        body_start: str,
+        method: str = "",
+        url: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        self.status = status
+        self.content_type = content_type
+        self.body_start = body_start
+        self.method = method
+        self.url = url
+        where = f"{method} {url} answered" if method else "Jira answered"
+        super().__init__(
+            f"{where} {status} with {content_type or 'no Content-Type'}, not JSON: a proxy, "
+            "login (single sign-on) or maintenance page usually sends this, not Jira; check "
+            f"the site URL and any proxy in between. The body starts: {body_start!r}",
+            request_id=request_id,
+            unreadable=False,
+        )
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> NotJSONResponse:
+        request = response.request if _has_request(response) else None
+        return cls(
+            status=response.status_code,
+            content_type=response.headers.get("content-type", ""),
+            body_start=body_start(response.content, request, limit=cls.BODY_START),
+            method=request.method if request is not None else "",
+            url=public_url(request.url) if request is not None else "",
+            request_id=response.headers.get("x-arequestid"),
+        )
 
 
 class TransportError(JiraError):
@@ -122,6 +180,23 @@ class TimeoutError(TransportError):
     def __init__(self, message: str, *, method: str = "", url: str = "", phase: str = "") -> None:
         self.phase = phase
         super().__init__(message, method=method, url=url)
+
+
+class TooManyRedirects(TransportError):
+    """The answer redirected again and again: ``redirects`` were followed and the last
+    pointed to ``location`` (without its query, which may carry a signed token). Almost
+    always a redirect loop (e.g. a login page sending the client back and forth), which a
+    retry would only repeat, so it is never retried."""
+
+    def __init__(self, *, method: str, url: str, location: str, redirects: int) -> None:
+        self.location = location
+        self.redirects = redirects
+        super().__init__(
+            f"{method} {url} was redirected {redirects} times without reaching an answer, "
+            f"the last time to {location}: a redirect loop? Not retried."
+        )
+        self.method = method  # after: TransportError's own message format is not wanted
+        self.url = url
 
 
 class HTTPError(JiraError):
@@ -320,3 +395,72 @@ def _has_request(response: httpx.Response) -> bool:
 def _redacted_url(response: httpx.Response) -> str:
     url = response.request.url
     return str(url.copy_with(query=None)) if url.query else str(url)
+
+
+# -- bodies that are not JSON ---------------------------------------------------------------
+
+_NOT_JSON_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/xml", "application/xml"})
+# How a JSON value, or any piece of one cut short, begins: a bracket, a quote, a number,
+# or (a start of) true / false / null not followed by more letters.
+_JSON_START = re.compile(
+    rb'[{\["0-9-]|(?:t(?:r(?:ue?)?)?|f(?:a(?:l(?:se?)?)?)?|n(?:u(?:ll?)?)?)(?!\w)'
+)
+_MASK = "***"
+
+
+def clearly_not_json(content_type: str, body: bytes) -> bool:
+    """True when ``body`` cannot be JSON, not even JSON cut short in transit: it is served
+    as HTML or XML, or it does not begin the way a JSON value begins (JSON cut short still
+    does; an HTML page starts with ``<``, a gateway's text with a word)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in _NOT_JSON_TYPES:
+        return True
+    head = body[:64].removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    return bool(head) and _JSON_START.match(head) is None
+
+
+def body_start(body: bytes, request: httpx.Request | None, *, limit: int) -> str:
+    """The first ``limit`` bytes of ``body`` as text, with every credential the request
+    carried (``Authorization``, ``Cookie``, query values) masked, and anything that looks
+    like an ``Authorization`` header value too: a login page may echo them back."""
+    # Mask over a wider window than we keep, so a secret cut at the edge is still found.
+    text = body[: limit * 8].decode("utf-8", errors="replace")
+    for secret in sorted(set(_secrets(request)), key=len, reverse=True):
+        text = text.replace(secret, _MASK)
+    text = _AUTH_VALUE.sub(lambda m: f"{m.group(1)} {_MASK}", text)
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+_AUTH_VALUE = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.I)
+
+
+def _secrets(request: httpx.Request | None) -> Iterator[str]:
+    """Strings from ``request`` that must never be shown (at least 4 characters long)."""
+    if request is None:
+        return
+    found: list[str] = []
+    for name in ("authorization", "proxy-authorization"):
+        value = request.headers.get(name)
+        if not value:
+            continue
+        scheme, _, credential = value.partition(" ")
+        found += [value, credential or scheme]
+        if scheme.lower() == "basic" and credential:
+            try:
+                decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                decoded = ""
+            found += [decoded, decoded.partition(":")[2]]
+    for cookie in request.headers.get_list("cookie"):
+        for pair in cookie.split(";"):
+            found.append(pair.strip().partition("=")[2])
+    found += [value for _, value in request.url.params.multi_items()]
+    if request.url.password:
+        found.append(request.url.password)
+    yield from (s for s in found if len(s) >= 4)
+
+
+def public_url(url: httpx.URL) -> str:
+    """``url`` fit for an error message: no query (it may carry a token or a signature),
+    no fragment, no credentials."""
+    return str(url.copy_with(query=None, fragment=None, username=None, password=None))

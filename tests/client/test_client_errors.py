@@ -17,10 +17,13 @@ from jirakit.errors import (
     HTTPError,
     JiraError,
     NotFound,
+    NotJSONResponse,
     PayloadTooLarge,
     RateLimited,
     ServerError,
     Unauthorized,
+    body_start,
+    clearly_not_json,
     error_class_for_status,
     error_for_response,
 )
@@ -117,3 +120,67 @@ def test_every_fixture_error_body_parses():
         body = json.loads(path.read_text())
         error = error_for_response(_response(400, body))
         assert error.message, path
+
+
+# -- bodies that are not JSON ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        ("text/html; charset=UTF-8", b'{"looks": "like json"}', True),
+        ("application/xhtml+xml", b"", True),
+        ("application/json", b"<!DOCTYPE html><html>", True),
+        ("application/json", b"\r\n  <html>", True),
+        ("application/json", b"Bad gateway", True),
+        ("application/json", b"nothing here", True),
+        ("application/json", b"\xef\xbb\xbf<?xml version='1.0'?>", True),
+        # JSON cut short in transit, and empty bodies: not "clearly not JSON"
+        ("application/json", b'{"id": "10001", "ke', False),
+        ("application/json", b"[", False),
+        ("application/json", b'  "str', False),
+        ("application/json", b"-12.", False),
+        ("application/json", b"tru", False),
+        ("application/json", b"fals", False),
+        ("application/json", b"nu", False),
+        ("application/json", b"\xef\xbb\xbf{", False),
+        ("", b"", False),
+        ("text/plain", b'{"id": 1', False),
+    ],
+)
+def test_clearly_not_json(content_type, body, expected):
+    assert clearly_not_json(content_type, body) is expected
+
+
+def test_the_body_start_masks_every_credential_of_the_request():
+    request = httpx.Request(
+        "GET",
+        f"{BASE}/rest/api/3/myself?jwt=query-secret-123",
+        headers={"authorization": "Bearer pat-secret-abc", "cookie": "tenant.session=cookie-zz9"},
+    )
+    body = (
+        b"<html>echo: Bearer pat-secret-abc | pat-secret-abc | cookie-zz9 | query-secret-123"
+        b" | Basic c29tZW9uZTplbHNl </html>"
+    )
+    text = body_start(body, request, limit=200)
+    for secret in ("pat-secret-abc", "cookie-zz9", "query-secret-123", "c29tZW9uZTplbHNl"):
+        assert secret not in text
+    assert text.startswith("<html>echo: *** | *** | *** | *** | Basic *** </html>")
+
+
+def test_the_body_start_is_cut_at_the_limit_after_masking():
+    request = httpx.Request("GET", f"{BASE}/x", headers={"authorization": "Bearer pat-secret-abc"})
+    body = b"<p>" + b"x" * 195 + b"pat-secret-abc</p>"  # the secret straddles byte 200
+    text = body_start(body, request, limit=200)
+    assert len(text.encode()) == 200 and "pat-sec" not in text
+    assert body_start("<p>\u00e9\u00e9</p>".encode(), None, limit=4) == "<p>"  # no split char
+
+
+def test_not_json_response_from_a_bare_response():
+    response = httpx.Response(
+        200, content=b"<html>hi</html>", headers={"content-type": "text/html"}
+    )
+    error = NotJSONResponse.from_response(response)
+    assert error.method == "" and error.url == "" and error.request_id is None
+    assert str(error).startswith("Jira answered 200 with text/html, not JSON")
+    assert error.body_start == "<html>hi</html>"

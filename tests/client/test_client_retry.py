@@ -12,9 +12,12 @@ from jirakit.errors import (
     BadRequest,
     ConnectError,
     NotFound,
+    NotJSONResponse,
     RateLimited,
+    ResponseDecodeError,
     ServerError,
     TimeoutError,
+    TooManyRedirects,
     TransportError,
     Unauthorized,
 )
@@ -82,6 +85,20 @@ def test_read_timeouts_and_other_transport_errors_only_for_idempotent():
     assert not decide(TimeoutError("read", phase="read"), method="POST").retry
     assert not decide(TransportError("reset"), method="POST").retry
     assert decide(TransportError("reset"), method="PUT").retry
+
+
+def test_a_redirect_loop_is_never_retried():
+    loop = TooManyRedirects(method="GET", url="https://a/x", location="https://b/y", redirects=20)
+    for method in ("GET", "PUT", "DELETE", "POST"):
+        assert not decide(loop, method=method).retry
+        assert not decide(loop, method=method, idempotent=True).retry
+
+
+def test_a_body_that_is_not_json_is_never_retried_but_json_cut_short_is():
+    page = NotJSONResponse(status=200, content_type="text/html", body_start="<html>")
+    assert not decide(page, method="GET").retry
+    assert not decide(page, method="POST", idempotent=True).retry
+    assert decide(ResponseDecodeError("cut short", unreadable=True), method="GET").retry
 
 
 @pytest.mark.parametrize("error", [BadRequest(400), Unauthorized(401), NotFound(404)])

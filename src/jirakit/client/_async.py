@@ -7,15 +7,14 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.request import getproxies
 
 import httpx
 
-from jirakit.client._base import BaseJira
+from jirakit.client._base import MAX_REDIRECTS, BaseJira
 from jirakit.client._bulk import AsyncBulk
 from jirakit.client._call import STREAM_CHUNK, Call, Flow, captured, single
 from jirakit.client._paging import PageStrategy, Paginator
-from jirakit.client._transport import PER_SHARD, ShardedAsyncTransport
+from jirakit.client._transport import async_transports
 from jirakit.client.models import ServerInfo, User
 from jirakit.client.resources.agile import AsyncBoards, AsyncSprints
 from jirakit.client.resources.attachments import AsyncAttachments
@@ -55,18 +54,20 @@ class AsyncJira(BaseJira):
     ) -> None:
         super().__init__(base_url, **options)
         self._sleep = sleep
-        if (
-            transport is None
-            and self.config.rate_limit.max_concurrency > PER_SHARD
-            and not getproxies()  # httpx applies HTTP(S)_PROXY only to its own transport
-        ):
-            transport = ShardedAsyncTransport(self.config.rate_limit.max_concurrency)
+        mounts = None
+        if transport is None:
+            # Sharded pools for the site unless a proxy from the environment applies to it
+            # (an OAuth client's site is on its API host, known before it is resolved).
+            site = self._base_url or getattr(self.auth, "api_url", None)
+            transport, mounts = async_transports(site, self.config.rate_limit.max_concurrency)
         self._http = httpx.AsyncClient(
             auth=self.auth,
             transport=transport,
+            mounts=mounts,
             timeout=self.config.timeout,
             headers=self.default_headers,
             follow_redirects=False,
+            max_redirects=MAX_REDIRECTS,
             limits=httpx.Limits(max_connections=self.config.rate_limit.max_concurrency),
         )
         self._slots = asyncio.Semaphore(self.config.rate_limit.max_concurrency)

@@ -28,16 +28,22 @@ from jirakit.errors import (
     ConnectError,
     HTTPError,
     JiraError,
+    NotJSONResponse,
     ResponseDecodeError,
     TimeoutError,
+    TooManyRedirects,
     TransportError,
+    clearly_not_json,
     error_for_response,
+    public_url,
 )
 
 log = get_logger("jirakit.client")
 _debug = logging.getLogger("jirakit.client")
 
 AGILE_PREFIX = "/rest/agile/1.0"
+MAX_REDIRECTS = 20
+"""Redirects followed for one request (calls with ``follow_redirects``), httpx's default."""
 
 
 class BaseJira:
@@ -157,8 +163,13 @@ class BaseJira:
             try:
                 return call.parse(response)
             except ValueError as exc:
-                # Only a body that is not JSON at all (cut short in transit) is worth
-                # reading again; a shape we did not expect will not change on a retry.
+                # JSON cut short in transit is worth reading again; a body that is not
+                # JSON at all (an HTML login or proxy page) or a shape we did not expect
+                # will not change on a retry.
+                if isinstance(exc, json.JSONDecodeError) and clearly_not_json(
+                    response.headers.get("content-type", ""), response.content
+                ):
+                    raise NotJSONResponse.from_response(response) from exc
                 raise ResponseDecodeError(
                     f"could not read the response to {call.method} {call.path}: {exc}",
                     request_id=response.headers.get("x-arequestid"),
@@ -167,7 +178,14 @@ class BaseJira:
         raise error_for_response(response)
 
     def _transport_error(self, exc: httpx.HTTPError, request: httpx.Request) -> TransportError:
-        method, url = request.method, str(request.url.copy_with(query=None))
+        method, url = request.method, public_url(request.url)
+        if isinstance(exc, httpx.TooManyRedirects):
+            return TooManyRedirects(
+                method=method,
+                url=url,
+                location=public_url(exc.request.url),
+                redirects=MAX_REDIRECTS,
+            )
         text = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.ConnectTimeout):
             return TimeoutError(text, method=method, url=url, phase="connect")

@@ -8,7 +8,9 @@ Rules (Jira Cloud's documented behaviour):
 - 503 honours ``Retry-After`` too, but like every other 5xx it may have done the work, so
   only idempotent requests are retried (GET, HEAD, OPTIONS, PUT, DELETE, read-only POSTs
   such as ``search/jql``), plus POSTs whose caller opted in.
-- A 2xx body that is not JSON (cut short in transit) is read again when idempotent.
+- A 2xx body that is JSON cut short in transit is read again when idempotent; a body that
+  is not JSON at all (`NotJSONResponse`: an HTML login or proxy page) is final.
+- A redirect loop (`TooManyRedirects`) is final: following it again loops again.
 - Connection failures before the request was sent (connect errors, connect/pool timeouts)
   are retried for every method; read/write timeouts and other transport errors only for
   idempotent requests.
@@ -31,6 +33,7 @@ from jirakit.errors import (
     ResponseDecodeError,
     ServerError,
     TimeoutError,
+    TooManyRedirects,
     TransportError,
     retry_after_seconds,
 )
@@ -132,10 +135,13 @@ def decide_retry(
     elif isinstance(error, HTTPError):
         return NO_RETRY
     elif isinstance(error, ResponseDecodeError) and error.unreadable:
-        # A 2xx body that is not JSON was cut short in transit: read it again if safe.
+        # A 2xx body of JSON cut short in transit: read it again if safe. (A body that
+        # is not JSON at all, `NotJSONResponse`, is not ``unreadable``: never retried.)
         if not safe:
             return NO_RETRY
         delay, reason = None, "unreadable body"
+    elif isinstance(error, TooManyRedirects):
+        return NO_RETRY  # a loop: the next attempt would follow it round again
     elif never_sent(error):
         delay, reason = None, "not sent"
     elif isinstance(error, TransportError):

@@ -10,7 +10,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from jirakit.client._base import BaseJira
+from jirakit.client._base import MAX_REDIRECTS, BaseJira
 from jirakit.client._bulk import Bulk
 from jirakit.client._call import STREAM_CHUNK, Call, Flow, drive, single
 from jirakit.client._paging import PageStrategy, Paginator
@@ -62,6 +62,7 @@ class Jira(BaseJira):
             timeout=self.config.timeout,
             headers=self.default_headers,
             follow_redirects=False,
+            max_redirects=MAX_REDIRECTS,
         )
         self.issues = Issues(self)
         self.search = Search(self)
