@@ -10,6 +10,7 @@ from jirakit.cli.automation import issue_app, search, whoami
 from jirakit.cli.demo import demo
 from jirakit.cli.report import report
 from jirakit.cli.sandbox import sandbox_app
+from jirakit.cli.sql import sql
 from jirakit.cli.sync import sync
 from jirakit.errors import JiraError
 
@@ -25,6 +26,7 @@ app.command()(whoami)
 app.command()(search)
 app.command()(sync)
 app.command()(report)
+app.command()(sql)
 app.add_typer(issue_app, name="issue")
 
 
