@@ -20,6 +20,7 @@ from jirakit.cli.link import link_app
 from jirakit.cli.report import report
 from jirakit.cli.sandbox import sandbox_app
 from jirakit.cli.sprint import sprint_app
+from jirakit.cli.sql import sql
 from jirakit.cli.sync import sync
 from jirakit.cli.worklog import worklog_app
 from jirakit.errors import JiraError
@@ -61,6 +62,7 @@ app.command()(whoami)
 app.command()(search)
 app.command()(sync)
 app.command()(report)
+app.command()(sql)
 issue_app.command("list")(issue_list)
 issue_app.command("view")(issue_view)
 app.add_typer(issue_app, name="issue")

@@ -8,7 +8,9 @@ those; the report prints summary tables and writes charts.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import shutil
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from jirakit import AsyncJira, BasicAuth, Jira
 
@@ -71,6 +74,29 @@ def _change_things(console: Console, jira: Jira, key: str) -> list[str]:
     return changed
 
 
+HINT_QUERY = (
+    "select status, count(*) as issues from issue_enhanced group by status order by issues desc"
+)
+
+
+def _program() -> str:
+    """How to run jirakit again from here: ``jirakit`` when that is on PATH and is this
+    program, else the path this one was started as (``.venv/bin/jirakit`` after
+    ``make demo``, whose virtualenv is not activated)."""
+    started = Path(sys.argv[0])
+    if started.stem != "jirakit":
+        return "jirakit"
+    on_path = shutil.which("jirakit")
+    if on_path and Path(on_path).resolve() == started.resolve():
+        return "jirakit"
+    return shlex.quote(str(started))
+
+
+def sql_hint(db: Path) -> str:
+    """The `jirakit sql` command the demo suggests (no duckdb command-line tool needed)."""
+    return f'{_program()} sql "{HINT_QUERY}" --dest {shlex.quote(f"duckdb:///{db}")}'
+
+
 def demo(
     issues: Annotated[int, typer.Option(help="Issues the sandbox is seeded with.")] = 400,
     seed: Annotated[int, typer.Option(help="Seed of the generated organisation.")] = 42,
@@ -117,7 +143,8 @@ def demo(
     finally:
         conn.close()
     report.print(console)
-    console.print(f'Warehouse: [cyan]{db}[/cyan] (try: duckdb {db} "select * from issue_enhanced")')
     for path in report.charts.values():
         console.print(f"  {path}", highlight=False)
+    console.print(f"Warehouse: [cyan]{db}[/cyan]. Query it with SQL:", highlight=False)
+    console.print(Text(f"  {sql_hint(db)}", style="cyan"), soft_wrap=True)
     console.print(f"Done in {time.perf_counter() - started:.0f}s")

@@ -19,6 +19,7 @@ def report(
     ),
 ) -> None:
     """Print summary tables and write charts (PNG) plus a static HTML page."""
+    from jirakit.cli.sql import open_read_only
     from jirakit.sync.pipeline import warehouse_for
     from jirakit.sync.report import ReportError, build_report
 
@@ -30,7 +31,7 @@ def report(
             f"{warehouse.location} does not exist: run `jirakit sync` first", param_hint="--dest"
         )
     console = Console()
-    conn = warehouse.connect()
+    conn, _ = open_read_only(dest, dataset)  # reading only; a locked file is one line
     try:
         dialect: Any = warehouse.dialect
         result = build_report(conn, dialect=dialect, schema=warehouse.dataset, out_dir=out)
