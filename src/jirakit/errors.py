@@ -235,7 +235,12 @@ class HTTPError(JiraError):
         parts = [*self.error_messages, *(f"{k}: {v}" for k, v in self.errors.items())]
         if parts:
             return "; ".join(parts)
-        return self.body.strip()[:200] or _reason(self.status)
+        body = self.body.strip()
+        if body[:1] == "<":  # a gateway's or proxy's HTML page, not Jira's answer
+            title = _HTML_TITLE.search(body)
+            said = " ".join(title.group(1).split()) if title else _reason(self.status)
+            return f"{said} (an HTML page: a proxy or gateway answered, not Jira)"
+        return " ".join(body[:200].split()) or _reason(self.status)
 
     def _render(self) -> str:
         head = f"[{self.request_id}] " if self.request_id else ""
@@ -285,6 +290,9 @@ class ServerError(HTTPError):
     @property
     def retry_after(self) -> float | None:
         return retry_after_seconds(self.headers)
+
+
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
 def _reason(status: int) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 
-import typer
-from rich.console import Console
+from jirakit.cli._root import error_line
 
 # What the sync extra brings (pyproject.toml), by the module each package imports as.
 SYNC = ("dlt", "duckdb", "pyarrow", "matplotlib", "psycopg")
@@ -23,10 +22,8 @@ def require_extra(command: str, modules: Sequence[str] = SYNC, extra: str = "syn
         except ImportError:
             missing.append(module)
     if missing:
-        Console(stderr=True).print(
-            f"[red]error:[/red] jirakit {command} needs the {extra} extra "
+        raise error_line(
+            f"jirakit {command} needs the {extra} extra "
             f"(missing: {', '.join(missing)}): pip install 'jirakit[{extra}]'",
-            highlight=False,
-            soft_wrap=True,
+            1,
         )
-        raise typer.Exit(1)

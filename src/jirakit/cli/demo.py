@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jirakit import AsyncJira, BasicAuth, Jira
+from jirakit.cli._extras import require_extra
 
 EMAIL, TOKEN = "admin@example.com", "sandbox-token"
 
@@ -104,6 +105,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where the report goes.")] = Path("demo-report"),
 ) -> None:
     """Start a seeded local Jira, tour the client, sync it into DuckDB twice, report."""
+    require_extra("demo")
     from jirakit.cli.sync import summary
     from jirakit.sandbox import Sandbox
     from jirakit.sync.pipeline import run_sync, warehouse_for

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from jirakit.cli._extras import require_extra
+
 
 def report(
     dest: Annotated[
@@ -19,11 +21,15 @@ def report(
     ),
 ) -> None:
     """Print summary tables and write charts (PNG) plus a static HTML page."""
+    require_extra("report", ("duckdb", "matplotlib"))
     from jirakit.cli.sql import open_read_only
-    from jirakit.sync.pipeline import warehouse_for
+    from jirakit.sync.destination import DestinationError, warehouse_for
     from jirakit.sync.report import ReportError, build_report
 
-    warehouse = warehouse_for(dest, dataset)
+    try:
+        warehouse = warehouse_for(dest, dataset)
+    except DestinationError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--dest") from None
     if warehouse.dialect not in ("duckdb", "postgres"):
         raise typer.BadParameter("reports read DuckDB or Postgres warehouses", param_hint="--dest")
     if warehouse.dialect == "duckdb" and not Path(warehouse.location or "").exists():

@@ -72,9 +72,12 @@ def open_read_only(dest: str | None, dataset: str | None) -> tuple[Any, str]:
     """A read-only connection to the warehouse ``dest`` names (the forms `jirakit sync`
     takes) with the dataset as its default schema, and the dialect; a missing DuckDB
     file, an unreachable server or another destination is a one-line error (exit 1)."""
-    from jirakit.sync.pipeline import warehouse_for
+    from jirakit.sync.destination import DestinationError, warehouse_for
 
-    warehouse = warehouse_for(dest, dataset)
+    try:
+        warehouse = warehouse_for(dest, dataset)
+    except DestinationError as exc:
+        _fail(str(exc))
     if warehouse.dialect == "duckdb":
         import duckdb
 
@@ -96,7 +99,7 @@ def open_read_only(dest: str | None, dataset: str | None) -> tuple[Any, str]:
         import psycopg
 
         try:
-            conn = psycopg.connect(warehouse.location or "", autocommit=True, connect_timeout=10)
+            conn = psycopg.connect(warehouse.conninfo(), autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:  # the message names host and port, never the password
             _fail(f"cannot connect to Postgres: {_one_line(exc)}")
         try:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from jirakit.cli._connect import Connection, connected
@@ -145,7 +146,8 @@ def _stop_on_signals(stop: StopSignal) -> None:
 
 
 def _fail(console: Console, message: str, code: int) -> NoReturn:
-    console.print(f"[red]{message}[/red]", highlight=False, soft_wrap=True)
+    """One line on stderr (Jira's words may hold brackets: no markup), then exit."""
+    console.print(f"[red]{escape(message)}[/red]", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-
-import dlt
 
 # Environment variables a Postgres password may come from, in order, when the URL has none
 # (libpq itself reads PGPASSWORD and ~/.pgpass; dlt needs the password handed to it).
@@ -63,7 +62,6 @@ class Warehouse:
     the Postgres password, kept out of ``repr``.
     """
 
-    destination: Any
     dialect: str
     location: str | None = None
     dataset: str = "jira"
@@ -85,6 +83,26 @@ class Warehouse:
 
             return psycopg.connect(self.conninfo())
         raise ValueError(f"no SQL access to a {self.dialect} destination from jirakit")
+
+    @cached_property
+    def destination(self) -> Any:
+        """The dlt destination (built on first use: `jirakit sql` and `report` only need
+        SQL access, and importing dlt costs most of a second)."""
+        import dlt
+
+        if self.dialect == "duckdb":
+            config = duckdb_config(self.duckdb_memory, self.duckdb_threads)
+            return dlt.destinations.duckdb({"database": self.location, "global_config": config})
+        if self.dialect == "postgres":
+            from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+            credentials = PostgresCredentials()
+            credentials.parse_native_representation(self.location or "")
+            # dlt refuses a Postgres destination without a password; "" lets libpq decide
+            # (trust auth, ~/.pgpass), as psql does.
+            credentials.password = self.password or ""
+            return dlt.destinations.postgres(credentials)
+        return self.dialect
 
     def conninfo(self) -> str:
         """The Postgres connection string, with the password if one was given."""
@@ -141,7 +159,7 @@ def warehouse_for(
             f"--dest {dest!r} is not a dlt destination dlt knows ({type(exc).__name__}); "
             f"{_accepted()}"
         ) from None
-    return Warehouse(dest, dest, None, dataset or "jira", identity=f"{dest}:{dest}")
+    return Warehouse(dest, None, dataset or "jira", identity=f"{dest}:{dest}")
 
 
 def _duckdb(dest: str, dataset: str | None, memory: str | None, threads: int | None) -> Warehouse:
@@ -154,9 +172,7 @@ def _duckdb(dest: str, dataset: str | None, memory: str | None, threads: int | N
             f"--dest {dest!r}: write duckdb:///relative.duckdb or duckdb:////absolute.duckdb "
             "(three slashes, then the path)"
         )
-    config = duckdb_config(memory, threads)
     return Warehouse(
-        dlt.destinations.duckdb({"database": path, "global_config": config}),
         "duckdb",
         path,
         dataset or "main",
@@ -167,8 +183,6 @@ def _duckdb(dest: str, dataset: str | None, memory: str | None, threads: int | N
 
 
 def _postgres(dest: str, dataset: str | None) -> Warehouse:
-    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
-
     url = dest.replace("postgres://", "postgresql://", 1)
     parts = urlsplit(url)
     database = parts.path.lstrip("/")
@@ -180,14 +194,8 @@ def _postgres(dest: str, dataset: str | None) -> Warehouse:
     password = unquote(parts.password) if parts.password else None
     if password is None:
         password = next((os.environ[n] for n in PASSWORD_ENV if os.environ.get(n)), None)
-    credentials = PostgresCredentials()
-    credentials.parse_native_representation(url)
-    # dlt refuses a Postgres destination without a password; "" lets libpq decide (trust
-    # auth, ~/.pgpass), as psql does.
-    credentials.password = password or ""
     host = f"{parts.hostname}:{parts.port or 5432}"
     return Warehouse(
-        dlt.destinations.postgres(credentials),
         "postgres",
         _redact(url),
         dataset or "jira",

@@ -1,0 +1,206 @@
+"""`jirakit sync` errors a user can act on: a bad ``--dest`` is one line before any request,
+Jira's own status and words, failures that say what was committed, every started run
+recorded (and alerted on), and the extra to install when it is missing."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+import pytest
+from starlette.middleware import Middleware
+
+from jirakit import BasicAuth, Jira
+from jirakit.sandbox import Sandbox
+from jirakit.sandbox.faults import FaultMiddleware, FaultSpec
+from jirakit.sync.drift import DriftEvent
+from jirakit.sync.pipeline import run_sync, warehouse_for
+from jirakit.sync.source import FatalSyncError, SyncOptions
+
+EMAIL, TOKEN = "admin@example.com", "sandbox-token"
+ROOT = Path(__file__).resolve().parents[2]
+PG = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+
+
+class Recorder:
+    """ASGI middleware counting every request that reaches the sandbox."""
+
+    def __init__(self, app: Any, seen: Counter[str]) -> None:
+        self.app, self.seen = app, seen
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.seen[f"{scope['method']} {scope['path']}"] += 1
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def counted() -> Iterator[tuple[str, Counter[str]]]:
+    seen: Counter[str] = Counter()
+    sandbox = Sandbox(seed=41, issues=30, middleware=[Middleware(Recorder, seen=seen)])
+    with sandbox.serve() as url:
+        yield url, seen
+
+
+def jirakit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jirakit", *args],
+        env={**os.environ, "JIRAKIT_EMAIL": EMAIL, "JIRAKIT_API_TOKEN": TOKEN, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def said(done: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in done.stderr.splitlines() if line.strip()]
+
+
+def bad_dests(tmp: Path) -> list[tuple[str, str]]:
+    not_duckdb = tmp / "notes.duckdb"
+    not_duckdb.write_text("these are not a database\n")
+    return [
+        (f"duckdb:///{tmp / 'missing' / 'jira.duckdb'}", "does not exist; create it"),
+        ("duckdb://relative.duckdb", "write duckdb:///relative.duckdb or duckdb:////absolute"),
+        ("mysql://root@localhost/jira", "unknown scheme 'mysql'; accepted forms: duckdb:///"),
+        ("nosuchdestination", "is not a dlt destination"),
+        (f"duckdb:///{tmp}", "is a folder"),
+        (f"duckdb:///{not_duckdb}", "cannot open"),
+        ("postgresql://postgres@127.0.0.1:1/test", "cannot reach Postgres as postgres@127.0.0.1:1"),
+        ("postgresql:///test", "needs a user, a host and a database"),
+    ]
+
+
+def test_a_bad_dest_is_one_line_before_any_request(counted, tmp_path: Path):
+    url, seen = counted
+    for dest, words in bad_dests(tmp_path):
+        before = sum(seen.values())
+        done = jirakit("sync", "--url", url, "--dest", dest, "--pipelines-dir", str(tmp_path / "s"))
+        lines = said(done)
+        assert done.returncode == 2, (dest, done.stderr)
+        assert len(lines) == 1 and words in lines[0], (dest, lines)
+        assert lines[0].startswith("error: --dest"), lines
+        assert "Traceback" not in done.stderr
+        assert sum(seen.values()) == before, f"{dest}: a request was made"
+
+
+def test_the_docs_postgres_example_works_as_written(counted, tmp_path: Path):
+    """docs/sync.md's Postgres command, with the sandbox's URL for the site's."""
+    url, _ = counted
+    try:
+        psycopg.connect(PG, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no local PostgreSQL ({exc}); start it to run this test")
+    text = (ROOT / "docs" / "sync.md").read_text()
+    found = re.search(r"^jirakit sync (.*--dest postgresql://\S+.*)$", text, re.M)
+    assert found, "docs/sync.md has no Postgres example"
+    args = found.group(1).split()
+    args[args.index("--url") + 1] = url
+    dataset = args[args.index("--dataset") + 1]
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
+    done = jirakit("sync", *args, "--pipelines-dir", str(tmp_path / "state"))
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(PG) as conn:
+        count = conn.execute(f'SELECT count(*) FROM "{dataset}".issues').fetchone()
+    assert count == (30,)
+
+
+def test_an_unknown_project_is_jiras_400_with_the_keys_that_exist(counted, tmp_path: Path):
+    url, _ = counted
+    db = tmp_path / "j.duckdb"
+    done = jirakit("sync", "--url", url, "--dest", f"duckdb:///{db}", "--projects", "NOPE")
+    lines = said(done)
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert "Jira answered 400 while reading issue ids" in lines[0]
+    assert "'NOPE'" in lines[0]  # Jira's own words name the value
+    assert re.search(r"projects you can see: [A-Z]+(, [A-Z]+)+\)", lines[0]), lines[0]
+    assert "404" not in lines[0]
+
+
+def test_a_failure_under_faults_is_one_line_naming_endpoint_status_and_commit(tmp_path: Path):
+    failing = Middleware(
+        FaultMiddleware,
+        spec=FaultSpec.parse("502=1.0"),
+        seed=1,
+        paths=("/rest/api/3/issue/bulkfetch",),
+    )
+    sandbox = Sandbox(seed=42, issues=30, middleware=[failing])
+    db = tmp_path / "j.duckdb"
+    with sandbox.serve() as url:
+        done = jirakit("sync", "--url", url, "--dest", f"duckdb:///{db}")
+    lines = said(done)
+    assert done.returncode == 1, done.stderr
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("sync failed: POST /rest/api/3/issue/bulkfetch answered 502"), lines
+    assert "Nothing from this run was committed" in lines[0]
+    assert "next run is a full load" in lines[0]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        runs = con.sql("select status, error from _sync_runs").fetchall()
+    finally:
+        con.close()
+    assert len(runs) == 1 and runs[0][0] == "failed" and "502" in runs[0][1]
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Sequence[DriftEvent]]] = []
+
+    def send(self, title: str, events: Sequence[DriftEvent]) -> None:
+        self.sent.append((title, list(events)))
+
+
+def test_a_site_down_from_the_first_request_is_recorded_and_alerted(tmp_path: Path):
+    sink = Collect()
+    warehouse = warehouse_for(f"duckdb:///{tmp_path / 'j.duckdb'}")
+    with Jira("http://127.0.0.1:9", auth=BasicAuth(EMAIL, TOKEN), sleep=lambda s: None) as jira:
+        for _ in range(3):
+            with pytest.raises(FatalSyncError, match=r"127\.0\.0\.1:9") as raised:
+                run_sync(
+                    jira,
+                    warehouse=warehouse,
+                    pipelines_dir=str(tmp_path / "state"),
+                    sinks=[sink],
+                    options=SyncOptions(),
+                )
+            assert "Nothing from this run was committed" in str(raised.value)
+    con = duckdb.connect(str(tmp_path / "j.duckdb"), read_only=True)
+    try:
+        runs = con.sql("select status, site from _sync_runs order by started_at").fetchall()
+    finally:
+        con.close()
+    assert runs == [("failed", "http://127.0.0.1:9")] * 3
+    alerts = [events for title, events in sink.sent if title == "Jira sync failing"]
+    assert len(alerts) == 1 and alerts[0][0].describe().startswith("3 ")
+
+
+BLOCK_SYNC_EXTRA = "import sys; sys.modules['dlt'] = None; from jirakit.cli import main; main()"
+
+
+@pytest.mark.parametrize("command", ["sync", "report", "demo"])
+def test_without_the_sync_extra_the_command_names_it(command: str, tmp_path: Path):
+    block = BLOCK_SYNC_EXTRA.replace("'dlt'", "'matplotlib'" if command == "report" else "'dlt'")
+    done = subprocess.run(
+        [sys.executable, "-c", block, command],
+        env={**os.environ, "JIRAKIT_URL": "http://127.0.0.1:9"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    lines = said(done)
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert f"jirakit {command} needs the sync extra" in lines[0]
+    assert "pip install 'jirakit[sync]'" in lines[0]
+    assert not list(tmp_path.iterdir())  # nothing written
