@@ -89,3 +89,42 @@ def test_sync_defaults_are_the_pipelines_bounded_ones():
     params = inspect.signature(sync).parameters
     assert params["duckdb_memory"].default == DUCKDB_MEMORY
     assert params["duckdb_threads"].default == DUCKDB_THREADS
+
+
+def test_progress_shows_the_phases_that_extract_nothing(tmp_path: Path):
+    """The live display moves through loading and models (it used to freeze there): the
+    run reports every phase in order, and the display's title names the current one."""
+    from rich.console import Console
+
+    from jirakit import BasicAuth, Jira
+    from jirakit.cli.sync import _Progress
+    from jirakit.sync.outcome import PHASES
+    from jirakit.sync.pipeline import run_sync, warehouse_for
+
+    sandbox = Sandbox(seed=9, issues=20)
+    seen: list[str] = []
+    titles: list[str] = []
+    with (
+        sandbox.serve() as url,
+        Jira(url, auth=BasicAuth("admin@example.com", "sandbox-token")) as jira,
+    ):
+        shown = _Progress(jira.stats)
+
+        def enter(phase: str) -> None:
+            seen.append(phase)
+            shown.enter(phase)
+            titles.append(str(shown.render().title))
+
+        run_sync(
+            jira,
+            warehouse=warehouse_for(f"duckdb:///{tmp_path / 'j.duckdb'}"),
+            pipelines_dir=str(tmp_path / "s"),
+            on_phase=enter,
+        )
+    expected = [p for p in PHASES if p != "loading an interrupted run's rows"]
+    assert seen == [*expected, "done"]
+    assert any(t.startswith("jirakit sync: loading (") for t in titles)
+    assert any(t.startswith("jirakit sync: models (") for t in titles)
+    rendered = Console(width=100, record=True)
+    rendered.print(shown.render())
+    assert "requests" in rendered.export_text()
