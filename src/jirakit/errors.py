@@ -238,7 +238,8 @@ class HTTPError(JiraError):
         body = self.body.strip()
         if body[:1] == "<":  # a gateway's or proxy's HTML page, not Jira's answer
             title = _HTML_TITLE.search(body)
-            said = " ".join(title.group(1).split()) if title else _reason(self.status)
+            text = title.group(1) if title else _HTML_TAG.sub(" ", body)
+            said = " ".join(text.split())[:120] or _reason(self.status)
             return f"{said} (an HTML page: a proxy or gateway answered, not Jira)"
         return " ".join(body[:200].split()) or _reason(self.status)
 
@@ -293,6 +294,7 @@ class ServerError(HTTPError):
 
 
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_HTML_TAG = re.compile(r"<[^>]*>")
 
 
 def _reason(status: int) -> str:

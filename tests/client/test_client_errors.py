@@ -184,3 +184,11 @@ def test_not_json_response_from_a_bare_response():
     assert error.method == "" and error.url == "" and error.request_id is None
     assert str(error).startswith("Jira answered 200 with text/html, not JSON")
     assert error.body_start == "<html>hi</html>"
+
+
+def test_a_gateway_html_page_is_summarised_by_its_title_on_one_line():
+    request = httpx.Request("POST", f"{BASE}/rest/api/3/issue/bulkfetch")
+    page = "<html>\n<head><title>502 Bad Gateway</title></head>\n<body><h1>nginx</h1></body></html>"
+    error = error_for_response(httpx.Response(502, text=page, request=request))
+    assert error.message == "502 Bad Gateway (an HTML page: a proxy or gateway answered, not Jira)"
+    assert "\n" not in str(error) and "<" not in str(error)
