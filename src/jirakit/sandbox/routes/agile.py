@@ -83,11 +83,11 @@ def _now_iso(dt: datetime) -> str:
 def _parse_date(field: str, raw: Any) -> str:
     try:
         dt = datetime.fromisoformat(str(raw).replace("+0000", "+00:00"))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return _now_iso(dt)
+    except (ValueError, OverflowError):
         raise bad_request(errors={field: f"Error parsing date string: {raw}"}) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return _now_iso(dt)
 
 
 def sprint_field(store: Store) -> str:

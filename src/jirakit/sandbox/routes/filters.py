@@ -15,6 +15,7 @@ from starlette.routing import Route
 from jirakit.jql.messages import FUNCTION_NAMES, RESERVED_WORDS
 from jirakit.sandbox.app import Ctx, ctx
 from jirakit.sandbox.errors import JiraHttpError, bad_request
+from jirakit.sandbox.inputs import body_str
 from jirakit.sandbox.store import Json
 from jirakit.sandbox.views import user_full
 
@@ -71,13 +72,14 @@ def _validated(c: Ctx, body: Any, *, partial: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "name" in body or not partial:
         name = body.get("name")
+        name = str(name) if isinstance(name, int | float) and not isinstance(name, bool) else name
         if not isinstance(name, str) or not name.strip():
             raise bad_request(errors={"filterName": "You must specify a name for this filter."})
         out["name"] = name.strip()
     if "jql" in body:
-        jql = body.get("jql") or ""
-        c.state.search.parse(str(jql), bounded=False)  # 400 with Jira's messages
-        out["jql"] = str(jql)
+        jql = body_str(body, "jql") or ""
+        c.state.search.validate(jql, c.account_id)  # 400 with Jira's messages
+        out["jql"] = jql
     elif not partial:
         out["jql"] = ""
     if "description" in body:

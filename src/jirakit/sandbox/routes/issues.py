@@ -14,6 +14,7 @@ from starlette.routing import Route
 from jirakit.sandbox import mutations
 from jirakit.sandbox.app import Ctx, JiraJSON, ctx, render_json
 from jirakit.sandbox.errors import JiraHttpError, bad_request
+from jirakit.sandbox.inputs import INVALID_PAYLOAD, body_int, body_str, body_str_list
 from jirakit.sandbox.store import API, IssueRecord
 from jirakit.sandbox.views import (
     ViewCache,
@@ -166,11 +167,11 @@ async def bulkfetch(request: Request) -> Response:
     body = await c.json()
     if not isinstance(body, dict) or not isinstance(body.get("issueIdsOrKeys"), list):
         raise bad_request("issueIdsOrKeys must be provided.")
-    refs = [str(r) for r in body["issueIdsOrKeys"]]
+    refs = body_str_list(body, "issueIdsOrKeys")
     if not refs or len(refs) > 100:
         raise bad_request("The number of issues must be between 1 and 100.")
-    fields = split_list(body.get("fields") or []) or ["*navigable"]
-    expand = split_list(body.get("expand") or [])
+    fields = split_list(body_str_list(body, "fields")) or ["*navigable"]
+    expand = split_list(_str_or_list(body, "expand"))
     cache: ViewCache = c.state.views
     selected = cache.select(fields, "*navigable")
     recs: list[IssueRecord] = []
@@ -207,6 +208,14 @@ async def issue_changelog(request: Request) -> Response:
     return c.respond(c.page(values, f"issue/{rec.key}/changelog", max_cap=100))
 
 
+def _str_or_list(body: Any, key: str) -> list[str]:
+    """A member given as one comma-separated string or as a list of strings."""
+    value = body.get(key) if isinstance(body, dict) else None
+    if isinstance(value, str):
+        return [value]
+    return body_str_list(body, key)
+
+
 def _cl_token(state: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
 
@@ -216,22 +225,24 @@ async def changelog_bulkfetch(request: Request) -> Response:
     body = await c.json()
     if not isinstance(body, dict) or not isinstance(body.get("issueIdsOrKeys"), list):
         raise bad_request("issueIdsOrKeys must be provided.")
-    refs = [str(r) for r in body["issueIdsOrKeys"]]
+    refs = body_str_list(body, "issueIdsOrKeys")
     if not refs or len(refs) > 1000:
         raise bad_request("The number of issues must be between 1 and 1000.")
-    field_ids = set(body.get("fieldIds") or [])
+    field_ids = set(body_str_list(body, "fieldIds"))
     if len(field_ids) > 10:
         raise bad_request("The number of fieldIds must not exceed 10.")
-    size = int(body.get("maxResults") or 1000)
+    size = body_int(body, "maxResults", 1000) or 1000
     size = max(1, min(size, 10000))
     pos = (0, 0)
-    token = body.get("nextPageToken")
+    token = body_str(body, "nextPageToken")
     if token:
         try:
-            st = json.loads(base64.urlsafe_b64decode(str(token)))
+            st = json.loads(base64.urlsafe_b64decode(token))
             pos = (int(st["i"]), int(st["h"]))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
             raise bad_request("Invalid nextPageToken.") from None
+        if min(pos) < 0:
+            raise bad_request("Invalid nextPageToken.")
     recs: list[IssueRecord] = []
     for ref in refs:
         rec = c.store.issue(ref)
@@ -286,7 +297,12 @@ async def watchers(request: Request) -> Response:
 async def add_watcher(request: Request) -> Response:
     c = ctx(request)
     body = await c.json()
-    aid = body if isinstance(body, str) else c.account_id
+    if body is None:
+        aid = c.account_id  # no body: the caller watches
+    elif isinstance(body, str | int | float) and not isinstance(body, bool):
+        aid = str(body)  # a JSON string (Jackson reads a number as its text too)
+    else:
+        raise bad_request(INVALID_PAYLOAD)
     if aid not in c.store.users:
         raise bad_request(errors={"accountId": "The user does not exist."})
     with c.store.lock:
