@@ -13,10 +13,12 @@ from jirakit.sandbox.routes import (
     agile,
     attachments,
     comments,
+    config,
     filters,
     issues,
     links,
     meta,
+    permissions,
     projects,
     search,
     transitions,
@@ -30,6 +32,8 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for module in (
         meta,
+        permissions,  # literal paths (/user/assignable/..., /project/{key}/role) first
+        config,  # /project/type before /project/{key}
         users,
         admin,
         projects,
