@@ -21,6 +21,7 @@ from jirakit.sandbox.routes import (
     permissions,
     projects,
     search,
+    software,
     transitions,
     users,
     webhooks,
@@ -57,8 +58,9 @@ def webhook_admin_routes() -> list[BaseRoute]:
 
 
 def agile_routes() -> list[BaseRoute]:
-    """Jira Software (``/rest/agile/1.0``): boards, sprints, backlog, epics."""
-    return [agile.mount()]
+    """Jira Software: ``/rest/agile/1.0`` (boards, sprints, backlog, epics) and the
+    token-paged issue reads of ``/rest/software/1.0``."""
+    return [agile.mount(), software.mount()]
 
 
 def media_routes() -> list[BaseRoute]:

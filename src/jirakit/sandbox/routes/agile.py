@@ -220,14 +220,11 @@ def _field_selection(c: Ctx) -> tuple[list[str], list[str]]:
     return selected, agile
 
 
-def _issue_page(c: Ctx, scope: Iterable[IssueRecord]) -> dict[str, Any]:
-    """A ``SearchResults`` page over ``scope`` narrowed by the ``jql`` parameter."""
-    store = c.store
-    start = max(0, c.int_param("startAt", 0))
-    limit = 100 if c.config.flavour == "cloud" else 1000
-    size = max(0, min(c.int_param("maxResults", 50), limit))
+def _ordered(c: Ctx, scope: Iterable[IssueRecord]) -> list[IssueRecord]:
+    """``scope`` that the caller may browse, narrowed by the ``jql`` parameter (its ORDER
+    BY wins), else in Rank order."""
     text = (c.param("jql") or "").strip()
-    allowed = store.browsable_projects(c.account_id)
+    allowed = c.store.browsable_projects(c.account_id)
     recs = [r for r in scope if allowed is None or r.project_id in allowed]
     if text:
         engine = _engine(c)
@@ -239,6 +236,15 @@ def _issue_page(c: Ctx, scope: Iterable[IssueRecord]) -> dict[str, Any]:
             recs.sort(key=_rank)
     else:
         recs.sort(key=_rank)
+    return recs
+
+
+def _issue_page(c: Ctx, scope: Iterable[IssueRecord]) -> dict[str, Any]:
+    """A ``SearchResults`` page over ``scope`` narrowed by the ``jql`` parameter."""
+    start = max(0, c.int_param("startAt", 0))
+    limit = 100 if c.config.flavour == "cloud" else 1000
+    size = max(0, min(c.int_param("maxResults", 50), limit))
+    recs = _ordered(c, scope)
     selected, agile = _field_selection(c)
     expand = [e for e in split_list(c.params("expand")) if e not in ("names", "schema")]
     issues = [_issue_json(c, r, selected, expand, agile) for r in recs[start : start + size]]
