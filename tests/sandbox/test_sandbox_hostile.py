@@ -1138,6 +1138,25 @@ async def test_answers_name_what_to_fix() -> None:
     assert "more than 100 levels deep" in r.json()["errorMessages"][0]
 
 
+async def test_unknown_members_are_refused_as_recorded_from_jira() -> None:
+    """The 400s a real Jira gave jira-ruby's recordings
+    (``../shared/jira/fixtures/jira-ruby/*/10000.invalid.put.json``, ``10002.invalid.put.json``)."""
+    sb = make_site()
+    r = await send(sb, Case("x", "PUT", "/issue/ENG-1", (400,), json={"invalid": "field"}))
+    assert r.json() == {
+        "errorMessages": [],
+        "errors": {"invalid": "Field 'invalid' is not valid for this operation."},
+    }
+    r = await send(sb, Case("x", "POST", "/issue", (400,), json={**fields(), "extra": 1}))
+    assert r.json()["errors"] == {"extra": "Field 'extra' is not valid for this operation."}
+    r = await send(sb, Case("x", "PUT", "/component/10001", (400,), json={"invalid": "x"}))
+    assert r.json()["errorMessages"][0].startswith(
+        'Unrecognized field "invalid" (Class com.atlassian.jira.rest.v2.issue.component.ComponentBean)'
+    )
+    r = await send(sb, Case("x", "PUT", "/version/10001", (400,), json={"chump": "x"}))
+    assert "VersionBean" in r.json()["errorMessages"][0]
+
+
 async def test_time_spent_seconds_as_a_string_is_read_as_jackson_reads_it() -> None:
     """Jira binds ``timeSpentSeconds`` (a Java long) with Jackson, which coerces a string of
     digits and truncates a fraction: ``"600"`` is 600 seconds, ``600.9`` is 600."""

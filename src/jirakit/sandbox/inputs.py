@@ -239,17 +239,14 @@ def body_str_list(body: Any, key: str) -> list[str]:
 
 
 def body_int_list(body: Any, key: str) -> list[int]:
-    """``body[key]`` as a list of Java ``long`` values (empty when absent or null)."""
+    """``body[key]`` as a list of Java ``long`` values (empty when absent or null); a
+    null or non-numeric item is a 400."""
     value = body.get(key) if isinstance(body, dict) else None
     if value is None:
         return []
-    if not isinstance(value, list):
+    if not isinstance(value, list) or any(item is None for item in value):
         raise bad_request(INVALID_PAYLOAD)
-    return [body_int({"v": item}, "v", 0) if item is not None else _null_item() for item in value]
-
-
-def _null_item() -> int:
-    raise bad_request(INVALID_PAYLOAD)
+    return [body_int({"item": item}, "item", 0) for item in value]
 
 
 def body_dict(body: Any) -> dict[str, Any]:

@@ -460,11 +460,25 @@ def _project_of(store: Store, raw: Any) -> Json | None:
     return store.project(str(ref)) if ref is not None else None
 
 
+# The members of Jira's IssueUpdateBean; another one is refused per member, as recorded
+# from a real Jira in ../shared/jira/fixtures/jira-ruby/issue/10002.invalid.put.json.
+ISSUE_MEMBERS = frozenset({"fields", "update", "transition", "historyMetadata", "properties"})
+
+
+def _known_members(payload: Json) -> None:
+    extra = sorted(k for k in payload if k not in ISSUE_MEMBERS)
+    if extra:
+        raise bad_request(
+            errors={k: f"Field '{k}' is not valid for this operation." for k in extra}
+        )
+
+
 def create_issue(
     store: Store, payload: Any, author: str, now: datetime, version: int
 ) -> IssueRecord:
     if not isinstance(payload, dict) or not isinstance(payload.get("fields", {}), dict):
         raise bad_request("Can not deserialize instance of issue.")
+    _known_members(payload)
     fields: Json = payload.get("fields") or {}
     errors: dict[str, str] = {}
     project = _project_of(store, fields.get("project"))
@@ -625,6 +639,7 @@ def edit_issue(
 ) -> None:
     if not isinstance(payload, dict) or not isinstance(payload.get("fields", {}), dict | None):
         raise bad_request("Can not deserialize instance of issue.")
+    _known_members(payload)
     project = store.projects[str(rec.project_id)]
     parser = FieldParser(store, project, version)
     changes: dict[str, Any] = {}

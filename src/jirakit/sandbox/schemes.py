@@ -138,7 +138,6 @@ def role_view(
     project: Json | None,
     *,
     actors: bool = True,
-    viewer: str | None = None,
 ) -> Json:
     self_url = (
         f"{API}/project/{project['id']}/role/{role.id}" if project else f"{API}/role/{role.id}"
@@ -151,8 +150,6 @@ def role_view(
     }
     if actors:
         out["actors"] = role_actors(store, role, project)
-    if viewer is not None:
-        out["currentUserRole"] = viewer in role_members(store, role, project)
     out["admin"] = role.admin
     out["default"] = role.default
     out["roleConfigurable"] = True

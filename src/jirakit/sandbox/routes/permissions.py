@@ -189,13 +189,6 @@ async def application_role(request: Request) -> Response:
 # -- project roles -------------------------------------------------------------------------
 
 
-def _role(ref: str) -> schemes.Role:
-    role = schemes.role_by_ref(ref)
-    if role is None:
-        raise JiraHttpError(404, ["Can not retrieve a role actor for a null project role."])
-    return role
-
-
 async def roles(request: Request) -> Response:
     """``GET /role``: the site's project roles with their default actors."""
     c = ctx(request)
