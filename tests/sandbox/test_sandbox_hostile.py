@@ -100,6 +100,40 @@ WRITES: list[tuple[str, str, Any]] = [
     ("POST", "/version", {"project": "ENG", "name": "v"}),
     ("POST", "/component", {"project": "ENG", "name": "c"}),
     ("POST", "/rest/agile/1.0/sprint", {"name": "s", "originBoardId": 1}),
+    ("POST", "/rest/agile/1.0/sprint/1", {"goal": "g"}),
+    ("POST", "/rest/agile/1.0/sprint/3/issue", {"issues": ["ENG-1"]}),
+    ("POST", "/rest/agile/1.0/backlog/issue", {"issues": ["ENG-1"]}),
+    ("POST", "/rest/agile/1.0/board", {"name": "b", "type": "scrum", "filterId": 1}),
+    ("POST", "/issue/bulk", {"issueUpdates": [fields()]}),
+    ("PUT", "/issue/ENG-2/comment/10001", {"body": doc(para("edit"))}),
+    ("PUT", "/issue/ENG-6/worklog/10001", {"timeSpent": "2h"}),
+    ("POST", "/issue/ENG-2/remotelink", {"object": {"url": "https://x", "title": "x"}}),
+    ("POST", "/issue/ENG-2/watchers", "7b00c7f4781ef86f5c8cc1ab"),
+    ("PUT", "/issue/ENG-2/assignee", {"accountId": None}),
+    ("PUT", "/issue/ENG-3/properties/fuzz", {"any": "json"}),
+    (
+        "POST",
+        "/webhook",
+        {
+            "url": "http://127.0.0.1:9/h",
+            "webhooks": [{"events": ["jira:issue_created"], "jqlFilter": "project = ENG"}],
+        },
+    ),
+    (
+        "POST",
+        "/rest/webhooks/1.0/webhook",
+        {"name": "w", "url": "http://127.0.0.1:9/h", "events": ["jira:issue_created"]},
+    ),
+    ("POST", "/group", {"name": "fuzz-group"}),
+    ("POST", "/group/user?groupname=developers", {"accountId": "7b00c7f4781ef86f5c8cc1ab"}),
+    (
+        "POST",
+        "/project",
+        {"key": "FZ", "name": "Fuzz", "leadAccountId": "7b00c7f4781ef86f5c8cc1ab"},
+    ),
+    ("PUT", "/project/OPS", {"description": "d"}),
+    ("PUT", "/filter/10001", {"description": "d"}),
+    ("POST", "/field/customfield_10030/context/10130/option", {"options": [{"value": "v"}]}),
 ]
 
 
@@ -1189,3 +1223,87 @@ async def test_attachment_names_stay_one_path_segment() -> None:
     assert r.headers["location"].startswith(
         f"http://jira.test/media/{att}/a%2F..%2Fb%3F.txt?token="
     )
+
+
+READS = [
+    "/search/jql",
+    "/issue/ENG-1",
+    "/project/search",
+    "/user/search",
+    "/users/search",
+    "/user/assignable/search",
+    "/user/assignable/multiProjectSearch",
+    "/mypermissions",
+    "/project/ENG/version",
+    "/project/ENG/component",
+    "/dashboard",
+    "/dashboard/search",
+    "/worklog/updated",
+    "/worklog/deleted",
+    "/issue/ENG-2/comment",
+    "/issue/ENG-2/changelog",
+    "/label",
+    "/workflow/search",
+    "/issue/createmeta",
+    "/group/member",
+    "/groups/picker",
+    "/filter/search",
+    "/screens",
+    "/issuetypescheme/project",
+    "/workflowscheme/project",
+    "/group/bulk",
+    "/application-properties",
+    "/notificationscheme",
+    "/priority/search",
+    "/rest/agile/1.0/board",
+    "/rest/agile/1.0/board/1/issue",
+    "/rest/agile/1.0/board/1/sprint",
+    "/rest/software/1.0/board/1/issue",
+    "/rest/software/1.0/board/1/backlog",
+    "/rest/software/1.0/sprint/1/issue",
+    "/rest/software/1.0/epic/none/issue",
+]
+PARAMS = [
+    "startAt",
+    "maxResults",
+    "jql",
+    "fields",
+    "expand",
+    "query",
+    "since",
+    "nextPageToken",
+    "orderBy",
+    "status",
+    "projectKeys",
+    "permissions",
+    "filter",
+    "groupname",
+    "projectId",
+    "id",
+    "issueKey",
+    "project",
+    "accountId",
+    "validateQuery",
+    "reconcileIssues",
+]
+param_values = st.one_of(
+    st.text(max_size=30),
+    st.integers(min_value=-(2**80), max_value=2**80).map(str),
+    st.sampled_from(["", "-1", "0", "5000", "*all", "ENG", "project = ENG", "true", "1e309"]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(READS),
+    st.lists(st.tuples(st.sampled_from(PARAMS), param_values), max_size=5),
+)
+def test_random_query_parameters_get_jira_answers(
+    fuzz_site: tuple[Sandbox, httpx.Client], url: str, params: list[tuple[str, str]]
+) -> None:
+    _sb, c = fuzz_site
+    path = url if url.startswith("/rest/") else P + url
+    r = c.get(path, params=params)
+    assert r.status_code < 500, f"{url} {params!r}: {r.text[:300]}"
+    if r.status_code >= 400:
+        assert_jira_error(Case("fuzz", "GET", url, (r.status_code,)), r)

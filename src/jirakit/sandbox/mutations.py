@@ -112,10 +112,10 @@ class FieldParser:
         if isinstance(raw, dict):
             if ("accountId" in raw and raw["accountId"] is None) or raw.get("name", "") is None:
                 return None  # PUT /assignee with {"accountId": null}: unassign
-            aid = raw.get("accountId") or raw.get("id")
+            aid = body_str(raw, "accountId") or body_str(raw, "id")
             if aid and aid in self.store.users:
                 return self.store.users[aid]
-            name = raw.get("name") or raw.get("key")
+            name = body_str(raw, "name") or body_str(raw, "key")
             if name:
                 for u in self.store.users.values():
                     if u.get("name") == name or u.get("key") == name:
