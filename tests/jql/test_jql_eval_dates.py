@@ -10,7 +10,7 @@ import pytest
 
 from jirakit.jql import _dates
 from jirakit.jql.context import EvalContext
-from jirakit.jql.errors import JqlValidationError
+from jirakit.jql.errors import JqlError, JqlValidationError
 from jirakit.jql.evaluator import compile
 from jirakit.jql.parser import parse
 
@@ -286,3 +286,53 @@ def test_instant_helper_matches_timedelta_arithmetic() -> None:
     now = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
     moment = _dates.parse_date_literal("-1w", quoted=False, now=now, tz=NEW_YORK, field_name="x")
     assert moment.minute == _dates.epoch_minute(now - timedelta(days=7))
+
+
+# --- dates beyond datetime's years, and beyond Jira's long milliseconds -------------------
+
+
+@pytest.mark.parametrize(
+    ("jql", "expected"),
+    [
+        # within Java's long milliseconds but before year 1: still a date, before every issue
+        ("created > -99999999999d", True),
+        ("created < -99999999999d", False),
+        ('created > "-9999999999w"', True),  # 6.0e18 ms: inside a long
+        ("created < 99999999999d", True),
+        ("created > 9999999999999999", False),  # epoch ms in year 316,889,355
+        ("duedate > -99999999999d", True),
+        ("created > startOfDay(-1999999999)", True),
+        ("created < startOfYear(1999999999)", True),
+        ('created > endOfMonth("-2000000000M")', True),
+        ("created on -99999999999d", None),  # not an operator: a syntax error elsewhere
+    ],
+)
+def test_dates_beyond_datetime_range_compare_as_numbers(jql: str, expected: bool | None) -> None:
+    ctx = ctx_at("2024-06-01T12:00")
+    issue = at("2024-05-01T10:00", duedate="2024-05-20")
+    if expected is None:
+        with pytest.raises(JqlError):
+            hits(jql, issue, ctx)
+    else:
+        assert hits(jql, issue, ctx) is expected
+
+
+@pytest.mark.parametrize(
+    ("jql", "message"),
+    [
+        ("created > -9999999999999999999999d", "Date value '-9999999999999999999999d'"),
+        ("created > 99999999999999999999", "Date value '99999999999999999999'"),
+        ("created > startOfDay(-99999999999)", "could not parse the increment argument"),
+        ('created > endOfWeek("+3000000000d")', "could not parse the increment argument"),
+    ],
+)
+def test_dates_beyond_java_long_are_invalid(jql: str, message: str) -> None:
+    with pytest.raises(JqlValidationError) as err:
+        hits(jql, at("2024-05-01T10:00"), ctx_at("2024-06-01T12:00"))
+    assert message in err.value.messages[0]
+
+
+def test_planner_leaves_out_of_range_bounds_open() -> None:
+    query = parse("updated > -99999999999d AND updated < 99999999999d")
+    start, end = query.constraints().time_range("updated", ctx_at("2024-06-01T12:00"))
+    assert (start, end) == (None, None)

@@ -470,3 +470,30 @@ def test_arbitrary_text_parses_or_raises_syntax_error(text: str) -> None:
 @given(st.lists(st.sampled_from(TOKENS), max_size=14), st.sampled_from([" ", "", "\n"]))
 def test_token_soup_parses_or_raises_syntax_error(tokens: list[str], glue: str) -> None:
     _parse_or_syntax_error(glue.join(tokens))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NOT " * 5000 + "project = ENG",
+        "NOT (" * 101 + "project = ENG" + ")" * 101,
+        "(a = 1 AND " * 101 + "b = 2" + ")" * 101,
+    ],
+)
+def test_nesting_beyond_the_bound_is_a_syntax_error(text: str) -> None:
+    with pytest.raises(JqlSyntaxError) as err:
+        parse(text)
+    assert "more than 100 levels deep" in err.value.message
+
+
+def test_nesting_up_to_the_bound_parses_and_evaluates() -> None:
+    from datetime import UTC, datetime
+
+    from jirakit.jql.context import EvalContext
+    from jirakit.jql.evaluator import compile
+
+    query = parse("NOT " * 99 + "project = ENG")  # 99 NOTs + the clause: 100 levels
+    pred = compile(query, EvalContext(now=datetime(2024, 1, 1, tzinfo=UTC)))
+    issue = {"id": "1", "key": "ENG-1", "fields": {"project": {"key": "ENG", "id": "1"}}}
+    assert pred(issue) is False  # an odd number of NOTs
+    parse("(" * 5000 + "a = 1" + ")" * 5000)  # bare parentheses do not nest the tree

@@ -143,3 +143,60 @@ def test_attachments_remote_links_and_filters(
     assert link.id
     made = jc.create_filter(name="From pycontribs", jql="project = ENG")
     assert jc.filter(made.id).jql == "project = ENG"
+
+
+@pytest.mark.jira_sandbox(issues=40, seed=9)
+def test_createmeta_assignable_users_and_permissions(
+    jc: jira.JIRA, jira_sandbox_server: SandboxServer
+) -> None:
+    store = jira_sandbox_server.sandbox.store
+    meta = jc.createmeta(projectKeys="ENG", expand="projects.issuetypes.fields")
+    (project,) = meta["projects"]
+    bug = next(t for t in project["issuetypes"] if t["name"] == "Bug")
+    assert bug["fields"]["summary"]["required"] is True
+    assert {"project", "issuetype", "customfield_10016"} <= set(bug["fields"])
+    found = jc.search_assignable_users_for_issues(query="admin", issueKey="ENG-1")
+    assert [u.accountId for u in found] == [jira_sandbox_server.sandbox.admin_account_id]
+    everyone = jc.search_assignable_users_for_projects("", "ENG,OPS", maxResults=False)
+    assert {u.accountId for u in everyone} == {a for a, u in store.users.items() if u["active"]}
+    perms = jc.my_permissions(projectKey="ENG", permissions="BROWSE_PROJECTS,ADMINISTER")
+    assert perms["permissions"]["BROWSE_PROJECTS"]["havePermission"] is True
+    assert perms["permissions"]["ADMINISTER"]["havePermission"] is True
+    assert {s["name"] for s in jc.permissionschemes()} == {"Default Permission Scheme"}
+
+
+@pytest.mark.jira_sandbox(issues=40, seed=9)
+def test_roles_properties_dashboards_and_categories(
+    jc: jira.JIRA, jira_sandbox_server: SandboxServer
+) -> None:
+    store = jira_sandbox_server.sandbox.store
+    roles = jc.project_roles("ENG")
+    assert set(roles) == {"Administrators", "Developers", "Users"}
+    admins = jc.project_role("ENG", roles["Administrators"]["id"])
+    lead = store.project("ENG")["lead"]  # type: ignore[index]
+    assert lead["displayName"] in {a.displayName for a in admins.actors}
+    jc.add_issue_property("ENG-2", "triage", {"score": 7})
+    (prop,) = jc.issue_properties("ENG-2")
+    assert (prop.key, prop.value.score) == ("triage", 7)
+    assert jc.issue_property("ENG-2", "triage").value.score == 7
+    boards = jc.dashboards(maxResults=False)  # all pages, 20 at a time
+    assert len(boards) == len(store.projects) + 1
+    assert jc.dashboard(boards[1].id).name == boards[1].name
+    assert {c["name"] for c in jc.projectcategories()} == {"Software", "Business"}
+    types = jc._get_json("project/type")  # no helper in pycontribs: its own GET
+    assert {t["key"] for t in types} == {"software", "business"}
+    assert len(jc.avatars("project")) >= 10
+    assert {s["name"] for s in jc.screens()} >= {"Default Screen"}
+    assert [s["name"] for s in jc.issuesecurityschemes()] == ["Default Issue Security Scheme"]
+    assert jc.notificationschemes()[0]["name"] == "Default Notification Scheme"
+
+
+@pytest.mark.jira_sandbox(issues=40, seed=9)
+def test_versions_paged_and_whole(jc: jira.JIRA, jira_sandbox_server: SandboxServer) -> None:
+    store = jira_sandbox_server.sandbox.store
+    expected = [v["name"] for v in store.project("ENG")["versions"]]  # type: ignore[index]
+    assert [v.name for v in jc.project_versions("ENG")] == expected
+    paged = jc._fetch_pages(jira.resources.Version, "values", "project/ENG/version", 0, False)
+    assert [v.name for v in paged] == expected  # one request per version page of 50
+    first = jc._fetch_pages(jira.resources.Version, "values", "project/ENG/version", 0, 1)
+    assert [v.name for v in first] == expected[:1] and first.total == len(expected)

@@ -61,6 +61,24 @@ class Instant:
     day: int
 
 
+#: Jira keeps instants as Java ``long`` milliseconds: a date further away than that is
+#: not a date (Jira's "Date value ... is invalid"). Closer ones that Python's ``datetime``
+#: cannot hold (before year 1, after 9999) still compare correctly as plain numbers, so
+#: they are kept as an `Instant` computed arithmetically (see `_shifted`).
+JAVA_LONG_MAX: Final = 2**63 - 1
+#: Java ``int``: the bound of a date function's increment (``Calendar.add`` takes an int).
+JAVA_INT_MAX: Final = 2**31 - 1
+
+
+def _shifted(now: datetime, seconds: int, tz: tzinfo) -> Instant:
+    """``now`` plus ``seconds``, even beyond ``datetime``'s years 1..9999."""
+    try:
+        return instant(now + timedelta(seconds=seconds), tz)
+    except (OverflowError, ValueError, OSError):
+        here = instant(now, tz)
+        return Instant(here.minute + seconds // 60, here.day + seconds // 86400)
+
+
 def epoch_minute(dt: datetime) -> int:
     """Floor an aware datetime to whole minutes since the epoch."""
     return int(dt.timestamp() // 60)
@@ -109,11 +127,20 @@ def parse_date_literal(
     text: str, *, quoted: bool, now: datetime, tz: tzinfo, field_name: str
 ) -> Instant:
     """Resolve a date operand written as text (see the module docstring)."""
+    invalid = evaluation_error(
+        f"Date value '{text}' for field '{field_name}' is invalid. {VALID_FORMATS}"
+    )
     if not quoted and _INTEGER_RE.fullmatch(text):
-        return instant(datetime.fromtimestamp(int(text) / 1000, tz), tz)
+        millis = int(text)
+        if abs(millis) > JAVA_LONG_MAX:
+            raise invalid
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        return _shifted(epoch, millis // 1000, tz)
     seconds = parse_duration(text)
     if seconds is not None:
-        return instant(now + timedelta(seconds=seconds), tz)
+        if abs(seconds) > JAVA_LONG_MAX // 1000:
+            raise invalid
+        return _shifted(now, seconds, tz)
     match = _ABSOLUTE_RE.fullmatch(text)
     if match is not None:
         year, _sep, month, day, hour, minute = match.groups()
@@ -125,9 +152,7 @@ def parse_date_literal(
             pass
         else:
             return instant(dt, tz)
-    raise evaluation_error(
-        f"Date value '{text}' for field '{field_name}' is invalid. {VALID_FORMATS}"
-    )
+    raise invalid
 
 
 def parse_time_tracking(
@@ -172,6 +197,8 @@ def _add_months(dt: datetime, months: int) -> datetime:
         try:
             return dt.replace(year=year, month=month, day=day)
         except ValueError:
+            if not 1 <= year <= 9999:
+                raise
             continue
     raise AssertionError("unreachable")
 
@@ -200,7 +227,30 @@ def parse_offset(text: str, default_unit: str, function_name: str) -> tuple[int,
         )
     sign, number, unit = match.groups()
     amount = -int(number) if sign == "-" else int(number)
+    if abs(amount) > JAVA_INT_MAX:
+        raise evaluation_error(
+            f"Function '{function_name}' could not parse the increment argument '{text}'."
+        )
     return amount, unit or default_unit
+
+
+def period_instant(
+    function_name: str,
+    args: tuple[str, ...],
+    *,
+    now: datetime,
+    tz: tzinfo,
+    week_start: int,
+) -> Instant:
+    """`period_boundary` as an `Instant`; an offset that leaves ``datetime``'s years
+    1..9999 (``startOfDay(-2000000000)``) gives an instant before or after every date."""
+    try:
+        moment = period_boundary(function_name, args, now=now, tz=tz, week_start=week_start)
+        return Instant(epoch_minute(moment), moment.astimezone(tz).date().toordinal())
+    except (OverflowError, ValueError):
+        amount, _unit = parse_offset(args[0], "d", function_name) if args else (0, "d")
+        edge = -(2**62) if amount < 0 else 2**62
+        return Instant(edge, edge)
 
 
 def period_boundary(

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from jirakit.jql._dates import (
     Instant,
-    epoch_minute,
     instant,
     is_period_function,
     parse_date_literal,
     parse_issue_datetime,
-    period_boundary,
+    period_instant,
 )
 from jirakit.jql._errors import evaluation_error
 from jirakit.jql.ast import Function
@@ -278,11 +276,8 @@ def evaluate(function: Function, ctx: EvalContext) -> FunctionResult:
     if lowered == "now":
         return FunctionResult(instant=instant(ctx.now, ctx.tz))
     if is_period_function(name):
-        moment: datetime = period_boundary(
-            name, args, now=ctx.now, tz=ctx.tz, week_start=ctx.week_start
-        )
         return FunctionResult(
-            instant=Instant(epoch_minute(moment), moment.astimezone(ctx.tz).date().toordinal())
+            instant=period_instant(name, args, now=ctx.now, tz=ctx.tz, week_start=ctx.week_start)
         )
     if lowered == "opensprints":
         return _sprints("active", ctx)

@@ -697,6 +697,8 @@ def _user_hit(person: Any, keys: frozenset[str]) -> bool:
 
 def _day_bounds(day: int, ctx: EvalContext) -> tuple[int, int]:
     """Epoch-minute range [start, end) of a local calendar day in ``ctx.tz``."""
+    if not 1 < day < date.max.toordinal():  # beyond datetime's years: whole days suffice
+        return day * 1440 - 719163 * 1440, (day + 1) * 1440 - 719163 * 1440
     start = date.fromordinal(day)
     end = date.fromordinal(day + 1)
     first = _dates.local_datetime(start.year, start.month, start.day, 0, 0, ctx.tz)

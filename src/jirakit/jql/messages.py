@@ -339,6 +339,18 @@ def unable_to_parse() -> str:
     return "Unable to parse the query."
 
 
+#: How deeply AND, OR and NOT may nest (see `jirakit.jql.parser`).
+MAX_NESTING = 100
+
+
+def too_deeply_nested() -> str:
+    # Not a Jira wording (Jira's parser has no documented bound): jirakit's own.
+    return (
+        f"The query nests AND, OR, NOT and parentheses more than {MAX_NESTING} levels "
+        "deep. Simplify the query."
+    )
+
+
 def too_many_order_by_fields() -> str:
     return f"The ORDER BY clause can have at most {MAX_ORDER_BY_FIELDS} fields."
 

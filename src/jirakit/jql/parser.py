@@ -376,7 +376,29 @@ def _parse(text: str) -> Query:
         raise JqlSyntaxError(msg.syntax(msg.unable_to_parse())) from error
     except RecursionError:
         raise JqlSyntaxError(msg.syntax(msg.unable_to_parse())) from None
+    if query.where is not None and _nesting(query.where) > MAX_NESTING:
+        raise JqlSyntaxError(msg.syntax(msg.too_deeply_nested()))
     return query
+
+
+#: How deeply AND, OR and NOT may nest. Everything that walks the AST (validation, the
+#: planner, the evaluator, the printer) recurses once or twice per level; a bound keeps
+#: ``NOT NOT NOT ...`` x 5000 a syntax error with a message instead of a RecursionError.
+MAX_NESTING = msg.MAX_NESTING
+
+
+def _nesting(node: Node) -> int:
+    """Depth of the logical-operator tree under ``node`` (a bare clause is 1), iteratively."""
+    deepest = 0
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(current, Not):
+            stack.append((current.clause, depth + 1))
+        elif isinstance(current, And | Or):
+            stack.extend((child, depth + 1) for child in current.clauses)
+    return deepest
 
 
 # ---------------------------------------------------------------- error messages

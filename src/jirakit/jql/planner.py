@@ -114,9 +114,14 @@ class Constraints:
 
 
 def _to_datetime(minute: int | None) -> datetime | None:
+    """The bound as a datetime; ``None`` (open) when ``datetime`` cannot hold it: the
+    range only narrows candidates, the evaluator still checks each one."""
     if minute is None:
         return None
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
+    except OverflowError:
+        return None
 
 
 def _resolve_minute(operand: Value | Function, ctx: EvalContext, field: str) -> int:

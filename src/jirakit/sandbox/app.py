@@ -9,7 +9,6 @@ the ``middleware`` list passed to `create_app` and `SandboxConfig`.
 from __future__ import annotations
 
 import base64
-import binascii
 import itertools
 import json
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -25,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 
 from jirakit.sandbox.errors import NOT_AUTHENTICATED, JiraHttpError, bad_request
+from jirakit.sandbox.inputs import read_json
 from jirakit.sandbox.store import API, BASE, IssueRecord, Store
 
 if TYPE_CHECKING:
@@ -104,28 +104,26 @@ class Ctx:
         return self.request.query_params.getlist(name)
 
     def int_param(self, name: str, default: int) -> int:
+        """An integer query parameter; like Jira's binding of a Java ``long``, anything
+        else (or beyond 64 bits) is a 400."""
         raw = self.request.query_params.get(name)
         if raw is None or raw == "":
             return default
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
-            raise bad_request(f"The '{name}' parameter must be an integer.") from None
+            value = None
+        if value is None or not -(2**63) <= value < 2**63:
+            raise bad_request(f"The '{name}' parameter must be an integer.")
+        return value
 
     def bool_param(self, name: str, default: bool) -> bool:
         raw = self.request.query_params.get(name)
         return default if raw is None else raw.lower() == "true"
 
     async def json(self) -> Any:
-        raw = await self.request.body()
-        if not raw.strip():
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise bad_request(
-                "Invalid request payload. Refer to the REST API documentation and try again."
-            ) from None
+        """The JSON body, or Jira's 400/413/415 (see `jirakit.sandbox.inputs`)."""
+        return await read_json(self.request)
 
     def page(self, values: Sequence[Any], path: str, *, max_cap: int = 1000) -> dict[str, Any]:
         """A ``PageBean`` (startAt/maxResults/total/isLast/values) over ``values``."""
@@ -228,6 +226,12 @@ async def _jira_error(request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """A bug in the sandbox still answers in Jira's error shape (and is re-raised by
+    Starlette afterwards, so servers log it and in-process tests see it)."""
+    return error_response(JiraHttpError(500, [f"Internal server error: {type(exc).__name__}"]))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
@@ -293,7 +297,7 @@ class AuthMiddleware:
         if scheme == "basic":
             try:
                 login, _, secret = base64.b64decode(cred.strip()).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # not base64, not ASCII, not UTF-8: not credentials
                 return None
             if store.tokens.get(login.lower()) != secret and store.tokens.get(login) != secret:
                 return None
@@ -333,7 +337,11 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[*middleware, Middleware(AuthMiddleware, state=state)],
-        exception_handlers={JiraHttpError: _jira_error, HTTPException: _http_error},
+        exception_handlers={
+            JiraHttpError: _jira_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
     )
     app.state.sandbox = state
     return app

@@ -7,17 +7,41 @@ field, bumps the issue version and ``updated``.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from jirakit.sandbox.clock import jira_time, to_ms
 from jirakit.sandbox.errors import JiraHttpError, bad_request, issue_not_found
 from jirakit.sandbox.events import Event
+from jirakit.sandbox.inputs import (
+    INVALID_PAYLOAD,
+    MAX_NUMBER,
+    MAX_TEXT,
+    TEXT_TOO_LONG,
+    adf_problem,
+    body_str,
+    duration_seconds,
+    number_value,
+    seconds_value,
+    text_too_long,
+)
 from jirakit.sandbox.store import ChangeItem, History, IssueRecord, Json, Store
 from jirakit.sandbox.views import adf_to_text, is_rich_text, wiki_to_adf
 
 DONE_CATEGORY = 3
+MAX_LABEL_LENGTH = 255
+#: No published Jira figure: the sandbox's own bound on labels per issue.
+MAX_LABELS = 1000
+# Jira Cloud's answers to ADF that does not validate against the schema, as recorded in
+# public bug reports: creating an issue (tenable/integration-jira-cloud#13, #82), other
+# writes (nguyenvanduocit/jira-mcp#42: ``{"errorMessages":["INVALID_INPUT"]}``).
+CANNOT_CREATE = (
+    "We can't create this issue for you right now, it could be due to unsupported content "
+    "you've entered into one or more of the issue fields. If this situation persists, "
+    "contact your administrator as they'll be able to access more specific information in "
+    "the log file."
+)
+INVALID_INPUT = "INVALID_INPUT"
 
 CHANGELOG_NAMES = {
     "components": "Component",
@@ -57,18 +81,10 @@ def available_transitions(store: Store, rec: IssueRecord) -> list[Json]:
 
 # -- value parsing -----------------------------------------------------------------------
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhm])")
-_UNIT = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
-
 
 def parse_duration(text: str) -> int | None:
-    text = str(text).strip()
-    if text.isdigit():
-        return int(text) * 60
-    parts = _DURATION.findall(text)
-    if not parts or _DURATION.sub("", text).strip():
-        return None
-    return int(sum(float(n) * _UNIT[u] for n, u in parts))
+    """A time-tracking duration in seconds (see `inputs.duration_seconds`)."""
+    return duration_seconds(text)
 
 
 class FieldParser:
@@ -79,6 +95,16 @@ class FieldParser:
         self.project = project
         self.version = version
         self.errors: dict[str, str] = {}
+        # Rich-text fields whose ADF is not valid against the schema: Jira answers those
+        # with one general message rather than per field (see `raise_errors`).
+        self.invalid_adf: list[str] = []
+
+    def raise_errors(self, *, creating: bool = False) -> None:
+        """Jira's 400 for what was found, if anything."""
+        if self.errors:
+            raise bad_request(errors=self.errors)
+        if self.invalid_adf:
+            raise bad_request(CANNOT_CREATE if creating else INVALID_INPUT)
 
     def user(self, fid: str, raw: Any) -> Any:
         if raw is None:
@@ -86,10 +112,10 @@ class FieldParser:
         if isinstance(raw, dict):
             if ("accountId" in raw and raw["accountId"] is None) or raw.get("name", "") is None:
                 return None  # PUT /assignee with {"accountId": null}: unassign
-            aid = raw.get("accountId") or raw.get("id")
+            aid = body_str(raw, "accountId") or body_str(raw, "id")
             if aid and aid in self.store.users:
                 return self.store.users[aid]
-            name = raw.get("name") or raw.get("key")
+            name = body_str(raw, "name") or body_str(raw, "key")
             if name:
                 for u in self.store.users.values():
                     if u.get("name") == name or u.get("key") == name:
@@ -139,10 +165,19 @@ class FieldParser:
             return None
         if self.version == 2:
             if isinstance(raw, str):
+                if len(raw) > MAX_TEXT:
+                    self.errors[fid] = TEXT_TOO_LONG
+                    return UNSET
                 return wiki_to_adf(raw) if raw else None
             self.errors[fid] = "Operation value must be a string"
             return UNSET
         if isinstance(raw, dict) and raw.get("type") == "doc":
+            if adf_problem(raw) is not None:
+                self.invalid_adf.append(fid)
+                return UNSET
+            if text_too_long(raw):
+                self.errors[fid] = TEXT_TOO_LONG
+                return UNSET
             return raw
         self.errors[fid] = (
             "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
@@ -193,6 +228,15 @@ class FieldParser:
             if any(" " in x for x in raw):
                 self.errors[fid] = "The label can't contain spaces."
                 return UNSET
+            if any(len(x) > MAX_LABEL_LENGTH for x in raw):
+                self.errors[fid] = f"The label can't be longer than {MAX_LABEL_LENGTH} characters."
+                return UNSET
+            if any(not x for x in raw):
+                self.errors[fid] = "The label can't be empty."
+                return UNSET
+            if len(set(raw)) > MAX_LABELS:
+                self.errors[fid] = f"An issue can't have more than {MAX_LABELS} labels."
+                return UNSET
             return sorted(set(raw))
         if fid == "components":
             return self.many(fid, raw, self.project["components"], "Component")
@@ -221,7 +265,7 @@ class FieldParser:
                 ("remainingEstimate", "timeestimate"),
             ):
                 if k in raw:
-                    secs = parse_duration(raw[k])
+                    secs = duration_seconds(raw[k])
                     if secs is None:
                         self.errors[fid] = f"Invalid time duration entered: {raw[k]}"
                         return UNSET
@@ -248,7 +292,14 @@ class FieldParser:
             if isinstance(raw, bool) or not isinstance(raw, int | float):
                 self.errors[fid] = "Operation value must be a number"
                 return UNSET
-            return float(raw)
+            number = number_value(raw)
+            if number is None:
+                self.errors[fid] = (
+                    f"The number for {field['name']} must be between "
+                    f"-{MAX_NUMBER:,.0f} and {MAX_NUMBER:,.0f}."
+                )
+                return UNSET
+            return number
         if custom.endswith(":select"):
             return self.option(fid, raw)
         if custom.endswith(":multiselect"):
@@ -264,7 +315,7 @@ class FieldParser:
         if schema["type"] == "datetime":
             try:
                 return jira_time(datetime.fromisoformat(str(raw).replace("+0000", "+00:00")))
-            except ValueError:
+            except (ValueError, OverflowError):
                 self.errors[fid] = f"Error parsing date string: {raw}"
                 return UNSET
         if custom.endswith(":gh-sprint"):
@@ -287,6 +338,9 @@ class FieldParser:
             return sorted(set(map(str, raw)))
         if not isinstance(raw, str):
             self.errors[fid] = "Operation value must be a string"
+            return UNSET
+        if len(raw) > (255 if custom.endswith(":textfield") else MAX_TEXT):
+            self.errors[fid] = TEXT_TOO_LONG
             return UNSET
         return raw
 
@@ -406,11 +460,25 @@ def _project_of(store: Store, raw: Any) -> Json | None:
     return store.project(str(ref)) if ref is not None else None
 
 
+# The members of Jira's IssueUpdateBean; another one is refused per member, as recorded
+# from a real Jira in ../shared/jira/fixtures/jira-ruby/issue/10002.invalid.put.json.
+ISSUE_MEMBERS = frozenset({"fields", "update", "transition", "historyMetadata", "properties"})
+
+
+def _known_members(payload: Json) -> None:
+    extra = sorted(k for k in payload if k not in ISSUE_MEMBERS)
+    if extra:
+        raise bad_request(
+            errors={k: f"Field '{k}' is not valid for this operation." for k in extra}
+        )
+
+
 def create_issue(
     store: Store, payload: Any, author: str, now: datetime, version: int
 ) -> IssueRecord:
     if not isinstance(payload, dict) or not isinstance(payload.get("fields", {}), dict):
         raise bad_request("Can not deserialize instance of issue.")
+    _known_members(payload)
     fields: Json = payload.get("fields") or {}
     errors: dict[str, str] = {}
     project = _project_of(store, fields.get("project"))
@@ -449,6 +517,7 @@ def create_issue(
                 )
     if errors:
         raise bad_request(errors=errors)
+    parser.raise_errors(creating=True)
     assert itype is not None
     ts = jira_time(now)
     now_ms = to_ms(now)
@@ -532,11 +601,16 @@ def apply_update_ops(
                 verb in ("add", "remove") and _is_string_list(store, fid)
             ):
                 vals = list(current or [])
+                if not isinstance(arg, str):
+                    parser.errors[fid] = f"Specify a valid value for {fid}"
+                    continue
                 if verb == "add" and arg not in vals:
                     vals.append(arg)
                 elif verb == "remove" and arg in vals:
                     vals.remove(arg)
-                current = sorted(vals)
+                checked = parser.value(fid, vals)  # the label rules, on the result
+                if checked is not UNSET:
+                    current = checked
             elif verb in ("add", "remove"):
                 one = parser.value(fid, [arg])
                 if one is UNSET:
@@ -563,8 +637,9 @@ def _is_string_list(store: Store, fid: str) -> bool:
 def edit_issue(
     store: Store, rec: IssueRecord, payload: Any, author: str, now: datetime, version: int
 ) -> None:
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict) or not isinstance(payload.get("fields", {}), dict | None):
         raise bad_request("Can not deserialize instance of issue.")
+    _known_members(payload)
     project = store.projects[str(rec.project_id)]
     parser = FieldParser(store, project, version)
     changes: dict[str, Any] = {}
@@ -584,8 +659,7 @@ def edit_issue(
             if fid in changes:
                 parser.errors[fid] = f"Field '{fid}' cannot be set and updated in the same request."
         changes.update(upd)
-    if parser.errors:
-        raise bad_request(errors=parser.errors)
+    parser.raise_errors()
     _commit(store, rec, changes, author, now)
     for body in comments:
         add_comment(store, rec, {"body": body}, author, now, version)
@@ -661,7 +735,9 @@ def transition_issue(
 ) -> None:
     if not isinstance(payload, dict) or not isinstance(payload.get("transition"), dict):
         raise bad_request("Missing 'transition' identifier")
-    tid = str(payload["transition"].get("id", ""))
+    if not isinstance(payload.get("fields", {}), dict | None):
+        raise bad_request(INVALID_PAYLOAD)
+    tid = body_str(payload["transition"], "id") or ""
     chosen = next((t for t in available_transitions(store, rec) if t["id"] == tid), None)
     if chosen is None:
         raise bad_request(f"Transition id '{tid}' is not valid for this issue.")
@@ -688,8 +764,7 @@ def transition_issue(
     if payload.get("update"):
         upd, comments = apply_update_ops(store, rec, payload["update"], parser)
         changes.update(upd)
-    if parser.errors:
-        raise bad_request(errors=parser.errors)
+    parser.raise_errors()
     extra: list[ChangeItem] = []
     old = rec.fields["status"]
     if old is not to_status:
@@ -723,6 +798,8 @@ def _comment_body(payload: Any, version: int) -> Any:
     if version == 2:
         if not isinstance(body, str) or not body.strip():
             raise bad_request(errors={"comment": "Comment body can not be empty!"})
+        if len(body) > MAX_TEXT:
+            raise bad_request(errors={"comment": TEXT_TOO_LONG})
         return wiki_to_adf(body)
     if not isinstance(body, dict) or body.get("type") != "doc":
         if isinstance(body, str) and body:
@@ -732,6 +809,10 @@ def _comment_body(payload: Any, version: int) -> Any:
                 }
             )
         raise bad_request(errors={"comment": "Comment body can not be empty!"})
+    if adf_problem(body) is not None:
+        raise bad_request(INVALID_INPUT)
+    if text_too_long(body):
+        raise bad_request(errors={"comment": TEXT_TOO_LONG})
     if not adf_to_text(body).strip() and not body.get("content"):
         raise bad_request(errors={"comment": "Comment body can not be empty!"})
     return body
@@ -751,12 +832,44 @@ def add_comment(
         "created": ts,
         "updated": ts,
     }
-    if isinstance(payload, dict) and isinstance(payload.get("visibility"), dict):
-        c["visibility"] = payload["visibility"]
+    if isinstance(payload, dict) and payload.get("visibility") is not None:
+        c["visibility"] = visibility(store, payload["visibility"])
     rec.comments = [*rec.comments, c]
     touch(store, rec, now)
     emit(store, "comment_created", rec, author, now, comment=c)
     return c
+
+
+ROLES = ("Administrators", "Developers", "Users")
+
+
+def visibility(store: Store, raw: Any) -> Json:
+    """A comment's or worklog's ``visibility``: ``{"type": "group"|"role", "value": name}``
+    (groups also by ``identifier``), naming a group or project role that exists."""
+    if not isinstance(raw, dict):
+        raise bad_request(INVALID_PAYLOAD)
+    kind = body_str(raw, "type")
+    value = body_str(raw, "value")
+    ident = body_str(raw, "identifier")
+    if kind == "group":
+        group = next(
+            (
+                g
+                for g in store.groups.values()
+                if (value and g["name"].casefold() == value.casefold()) or g["groupId"] == ident
+            ),
+            None,
+        )
+        if group is None:
+            raise bad_request(errors={"commentLevel": f"Group: {value or ident} does not exist."})
+        return {"type": "group", "value": group["name"], "identifier": group["groupId"]}
+    if kind == "role":
+        if value not in ROLES:
+            raise bad_request(errors={"commentLevel": f"Role: {value} does not exist."})
+        return {"type": "role", "value": value}
+    raise bad_request(
+        errors={"commentLevel": "The visibility type must be either 'group' or 'role'."}
+    )
 
 
 def find_comment(rec: IssueRecord, cid: str) -> Json:
@@ -799,17 +912,22 @@ def find_worklog(rec: IssueRecord, wid: str) -> Json:
 
 def _worklog_fields(payload: Any, version: int, now: datetime, *, partial: bool) -> Json:
     if not isinstance(payload, dict):
-        raise bad_request(
-            "Invalid request payload. Refer to the REST API documentation and try again."
-        )
+        raise bad_request(INVALID_PAYLOAD)
     out: Json = {}
     errors: dict[str, str] = {}
     if "timeSpentSeconds" in payload or "timeSpent" in payload:
+        # Jira's JSON binding (Jackson) reads ``"600"`` as the long 600 as well.
         raw = payload.get("timeSpentSeconds")
-        secs = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        secs = seconds_value(raw) if raw is not None else None
+        if raw is not None and secs is None:
+            raise bad_request(INVALID_PAYLOAD)
         if secs is None and "timeSpent" in payload:
-            secs = parse_duration(str(payload["timeSpent"]))
-        if secs is None or secs <= 0:
+            secs = duration_seconds(payload["timeSpent"])
+            if secs is None:
+                errors["timeLogged"] = f"Invalid time duration entered: {payload['timeSpent']}"
+        if "timeLogged" in errors:
+            pass
+        elif secs is None or secs <= 0:
             errors["timeLogged"] = "Worklog must not be null."
         else:
             out["timeSpentSeconds"] = secs
@@ -819,17 +937,23 @@ def _worklog_fields(payload: Any, version: int, now: datetime, *, partial: bool)
         try:
             started = datetime.strptime(str(payload["started"]), "%Y-%m-%dT%H:%M:%S.%f%z")
             out["started"] = jira_time(started)
-        except ValueError:
+        except (ValueError, OverflowError):
             errors["started"] = "Started must be in the format yyyy-MM-dd'T'HH:mm:ss.SSSZ."
     elif not partial:
         out["started"] = jira_time(now)
     if "comment" in payload:
         body = payload["comment"]
         if version == 2 and isinstance(body, str):
+            if len(body) > MAX_TEXT:
+                errors["comment"] = TEXT_TOO_LONG
             out["comment"] = wiki_to_adf(body) if body else None
         elif version == 3 and (
             body is None or (isinstance(body, dict) and body.get("type") == "doc")
         ):
+            if body is not None and adf_problem(body) is not None:
+                raise bad_request(INVALID_INPUT)
+            if text_too_long(body):
+                errors["comment"] = TEXT_TOO_LONG
             out["comment"] = body
         else:
             errors["comment"] = (

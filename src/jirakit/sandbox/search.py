@@ -243,6 +243,17 @@ class SearchEngine:
             raise bad_request(*found)
         return query
 
+    def validate(self, jql: str, account_id: str | None) -> Query:
+        """Parse and compile ``jql`` as a search would (unbounded allowed): what a saved
+        filter must pass. 400 with Jira's messages otherwise."""
+        query = self.parse(jql, bounded=False)
+        try:
+            compile_jql(query, self.context(account_id))
+            sort_key(query, self.context(account_id))
+        except JqlError as exc:
+            raise jql_error(exc) from None
+        return query
+
     # -- validation ------------------------------------------------------------------
 
     def problems(self, query: Query) -> list[str]:

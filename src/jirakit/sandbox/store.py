@@ -174,6 +174,7 @@ class Store:
         self.attachments: dict[str, Json] = {}
         self.issue_attachments: dict[int, list[str]] = {}
         self.remote_links: dict[str, list[Json]] = {}  # issue id -> RemoteIssueLink JSON
+        self.issue_properties: dict[str, dict[str, Any]] = {}  # issue id -> key -> value
         self.filters: dict[str, Json] = {}  # id -> {id, name, jql, description, owner, favourites}
         self.events = EventBus()  # change notifications (not persisted)
         self.generation = 0  # bumped on every mutation; search caches key on it
@@ -307,6 +308,7 @@ class Store:
         for aid in self.issue_attachments.pop(rec.id, []):
             self.attachments.pop(aid, None)
         self.remote_links.pop(rec.sid, None)
+        self.issue_properties.pop(rec.sid, None)
         self._unindex_updated(rec)
         for lid in list(rec.links):
             self.remove_link(lid)
@@ -430,6 +432,7 @@ class Store:
         "attachments",
         "remote_links",
         "filters",
+        "issue_properties",
     )
 
     def to_json(self) -> Json:

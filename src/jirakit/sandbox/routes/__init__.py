@@ -13,12 +13,15 @@ from jirakit.sandbox.routes import (
     agile,
     attachments,
     comments,
+    config,
     filters,
     issues,
     links,
     meta,
+    permissions,
     projects,
     search,
+    software,
     transitions,
     users,
     webhooks,
@@ -30,6 +33,8 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for module in (
         meta,
+        permissions,  # literal paths (/user/assignable/..., /project/{key}/role) first
+        config,  # /project/type before /project/{key}
         users,
         admin,
         projects,
@@ -53,8 +58,9 @@ def webhook_admin_routes() -> list[BaseRoute]:
 
 
 def agile_routes() -> list[BaseRoute]:
-    """Jira Software (``/rest/agile/1.0``): boards, sprints, backlog, epics."""
-    return [agile.mount()]
+    """Jira Software: ``/rest/agile/1.0`` (boards, sprints, backlog, epics) and the
+    token-paged issue reads of ``/rest/software/1.0``."""
+    return [agile.mount(), software.mount()]
 
 
 def media_routes() -> list[BaseRoute]:

@@ -328,7 +328,64 @@ def _component(c: Ctx, raw: str) -> Json:
     return comp
 
 
+# The members Jira's ComponentBean and VersionBean bind; anything else is refused, as
+# Jackson does without ``@JsonIgnoreProperties`` (the 400 recorded from a real Jira in
+# ../shared/jira/fixtures/jira-ruby/{component,version}/10000.invalid.put.json).
+COMPONENT_MEMBERS = frozenset(
+    {
+        "self",
+        "id",
+        "name",
+        "description",
+        "lead",
+        "leadUserName",
+        "leadAccountId",
+        "assigneeType",
+        "assignee",
+        "realAssigneeType",
+        "realAssignee",
+        "isAssigneeTypeValid",
+        "project",
+        "projectId",
+        "issueCount",
+    }
+)
+VERSION_MEMBERS = frozenset(
+    {
+        "expand",
+        "self",
+        "id",
+        "description",
+        "name",
+        "archived",
+        "released",
+        "startDate",
+        "releaseDate",
+        "overdue",
+        "userStartDate",
+        "userReleaseDate",
+        "project",
+        "projectId",
+        "moveUnfixedIssuesTo",
+        "operations",
+        "issuesStatusForFixVersion",
+        "approvers",
+        "driver",
+    }
+)
+
+
+def _unrecognized(body: dict[str, Any], allowed: frozenset[str], bean: str) -> None:
+    extra = sorted(k for k in body if k not in allowed)
+    if extra:
+        raise bad_request(
+            f'Unrecognized field "{extra[0]}" (Class com.atlassian.jira.rest.v2.issue.{bean}), '
+            "not marked as ignorable"
+        )
+
+
 def _component_values(c: Ctx, body: dict[str, Any], project: Json, current: Json | None) -> Json:
+    _unrecognized(body, COMPONENT_MEMBERS, "component.ComponentBean")
     errors: dict[str, str] = {}
     out: Json = {}
     if "name" in body or current is None:
@@ -414,6 +471,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _version_values(body: dict[str, Any], project: Json, current: Json | None) -> Json:
+    _unrecognized(body, VERSION_MEMBERS, "version.VersionBean")
     errors: dict[str, str] = {}
     out: Json = {}
     if "name" in body or current is None:

@@ -83,11 +83,11 @@ def _now_iso(dt: datetime) -> str:
 def _parse_date(field: str, raw: Any) -> str:
     try:
         dt = datetime.fromisoformat(str(raw).replace("+0000", "+00:00"))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return _now_iso(dt)
+    except (ValueError, OverflowError):
         raise bad_request(errors={field: f"Error parsing date string: {raw}"}) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return _now_iso(dt)
 
 
 def sprint_field(store: Store) -> str:
@@ -220,14 +220,11 @@ def _field_selection(c: Ctx) -> tuple[list[str], list[str]]:
     return selected, agile
 
 
-def _issue_page(c: Ctx, scope: Iterable[IssueRecord]) -> dict[str, Any]:
-    """A ``SearchResults`` page over ``scope`` narrowed by the ``jql`` parameter."""
-    store = c.store
-    start = max(0, c.int_param("startAt", 0))
-    limit = 100 if c.config.flavour == "cloud" else 1000
-    size = max(0, min(c.int_param("maxResults", 50), limit))
+def _ordered(c: Ctx, scope: Iterable[IssueRecord]) -> list[IssueRecord]:
+    """``scope`` that the caller may browse, narrowed by the ``jql`` parameter (its ORDER
+    BY wins), else in Rank order."""
     text = (c.param("jql") or "").strip()
-    allowed = store.browsable_projects(c.account_id)
+    allowed = c.store.browsable_projects(c.account_id)
     recs = [r for r in scope if allowed is None or r.project_id in allowed]
     if text:
         engine = _engine(c)
@@ -239,6 +236,15 @@ def _issue_page(c: Ctx, scope: Iterable[IssueRecord]) -> dict[str, Any]:
             recs.sort(key=_rank)
     else:
         recs.sort(key=_rank)
+    return recs
+
+
+def _issue_page(c: Ctx, scope: Iterable[IssueRecord]) -> dict[str, Any]:
+    """A ``SearchResults`` page over ``scope`` narrowed by the ``jql`` parameter."""
+    start = max(0, c.int_param("startAt", 0))
+    limit = 100 if c.config.flavour == "cloud" else 1000
+    size = max(0, min(c.int_param("maxResults", 50), limit))
+    recs = _ordered(c, scope)
     selected, agile = _field_selection(c)
     expand = [e for e in split_list(c.params("expand")) if e not in ("names", "schema")]
     issues = [_issue_json(c, r, selected, expand, agile) for r in recs[start : start + size]]

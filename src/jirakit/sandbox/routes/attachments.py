@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import mimetypes
+import re
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
@@ -28,6 +29,7 @@ from jirakit.sandbox.store import ChangeItem, IssueRecord, Json, Store
 from jirakit.sandbox.views import attachment_view
 
 MAX_BYTES = 10 * 1024 * 1024  # the sandbox's attachment size limit
+_MIME = re.compile(r"^[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*$", re.ASCII)  # a header can carry it
 XSRF_FAILED = "XSRF check failed"
 
 
@@ -61,7 +63,9 @@ def add_attachment(
         "author": author,
         "created": jira_time(now),
         "size": len(data),
-        "mimeType": mime or mimetypes.guess_type(filename)[0] or "application/octet-stream",
+        "mimeType": (mime if mime and _MIME.match(mime) else None)
+        or mimetypes.guess_type(filename)[0]
+        or "application/octet-stream",
         "data": base64.b64encode(data).decode("ascii"),
     }
     store.add_attachment(att)
@@ -69,6 +73,19 @@ def add_attachment(
     mutations.apply_changes(store, rec, {}, author, now, extra_items=[item])
     mutations.emit(store, "attachment_created", rec, author, now, attachment=att)
     return att
+
+
+def _filename(raw: str | None) -> str:
+    """The name to store: the last path segment of what the client sent (browsers send
+    ``C:\\fakepath\\x.txt`` or ``dir/x.txt`` too), without control characters; a name
+    that is empty or only dots is refused."""
+    name = (raw or "file").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    if not name.strip("."):
+        raise bad_request("The attachment filename is invalid: it must name a file.")
+    if len(name) > 255:
+        raise bad_request("The attachment filename must not be longer than 255 characters.")
+    return name
 
 
 async def upload(request: Request) -> Response:
@@ -86,7 +103,7 @@ async def upload(request: Request) -> Response:
             data = await part.read()
             if len(data) > MAX_BYTES:
                 raise JiraHttpError(413, ["The attachment is larger than the limit."])
-            files.append((part.filename or "file", data, part.content_type))
+            files.append((_filename(part.filename), data, part.content_type))
     if not files:
         raise bad_request("No attachment was sent: use the multipart field 'file'.")
     with c.store.lock:
@@ -107,7 +124,8 @@ async def content(request: Request) -> Response:
     att, _ = _require(c, request.path_params["id"])
     state: SandboxState = c.state
     token = media_token(state.media_secret, att["id"])
-    url = f"{state.media_base or c.base}/media/{att['id']}/{quote(att['filename'])}?token={token}"
+    name = quote(att["filename"], safe="")  # one path segment, whatever the name holds
+    url = f"{state.media_base or c.base}/media/{att['id']}/{name}?token={token}"
     if c.config.flavour == "cloud" and c.bool_param("redirect", True):
         return RedirectResponse(url, status_code=303)
     return _bytes(att)  # Data Center serves the bytes itself

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from jirakit.jql.messages import FUNCTION_NAMES, RESERVED_WORDS
 from jirakit.sandbox.app import Ctx, ctx
 from jirakit.sandbox.errors import JiraHttpError, bad_request
+from jirakit.sandbox.inputs import INVALID_PAYLOAD, body_str
 from jirakit.sandbox.store import Json
 from jirakit.sandbox.views import user_full
 
@@ -55,7 +56,7 @@ def _view(c: Ctx, f: Json, *, jql: bool = True, details: bool = False) -> Json:
     out["searchUrl"] = f"{c.api}/search/jql?jql={f['jql']}"
     out["favourite"] = c.account_id in f["favourites"]
     out["favouritedCount"] = len(f["favourites"])
-    out["sharePermissions"] = []
+    out["sharePermissions"] = [_share_view(c, s) for s in f.get("shares", [])]
     out["editPermissions"] = []
     if details:
         out["expand"] = "description,owner,jql,viewUrl,searchUrl,favourite,favouritedCount"
@@ -71,18 +72,83 @@ def _validated(c: Ctx, body: Any, *, partial: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "name" in body or not partial:
         name = body.get("name")
+        name = str(name) if isinstance(name, int | float) and not isinstance(name, bool) else name
         if not isinstance(name, str) or not name.strip():
             raise bad_request(errors={"filterName": "You must specify a name for this filter."})
         out["name"] = name.strip()
     if "jql" in body:
-        jql = body.get("jql") or ""
-        c.state.search.parse(str(jql), bounded=False)  # 400 with Jira's messages
-        out["jql"] = str(jql)
+        jql = body_str(body, "jql") or ""
+        c.state.search.validate(jql, c.account_id)  # 400 with Jira's messages
+        out["jql"] = jql
     elif not partial:
         out["jql"] = ""
     if "description" in body:
-        out["description"] = body.get("description") or ""
+        out["description"] = body_str(body, "description") or ""
+    if "sharePermissions" in body:
+        out["shares"] = _shares(c, body["sharePermissions"])
     return out
+
+
+SHARE_TYPES = ("global", "authenticated", "loggedin", "project", "group")
+
+
+def _shares(c: Ctx, raw: Any) -> list[Json]:
+    """``sharePermissions`` of a new or changed filter, stored by reference: ``global``,
+    ``authenticated`` (``loggedin``), ``project`` (``{"project": {"id"}}``), ``group``
+    (``{"group": {"name"|"groupId"}}``); what does not exist is a 400."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
+        raise bad_request(INVALID_PAYLOAD)
+    out: list[Json] = []
+    for n, share in enumerate(raw, start=1):
+        kind = body_str(share, "type")
+        if kind not in SHARE_TYPES:
+            raise bad_request(errors={"sharePermissions": f"Invalid share type '{kind}'."})
+        entry: Json = {"id": n, "type": "authenticated" if kind == "loggedin" else kind}
+        if kind == "project":
+            ref = share.get("project") if isinstance(share.get("project"), dict) else {}
+            project = c.store.project(str(ref.get("id") or ref.get("key") or ""))
+            if project is None or not c.store.can_browse(c.account_id, project["id"]):
+                raise bad_request(errors={"sharePermissions": "The project does not exist."})
+            entry["project"] = project["id"]
+        elif kind == "group":
+            ref = share.get("group") if isinstance(share.get("group"), dict) else {}
+            group = next(
+                (
+                    g
+                    for g in c.store.groups.values()
+                    if g["name"] == ref.get("name") or g["groupId"] == ref.get("groupId")
+                ),
+                None,
+            )
+            if group is None:
+                raise bad_request(errors={"sharePermissions": "The group does not exist."})
+            entry["group"] = group["name"]
+        out.append(entry)
+    return out
+
+
+def _share_view(c: Ctx, share: Json) -> Json:
+    out: Json = {"id": share["id"], "type": share["type"]}
+    project = c.store.projects.get(str(share.get("project", "")))
+    if project is not None:
+        out["project"] = {k: project[k] for k in ("self", "id", "key", "name", "avatarUrls")}
+    group = c.store.groups.get(str(share.get("group", "")))
+    if group is not None:
+        out["group"] = {
+            "name": group["name"],
+            "groupId": group["groupId"],
+            "self": f"{c.api}/group?groupId={group['groupId']}",
+        }
+    return out
+
+
+async def filter_permissions(request: Request) -> Response:
+    """``GET /filter/{id}/permission``: the filter's share permissions."""
+    c = ctx(request)
+    f = _require(c, request.path_params["id"])
+    return c.respond([_share_view(c, s) for s in f.get("shares", [])])
 
 
 def _name_taken(c: Ctx, name: str, but: str | None = None) -> bool:
@@ -109,6 +175,8 @@ async def create_filter(request: Request) -> Response:
             "owner": c.account_id,
             "favourites": [c.account_id] if favourite else [],
         }
+        if values.get("shares"):
+            f["shares"] = values["shares"]
         c.store.filters[fid] = f
         c.store.changed()
         return c.respond(_view(c, f))
@@ -260,6 +328,7 @@ ROUTES = [
     Route("/filter/my", my_filters, methods=["GET"]),
     Route("/filter/favourite", favourite_filters, methods=["GET"]),
     Route("/filter/{id}", get_filter, methods=["GET"]),
+    Route("/filter/{id}/permission", filter_permissions, methods=["GET"]),
     Route("/filter/{id}", update_filter, methods=["PUT"]),
     Route("/filter/{id}", delete_filter, methods=["DELETE"]),
     Route("/jql/autocompletedata", autocomplete_data, methods=["GET"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from jirakit.sandbox import mutations
 from jirakit.sandbox.app import Ctx, JiraJSON, ctx, render_json
 from jirakit.sandbox.errors import JiraHttpError, bad_request
+from jirakit.sandbox.inputs import INVALID_PAYLOAD, body_int, body_str, body_str_list, read_body
 from jirakit.sandbox.store import API, IssueRecord
 from jirakit.sandbox.views import (
     ViewCache,
@@ -166,11 +168,11 @@ async def bulkfetch(request: Request) -> Response:
     body = await c.json()
     if not isinstance(body, dict) or not isinstance(body.get("issueIdsOrKeys"), list):
         raise bad_request("issueIdsOrKeys must be provided.")
-    refs = [str(r) for r in body["issueIdsOrKeys"]]
+    refs = body_str_list(body, "issueIdsOrKeys")
     if not refs or len(refs) > 100:
         raise bad_request("The number of issues must be between 1 and 100.")
-    fields = split_list(body.get("fields") or []) or ["*navigable"]
-    expand = split_list(body.get("expand") or [])
+    fields = split_list(body_str_list(body, "fields")) or ["*navigable"]
+    expand = split_list(_str_or_list(body, "expand"))
     cache: ViewCache = c.state.views
     selected = cache.select(fields, "*navigable")
     recs: list[IssueRecord] = []
@@ -207,6 +209,14 @@ async def issue_changelog(request: Request) -> Response:
     return c.respond(c.page(values, f"issue/{rec.key}/changelog", max_cap=100))
 
 
+def _str_or_list(body: Any, key: str) -> list[str]:
+    """A member given as one comma-separated string or as a list of strings."""
+    value = body.get(key) if isinstance(body, dict) else None
+    if isinstance(value, str):
+        return [value]
+    return body_str_list(body, key)
+
+
 def _cl_token(state: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
 
@@ -216,22 +226,24 @@ async def changelog_bulkfetch(request: Request) -> Response:
     body = await c.json()
     if not isinstance(body, dict) or not isinstance(body.get("issueIdsOrKeys"), list):
         raise bad_request("issueIdsOrKeys must be provided.")
-    refs = [str(r) for r in body["issueIdsOrKeys"]]
+    refs = body_str_list(body, "issueIdsOrKeys")
     if not refs or len(refs) > 1000:
         raise bad_request("The number of issues must be between 1 and 1000.")
-    field_ids = set(body.get("fieldIds") or [])
+    field_ids = set(body_str_list(body, "fieldIds"))
     if len(field_ids) > 10:
         raise bad_request("The number of fieldIds must not exceed 10.")
-    size = int(body.get("maxResults") or 1000)
+    size = body_int(body, "maxResults", 1000) or 1000
     size = max(1, min(size, 10000))
     pos = (0, 0)
-    token = body.get("nextPageToken")
+    token = body_str(body, "nextPageToken")
     if token:
         try:
-            st = json.loads(base64.urlsafe_b64decode(str(token)))
+            st = json.loads(base64.urlsafe_b64decode(token))
             pos = (int(st["i"]), int(st["h"]))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
             raise bad_request("Invalid nextPageToken.") from None
+        if min(pos) < 0:
+            raise bad_request("Invalid nextPageToken.")
     recs: list[IssueRecord] = []
     for ref in refs:
         rec = c.store.issue(ref)
@@ -286,7 +298,12 @@ async def watchers(request: Request) -> Response:
 async def add_watcher(request: Request) -> Response:
     c = ctx(request)
     body = await c.json()
-    aid = body if isinstance(body, str) else c.account_id
+    if body is None:
+        aid = c.account_id  # no body: the caller watches
+    elif isinstance(body, str | int | float) and not isinstance(body, bool):
+        aid = str(body)  # a JSON string (Jackson reads a number as its text too)
+    else:
+        raise bad_request(INVALID_PAYLOAD)
     if aid not in c.store.users:
         raise bad_request(errors={"accountId": "The user does not exist."})
     with c.store.lock:
@@ -326,6 +343,125 @@ async def list_worklogs(request: Request) -> Response:
     )
 
 
+async def createmeta(request: Request) -> Response:
+    """``GET /issue/createmeta`` (deprecated, still in the spec, and what pycontribs calls
+    on Cloud): projects the caller can create in, narrowed by ``projectKeys``/``projectIds``
+    and ``issuetypeIds``/``issuetypeNames``; ``expand=projects.issuetypes.fields`` adds
+    each issue type's fields keyed by field id."""
+    c = ctx(request)
+    keys = {k.upper() for k in _csv(c.params("projectKeys"))}
+    ids = set(_csv(c.params("projectIds")))
+    type_ids = set(_csv(c.params("issuetypeIds")))
+    type_names = {n.casefold() for n in _csv(c.params("issuetypeNames"))}
+    with_fields = "projects.issuetypes.fields" in split_list(c.params("expand"))
+    projects = []
+    for pid, p in c.store.projects.items():
+        if (keys or ids) and p["key"] not in keys and pid not in ids:
+            continue
+        if not c.store.can_browse(c.account_id, pid):
+            continue
+        types = []
+        for tid in c.store.project_issuetypes[pid]:
+            t = c.store.issuetypes[tid]
+            if (
+                (type_ids or type_names)
+                and tid not in type_ids
+                and t["name"].casefold() not in type_names
+            ):
+                continue
+            item: dict[str, Any] = {**t, "expand": "fields"}
+            if with_fields:
+                metas = create_meta_fields(c.store, p, t)
+                item["fields"] = {m.pop("fieldId"): m for m in metas}
+            types.append(item)
+        projects.append(
+            {
+                "expand": "issuetypes",
+                "self": p["self"],
+                "id": pid,
+                "key": p["key"],
+                "name": p["name"],
+                "avatarUrls": p["avatarUrls"],
+                "issuetypes": types,
+            }
+        )
+    return c.respond({"expand": "projects", "projects": projects})
+
+
+def _csv(values: list[str]) -> list[str]:
+    return [v.strip() for raw in values for v in raw.split(",") if v.strip()]
+
+
+# -- issue properties --------------------------------------------------------------------------
+
+PROPERTY_MAX_BYTES = 32768  # Jira: "The property value must not exceed 32768 bytes."
+
+
+def _property_key(raw: str) -> str:
+    if not raw or len(raw) > 255:
+        raise bad_request("The property key must not be empty and not longer than 255 characters.")
+    return raw
+
+
+async def issue_property_keys(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    props = c.store.issue_properties.get(rec.sid, {})
+    keys = [
+        {"key": k, "self": f"{API}/issue/{rec.id}/properties/{quote(k, safe='')}"}
+        for k in sorted(props)
+    ]
+    return c.respond({"keys": keys})
+
+
+async def get_issue_property(request: Request) -> Response:
+    c = ctx(request)
+    rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+    key = request.path_params["propertyKey"]
+    props = c.store.issue_properties.get(rec.sid, {})
+    if key not in props:
+        raise JiraHttpError(404, [f"The property with key '{key}' does not exist."])
+    return c.respond({"key": key, "value": props[key]})
+
+
+async def set_issue_property(request: Request) -> Response:
+    """``PUT /issue/{key}/properties/{propertyKey}``: any JSON value, at most 32 KiB;
+    201 when created, 200 when replaced."""
+    c = ctx(request)
+    key = _property_key(request.path_params["propertyKey"])
+    raw = await read_body(request)
+    if not raw.strip():
+        raise bad_request("The property value must not be empty.")
+    if len(raw) > PROPERTY_MAX_BYTES:
+        raise bad_request(f"The property value must not exceed {PROPERTY_MAX_BYTES} bytes.")
+    value = await c.json()
+    with c.store.lock:
+        rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+        props = dict(c.store.issue_properties.get(rec.sid, {}))
+        created = key not in props
+        props[key] = value
+        c.store.issue_properties[rec.sid] = props
+        c.store.changed()
+    return c.empty(201 if created else 200)
+
+
+async def delete_issue_property(request: Request) -> Response:
+    c = ctx(request)
+    key = request.path_params["propertyKey"]
+    with c.store.lock:
+        rec = mutations.require_issue(c.store, request.path_params["key"], c.account_id)
+        props = dict(c.store.issue_properties.get(rec.sid, {}))
+        if key not in props:
+            raise JiraHttpError(404, [f"The property with key '{key}' does not exist."])
+        del props[key]
+        if props:
+            c.store.issue_properties[rec.sid] = props
+        else:
+            c.store.issue_properties.pop(rec.sid, None)
+        c.store.changed()
+    return c.empty()
+
+
 def _not_allowed(request: Request) -> None:
     raise JiraHttpError(405, ["Method not allowed"])
 
@@ -334,6 +470,7 @@ ROUTES = [
     Route("/issue", create_issue, methods=["POST"]),
     Route("/issue/bulkfetch", bulkfetch, methods=["POST"]),
     Route("/issue/bulk", bulk_create, methods=["POST"]),
+    Route("/issue/createmeta", createmeta),
     Route("/issue/createmeta/{project}/issuetypes", createmeta_issuetypes),
     Route("/issue/createmeta/{project}/issuetypes/{issuetype}", createmeta_fields),
     Route("/issue/{key}", get_issue, methods=["GET"]),
@@ -346,5 +483,9 @@ ROUTES = [
     Route("/issue/{key}/watchers", watchers, methods=["GET"]),
     Route("/issue/{key}/watchers", add_watcher, methods=["POST"]),
     Route("/issue/{key}/votes", votes),
+    Route("/issue/{key}/properties", issue_property_keys),
+    Route("/issue/{key}/properties/{propertyKey}", get_issue_property, methods=["GET"]),
+    Route("/issue/{key}/properties/{propertyKey}", set_issue_property, methods=["PUT"]),
+    Route("/issue/{key}/properties/{propertyKey}", delete_issue_property, methods=["DELETE"]),
     Route("/issue/{key}/worklog", list_worklogs, methods=["GET"]),
 ]

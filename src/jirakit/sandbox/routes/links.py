@@ -17,6 +17,7 @@ from starlette.routing import Route
 from jirakit.sandbox import mutations
 from jirakit.sandbox.app import Ctx, ctx
 from jirakit.sandbox.errors import JiraHttpError, bad_request
+from jirakit.sandbox.inputs import INVALID_PAYLOAD
 from jirakit.sandbox.store import ChangeItem, IssueRecord
 from jirakit.sandbox.views import full_link_view
 
@@ -192,6 +193,19 @@ def _remote_payload(body: object) -> dict[str, object]:
     if errors:
         raise bad_request(errors=errors)
     assert isinstance(body, dict)
+    # Members Jira binds to strings or objects: anything else cannot be deserialised.
+    strings = (
+        obj.get("url"),
+        obj.get("title"),
+        obj.get("summary"),
+        body.get("globalId"),
+        body.get("relationship"),
+    )
+    objects = (body.get("application"), obj.get("icon"), obj.get("status"))
+    if any(v is not None and not isinstance(v, str) for v in strings) or any(
+        v is not None and not isinstance(v, dict) for v in objects
+    ):
+        raise bad_request(INVALID_PAYLOAD)
     return body
 
 

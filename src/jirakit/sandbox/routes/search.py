@@ -28,6 +28,7 @@ from jirakit.jql.evaluator import compile as compile_jql
 from jirakit.jql.parser import parse
 from jirakit.sandbox.app import Ctx, JiraJSON, ctx
 from jirakit.sandbox.errors import JiraHttpError, bad_request
+from jirakit.sandbox.inputs import INVALID_PAYLOAD, body_dict, body_int, body_str, body_str_list
 from jirakit.sandbox.search import SearchEngine
 from jirakit.sandbox.store import API, BASE, IssueRecord
 from jirakit.sandbox.views import ViewCache, id_only, join_json, split_list, to_json_bytes
@@ -56,26 +57,25 @@ def _int(value: Any, name: str, default: int) -> int:
 
 async def _search_params(c: Ctx) -> dict[str, Any]:
     if c.request.method == "POST":
-        body = await c.json()
-        if not isinstance(body, dict):
-            raise bad_request(
-                "Invalid request payload. Refer to the REST API documentation and try again."
-            )
-        fields = body.get("fields")
+        body = body_dict(await c.json())
+        expand = body.get("expand")
+        reconcile = body.get("reconcileIssues")
+        if reconcile is not None and not isinstance(reconcile, list):
+            raise bad_request(INVALID_PAYLOAD)
         return {
-            "jql": body.get("jql"),
-            "nextPageToken": body.get("nextPageToken"),
-            "maxResults": _int(body.get("maxResults"), "maxResults", 50),
+            "jql": body_str(body, "jql"),
+            "nextPageToken": body_str(body, "nextPageToken"),
+            "maxResults": body_int(body, "maxResults", 50),
             "fields": split_list(
-                fields if isinstance(fields, list) else [fields] if fields else []
+                [body["fields"]]
+                if isinstance(body.get("fields"), str)
+                else body_str_list(body, "fields")
             ),
             "expand": split_list(
-                [body["expand"]]
-                if isinstance(body.get("expand"), str)
-                else body.get("expand") or []
+                [expand] if isinstance(expand, str) else body_str_list(body, "expand")
             ),
-            "reconcileIssues": body.get("reconcileIssues") or [],
-            "startAt": _int(body.get("startAt"), "startAt", 0),
+            "reconcileIssues": reconcile or [],
+            "startAt": body_int(body, "startAt", 0),
         }
     rec = c.params("reconcileIssues")
     return {
@@ -159,8 +159,7 @@ async def search_jql(request: Request) -> Response:
 
 async def approximate_count(request: Request) -> Response:
     c = ctx(request)
-    body = await c.json()
-    jql = body.get("jql") if isinstance(body, dict) else None
+    jql = body_str(body_dict(await c.json()), "jql")
     with c.store.lock:
         n = _engine(c).count(jql, c.account_id)
     return c.respond({"count": n})
@@ -277,6 +276,8 @@ async def jql_parse(request: Request) -> Response:
     engine = _engine(c)
     out = []
     for raw in body["queries"]:
+        if not isinstance(raw, str | int | float):
+            raise bad_request(INVALID_PAYLOAD)
         text = str(raw)
         item: dict[str, Any] = {"query": text}
         try:

@@ -13,6 +13,7 @@ from jirakit.sandbox import mutations
 from jirakit.sandbox.app import Ctx, ctx
 from jirakit.sandbox.clock import parse_jira_time, to_ms
 from jirakit.sandbox.errors import bad_request
+from jirakit.sandbox.inputs import body_int_list
 from jirakit.sandbox.store import API
 from jirakit.sandbox.views import worklog_view
 
@@ -119,9 +120,9 @@ async def deleted_worklogs(request: Request) -> Response:
 async def list_worklogs(request: Request) -> Response:
     c = ctx(request)
     body = await c.json()
-    ids = body.get("ids") if isinstance(body, dict) else None
-    if not isinstance(ids, list) or not ids:
+    if not isinstance(body, dict) or not isinstance(body.get("ids"), list) or not body["ids"]:
         raise bad_request("Worklog IDs must be provided.")
+    ids = body_int_list(body, "ids")
     if len(ids) > 1000:
         raise bad_request("The number of worklog IDs must not exceed 1000.")
     wanted = {str(i) for i in ids}
