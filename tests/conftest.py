@@ -6,6 +6,7 @@ docs/development.md."""
 from __future__ import annotations
 
 import pytest
+
 from needs import IN_CI, INTEROP, PG_DSN, missing, module_problem, postgres_problem, shared_problem
 
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from needs import cases, require_shared, shared_path
 
 from jirakit.adf import from_markdown, from_wiki, is_valid, to_markdown, to_text, to_wiki
+from needs import cases, require_shared, shared_path
 
 FIXTURES = shared_path("jira", "fixtures")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
 from needs import shared_json, shared_path
 
 FIXTURES = shared_path("jira", "fixtures")

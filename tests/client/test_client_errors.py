@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 from client_doubles import BASE, FIXTURES, Router, fixture_json, ok
-from needs import cases
 
 from jirakit import BasicAuth, Jira
 from jirakit.errors import (
@@ -29,6 +28,7 @@ from jirakit.errors import (
     error_class_for_status,
     error_for_response,
 )
+from needs import cases
 
 AUTH = BasicAuth("me@acme.com", "tok")
 
@@ -95,8 +95,7 @@ def test_non_json_bodies_are_kept_short():
     assert isinstance(error, ServerError)
     # An HTML page is a gateway's, not Jira's: summarised (by its title, else the status).
     assert str(error) == (
-        "502 Bad Gateway (an HTML page: a proxy or gateway answered, not Jira) "
-        f"(GET {BASE}/x)"
+        f"502 Bad Gateway (an HTML page: a proxy or gateway answered, not Jira) (GET {BASE}/x)"
     )
     plain = error_for_response(httpx.Response(502, text="upstream  gone " * 40, request=request))
     assert plain.message.startswith("upstream gone upstream gone") and len(plain.message) <= 200
@@ -122,7 +121,10 @@ def test_client_raises_mapped_errors_with_request_id(router: Router):
 def jiras_words(body: dict[str, Any]) -> list[str]:
     """What Jira said in an error body, read here without jirakit: ``errorMessages``, then
     each ``errors`` entry as ``field: message``."""
-    return [*body.get("errorMessages", []), *(f"{k}: {v}" for k, v in body.get("errors", {}).items())]
+    return [
+        *body.get("errorMessages", []),
+        *(f"{k}: {v}" for k, v in body.get("errors", {}).items()),
+    ]
 
 
 RECORDED = cases(
@@ -170,9 +172,7 @@ class Recording(httpx.BaseTransport):
 
 SANDBOX_ERRORS = [
     pytest.param("GET", "/issue/ENG-99999", None, NotFound, id="missing-issue"),
-    pytest.param(
-        "POST", "/search/jql", {"jql": "project = ENG AND"}, BadRequest, id="bad-jql"
-    ),
+    pytest.param("POST", "/search/jql", {"jql": "project = ENG AND"}, BadRequest, id="bad-jql"),
     pytest.param(
         "POST",
         "/issue",

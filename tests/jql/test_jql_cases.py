@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from needs import cases, require_shared, shared_path
 
 from jirakit.jql import JqlSyntaxError, parse
+from needs import cases, require_shared, shared_path
 
 CASES = shared_path("jira", "jql-cases", "atlassian-jql-parser")
 

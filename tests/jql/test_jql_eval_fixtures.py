@@ -7,11 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from needs import shared_json
 
 from jirakit.jql.context import EvalContext
 from jirakit.jql.evaluator import compile, sort_key
 from jirakit.jql.parser import parse
+from needs import shared_json
 
 
 def load(relative: str) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from jirakit.sandbox import FrozenClock, Sandbox
+from needs import require_shared
 
 pytest.importorskip("jirakit.jql.evaluator")
 
@@ -495,7 +495,7 @@ async def test_bulkfetch_caps_like_search_and_reports_missing_issues(
 
 # -- renderedFields: dates and times for the requesting user ------------------------------
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "jira" / "fixtures" / "cloud-v3-demisto"
+FIXTURES = ("jira", "fixtures", "cloud-v3-demisto")  # under ../shared
 
 
 @pytest.mark.parametrize(
@@ -512,9 +512,7 @@ def test_rendered_times_match_real_jira_cloud_responses(name: str, today: date) 
     """Every rendered date/time in real Cloud responses, recomputed from the raw value."""
     from jirakit.sandbox.views import render_date, render_datetime
 
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"fixture not found at {path}")
+    path = require_shared(*FIXTURES, *name.split("/"))
     data = json.loads(path.read_text(encoding="utf-8"))
     issues = data.get("issues") or [data]
     tz = ZoneInfo("Asia/Jerusalem")
