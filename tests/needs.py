@@ -57,7 +57,11 @@ def missing(reason: str) -> NoReturn:
     """A test cannot run for want of ``reason``: in CI a failure, locally a skip."""
     if IN_CI:
         pytest.fail(f"CI=true: {reason}", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
+    try:
+        pytest.skip(reason, allow_module_level=True)
+    except pytest.skip.Exception as skip:
+        skip._use_item_location = True  # report the test's place, as a skip mark does
+        raise
 
 
 # -- ../shared -----------------------------------------------------------------------------
