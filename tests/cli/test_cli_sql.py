@@ -272,6 +272,13 @@ def test_the_demo_hint_runs_as_printed(tmp_path: Path):
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     lines = demo.stdout.splitlines()
+    # It says where the report is, and the report is there (README: ./demo-report/).
+    said = [line for line in lines if line.startswith("Charts and HTML report: ")]
+    assert len(said) == 1, demo.stdout
+    report = tmp_path / said[0].removeprefix("Charts and HTML report: ").strip()
+    assert report.resolve() == (tmp_path / "demo-report" / "index.html").resolve()
+    assert report.is_file() and "<html" in report.read_text(encoding="utf-8").lower()
+    assert (tmp_path / "demo.duckdb").is_file()
     hint = lines[lines.index("Warehouse: demo.duckdb. Query it with SQL:") + 1].strip()
     assert "duckdb demo.duckdb" not in demo.stdout  # no duckdb command-line tool needed
     words = shlex.split(hint)
