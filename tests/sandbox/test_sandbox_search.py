@@ -12,13 +12,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from jirakit.sandbox import FrozenClock, Sandbox
-from needs import require_shared
-
-pytest.importorskip("jirakit.jql.evaluator")
-
 from jirakit.jql.errors import JqlSyntaxError
 from jirakit.jql.parser import parse
+from jirakit.sandbox import FrozenClock, Sandbox
+from needs import require_shared
 
 UNBOUNDED = (
     "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
