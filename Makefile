@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean venv
+.PHONY: demo test lint typecheck pytest slow bench clean venv
 
 venv: $(STAMP)
 
@@ -26,6 +26,10 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The soak and scale tests (@pytest.mark.slow); docs/development.md lists them and their times.
+slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 test: lint typecheck pytest
 

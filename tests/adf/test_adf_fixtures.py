@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jirakit.adf import from_markdown, from_wiki, is_valid, to_markdown, to_text, to_wiki
+from needs import cases, require_shared, shared_path
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "jira"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = shared_path("jira", "fixtures")
 
 
 def _docs(value: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -36,9 +35,12 @@ def _all_docs() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-DOCS = _all_docs() if FIXTURES.is_dir() else []
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(), reason=f"shared Jira fixtures not found at {FIXTURES}"
+DOCS = _all_docs()
+PARAMS = cases(
+    [pytest.param(where, doc, id=where) for where, doc in DOCS],
+    what="ADF documents",
+    source=FIXTURES,
+    width=2,
 )
 
 
@@ -46,22 +48,20 @@ def _norm(value: str) -> str:
     return " ".join(value.split())
 
 
-@needs_fixtures
 def test_fixtures_hold_adf_bodies() -> None:
+    require_shared("jira", "fixtures")
     assert len(DOCS) >= 50
     assert any(to_text(doc) for _, doc in DOCS)
 
 
-@needs_fixtures
-@pytest.mark.parametrize(("where", "doc"), DOCS, ids=[where for where, _ in DOCS])
+@pytest.mark.parametrize(("where", "doc"), PARAMS)
 def test_markdown_round_trip_keeps_text(where: str, doc: dict[str, Any]) -> None:
     back = from_markdown(to_markdown(doc))
     assert is_valid(back)
     assert _norm(to_text(back)) == _norm(to_text(doc))
 
 
-@needs_fixtures
-@pytest.mark.parametrize(("where", "doc"), DOCS, ids=[where for where, _ in DOCS])
+@pytest.mark.parametrize(("where", "doc"), PARAMS)
 def test_wiki_round_trip_keeps_text(where: str, doc: dict[str, Any]) -> None:
     back = from_wiki(to_wiki(doc))
     assert is_valid(back)

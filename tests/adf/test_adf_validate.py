@@ -1,8 +1,8 @@
-"""Schema validation: exact verdicts, clear error paths, speed."""
+"""Schema validation: exact verdicts, clear error paths (speed: benchmarks/adf_validate.py)."""
 
 from __future__ import annotations
 
-import time
+import copy
 from typing import Any
 
 import pytest
@@ -105,11 +105,28 @@ def test_agrees_with_the_plain_draft4_validator() -> None:
     assert verdicts.count(False) == 4
 
 
-def test_deep_documents_are_fast() -> None:
+def deep_document(levels: int = 12, paragraphs: int = 200) -> dict[str, Any]:
+    """Lists nested ``levels`` deep under ``paragraphs`` paragraphs (the shape that makes a
+    single Draft-4 validator exponential; its speed is in benchmarks/adf_validate.py)."""
     inner: dict[str, Any] = adf.bullet_list("leaf")
-    for _ in range(12):
+    for _ in range(levels):
         inner = adf.bullet_list(adf.list_item("level", inner))
-    doc = adf.doc(*([adf.paragraph("p " * 20)] * 200), inner)
-    start = time.perf_counter()
+    return adf.doc(*([adf.paragraph("p " * 20)] * paragraphs), inner)
+
+
+def test_deep_documents_validate_and_a_deep_defect_is_found_by_its_path() -> None:
+    doc = deep_document()
+    before = copy.deepcopy(doc)
     validate(doc)
-    assert time.perf_counter() - start < 1.0
+    assert is_valid(doc) and doc == before  # validation does not touch the document
+    # Break the innermost leaf: the error names it, thirteen lists down.
+    node = doc["content"][200]
+    path = "$.content[200]"
+    for _ in range(12):
+        node = node["content"][0]["content"][1]
+        path += ".content[0].content[1]"
+    leaf = node["content"][0]["content"][0]  # the "leaf" paragraph
+    leaf["content"][0]["marks"] = [{"type": "bold"}]
+    with pytest.raises(AdfValidationError) as caught:
+        validate(doc)
+    assert caught.value.path == f"{path}.content[0].content[0].content[0].marks[0].type"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -79,6 +80,16 @@ def test_version_flag_and_command():
         [sys.executable, "-m", "jirakit", "--version"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and proc.stdout.strip() == f"jirakit {__version__}"
+
+
+def test_the_version_is_the_installed_distributions():
+    """What `jirakit version` prints is what pip installed (pyproject's version), through
+    the console script a user runs."""
+    from importlib.metadata import version
+
+    program = Path(sys.executable).parent / "jirakit"
+    proc = subprocess.run([str(program), "version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == f"{version('jirakit')}\n"
 
 
 def test_usage_errors_are_one_line_exit_2():

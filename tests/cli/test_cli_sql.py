@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -26,8 +25,8 @@ from jirakit.cli import app
 from jirakit.sandbox import Sandbox
 from jirakit.sync.pipeline import run_sync, warehouse_for
 from jirakit.testing.asgi import SyncASGITransport
+from needs import pg_url, require_module, require_postgres
 
-PG_DSN = os.environ.get("JIRAKIT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 QUERY = (
     "select issue_key, summary, story_points, created_at, is_resolved "
     "from issue_enhanced order by issue_key"
@@ -199,13 +198,8 @@ def test_an_unreachable_postgres_is_one_line():
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
     """A schema of this test's own on the local Postgres, with a small `issues` table."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        conn = psycopg.connect(PG_DSN, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"local PostgreSQL unreachable ({PG_DSN}): {exc}")
-        pytest.skip(f"local PostgreSQL unreachable ({PG_DSN}): {exc}")
+    psycopg = require_module("psycopg")
+    conn = psycopg.connect(require_postgres(), autocommit=True)
     schema = f"jk_sql_{uuid.uuid4().hex[:12]}"
     conn.execute(f'CREATE SCHEMA "{schema}"')
     conn.execute(
@@ -226,7 +220,7 @@ def pg_schema() -> Iterator[str]:
 
 @pytest.mark.postgres
 def test_postgres(pg_schema: str):
-    dest = ["--dest", PG_DSN, "--dataset", pg_schema]
+    dest = ["--dest", pg_url(), "--dataset", pg_schema]
     query = "select key, points, created, raw, done from issues order by key"
     table = run(query, *dest)
     assert table.exit_code == 0, table.output
@@ -278,6 +272,13 @@ def test_the_demo_hint_runs_as_printed(tmp_path: Path):
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     lines = demo.stdout.splitlines()
+    # It says where the report is, and the report is there (README: ./demo-report/).
+    said = [line for line in lines if line.startswith("Charts and HTML report: ")]
+    assert len(said) == 1, demo.stdout
+    report = tmp_path / said[0].removeprefix("Charts and HTML report: ").strip()
+    assert report.resolve() == (tmp_path / "demo-report" / "index.html").resolve()
+    assert report.is_file() and "<html" in report.read_text(encoding="utf-8").lower()
+    assert (tmp_path / "demo.duckdb").is_file()
     hint = lines[lines.index("Warehouse: demo.duckdb. Query it with SQL:") + 1].strip()
     assert "duckdb demo.duckdb" not in demo.stdout  # no duckdb command-line tool needed
     words = shlex.split(hint)

@@ -6,17 +6,15 @@ client never swallows non-httpx exceptions).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "jira"
-FIXTURES = SHARED / "fixtures"
+from needs import shared_json, shared_path
+
+FIXTURES = shared_path("jira", "fixtures")
 BASE = "https://acme.atlassian.net"
 
 Responder = Callable[[httpx.Request], httpx.Response]
@@ -75,10 +73,8 @@ def ok(body: Any = None, status: int = 200, **headers: str) -> httpx.Response:
 
 
 def fixture_json(*parts: str) -> Any:
-    path = FIXTURES.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared Jira fixtures not found at {path}")
-    return json.loads(path.read_text())
+    """A real Jira body from ``../shared/jira/fixtures`` (CI: fails when missing)."""
+    return shared_json("jira", "fixtures", *parts)
 
 
 class FakeSleep:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +28,7 @@ from jirakit.errors import (
     error_class_for_status,
     error_for_response,
 )
+from needs import cases
 
 AUTH = BasicAuth("me@acme.com", "tok")
 
@@ -91,7 +93,12 @@ def test_non_json_bodies_are_kept_short():
         httpx.Response(502, text="<html>Bad gateway</html>", request=request)
     )
     assert isinstance(error, ServerError)
-    assert "Bad gateway" in str(error)
+    # An HTML page is a gateway's, not Jira's: summarised (by its title, else the status).
+    assert str(error) == (
+        f"502 Bad Gateway (an HTML page: a proxy or gateway answered, not Jira) (GET {BASE}/x)"
+    )
+    plain = error_for_response(httpx.Response(502, text="upstream  gone " * 40, request=request))
+    assert plain.message.startswith("upstream gone upstream gone") and len(plain.message) <= 200
 
 
 def test_rate_limited_exposes_retry_after():
@@ -111,15 +118,97 @@ def test_client_raises_mapped_errors_with_request_id(router: Router):
     assert "Issue does not exist" in str(info.value)
 
 
-def test_every_fixture_error_body_parses():
-    """Every *.invalid.* fixture is an error body our parser reads."""
-    found = sorted(FIXTURES.rglob("*invalid*.json"))
-    if not found:
-        pytest.skip("no shared fixtures")
-    for path in found:
-        body = json.loads(path.read_text())
-        error = error_for_response(_response(400, body))
-        assert error.message, path
+def jiras_words(body: dict[str, Any]) -> list[str]:
+    """What Jira said in an error body, read here without jirakit: ``errorMessages``, then
+    each ``errors`` entry as ``field: message``."""
+    return [
+        *body.get("errorMessages", []),
+        *(f"{k}: {v}" for k, v in body.get("errors", {}).items()),
+    ]
+
+
+RECORDED = cases(
+    [
+        pytest.param(path, id=path.relative_to(FIXTURES).as_posix())
+        for path in sorted(FIXTURES.rglob("*invalid*.json"))
+    ],
+    what="recorded error bodies (*invalid*.json)",
+    source=FIXTURES,
+)
+
+
+@pytest.mark.parametrize("path", RECORDED)
+def test_every_recorded_error_keeps_jiras_words_and_the_request_id(path):
+    """Each real ``*invalid*`` body: the error leads with the request id and the status,
+    then says exactly what Jira said, in Jira's order."""
+    body = json.loads(path.read_text(encoding="utf-8"))
+    words = jiras_words(body)
+    assert words, f"{path} holds no error message"
+    error = error_for_response(_response(400, body, **{"X-AREQUESTID": "930x7781x2"}))
+    assert isinstance(error, BadRequest)
+    assert error.request_id == "930x7781x2"
+    assert error.message == "; ".join(words)
+    assert str(error).startswith(f"[930x7781x2] 400 {words[0]}")
+    for said in words:
+        assert said in str(error)
+
+
+class Recording(httpx.BaseTransport):
+    """Passes requests on and keeps each response as it came off the wire."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.responses: list[httpx.Response] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        self.responses.append(response)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+SANDBOX_ERRORS = [
+    pytest.param("GET", "/issue/ENG-99999", None, NotFound, id="missing-issue"),
+    pytest.param("POST", "/search/jql", {"jql": "project = ENG AND"}, BadRequest, id="bad-jql"),
+    pytest.param(
+        "POST",
+        "/issue",
+        {"fields": {"project": {"key": "ENG"}, "issuetype": {"name": "Task"}}},
+        BadRequest,
+        id="no-summary",
+    ),
+    pytest.param(
+        "PUT", "/issue/ENG-1", {"fields": {"nonsense": "x"}}, BadRequest, id="unknown-field"
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "cls"), SANDBOX_ERRORS)
+def test_sandbox_errors_over_http_keep_jiras_words_and_the_request_id(
+    jira_sandbox_server, method, path, body, cls
+):
+    """The client's error against what came over the wire (read with httpx and json, not
+    with jirakit): the same request id, every word Jira said, the status class."""
+    recording = Recording()
+    auth = BasicAuth(*jira_sandbox_server.auth)
+    with Jira(jira_sandbox_server.url, auth=auth, transport=recording) as jira:
+        with pytest.raises(cls) as info:
+            jira.request(method, path, json=body)
+    [wire] = recording.responses  # a 4xx is not retried
+    sent = wire.json()
+    words = jiras_words(sent)
+    request_id = wire.headers["x-arequestid"]
+    assert words and request_id
+    error = info.value
+    assert (error.status, error.request_id) == (wire.status_code, request_id)
+    assert str(error).startswith(f"[{request_id}] {wire.status_code} {words[0]}")
+    for said in words:
+        assert said in str(error)
+    assert error.error_messages == sent.get("errorMessages", [])
+    assert error.errors == sent.get("errors", {})
 
 
 # -- bodies that are not JSON ---------------------------------------------------------------

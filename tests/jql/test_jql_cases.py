@@ -4,21 +4,16 @@ tree), invalid ones raise JqlSyntaxError."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from jirakit.jql import JqlSyntaxError, parse
+from needs import cases, require_shared, shared_path
 
-CASES = Path(__file__).resolve().parents[2].parent / "shared" / "jira" / "jql-cases"
-CASES = CASES / "atlassian-jql-parser"
+CASES = shared_path("jira", "jql-cases", "atlassian-jql-parser")
 
 
-def _cases(kind: str) -> list[object]:
-    if not CASES.is_dir():
-        return [
-            pytest.param(None, id="missing", marks=pytest.mark.skip(reason=f"{CASES} is missing"))
-        ]
+def _read(kind: str) -> list[object]:
     params: list[object] = []
     files = sorted(CASES.glob("*.json")) + sorted(CASES.glob("jql-ast/*.json"))
     for path in files:
@@ -28,13 +23,17 @@ def _cases(kind: str) -> list[object]:
     return params
 
 
-@pytest.mark.parametrize("text", _cases("valid"))
+VALID = _read("valid")
+INVALID = _read("invalid")
+
+
+@pytest.mark.parametrize("text", cases(VALID, what="valid JQL cases", source=CASES))
 def test_valid_case_parses_and_round_trips(text: str) -> None:
     query = parse(text)
     assert parse(str(query)) == query
 
 
-@pytest.mark.parametrize("text", _cases("invalid"))
+@pytest.mark.parametrize("text", cases(INVALID, what="invalid JQL cases", source=CASES))
 def test_invalid_case_is_a_syntax_error(text: str) -> None:
     with pytest.raises(JqlSyntaxError) as caught:
         parse(text)
@@ -43,7 +42,6 @@ def test_invalid_case_is_a_syntax_error(text: str) -> None:
 
 
 def test_every_case_file_is_read() -> None:
-    if not CASES.is_dir():
-        pytest.skip(f"{CASES} is missing")
-    assert len(_cases("valid")) == 242
-    assert len(_cases("invalid")) == 430
+    # Atlassian's files as vendored: a glob that finds fewer means cases went untested.
+    require_shared("jira", "jql-cases", "atlassian-jql-parser")
+    assert (len(VALID), len(INVALID)) == (242, 430), f"{CASES}"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,14 +11,11 @@ import pytest
 from jirakit.jql.context import EvalContext
 from jirakit.jql.evaluator import compile, sort_key
 from jirakit.jql.parser import parse
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "jira" / "fixtures"
-
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared Jira fixtures not present")
+from needs import shared_json
 
 
 def load(relative: str) -> Any:
-    return json.loads((FIXTURES / relative).read_text(encoding="utf-8"))
+    return shared_json("jira", "fixtures", *relative.split("/"))
 
 
 def select(jql: str, issues: list[dict[str, Any]], ctx: EvalContext) -> list[str]:

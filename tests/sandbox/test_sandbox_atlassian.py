@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from jirakit.testing.plugin import SandboxServer
+from needs import require_module
 
-atlassian = pytest.importorskip("atlassian")
+atlassian = require_module("atlassian")
 
 
 @pytest.mark.jira_sandbox(issues=80, seed=6)

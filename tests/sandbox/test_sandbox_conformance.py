@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,14 +19,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from jirakit.sandbox import Sandbox
+from needs import require_shared
 
-SPEC = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "jira"
-    / "specs"
-    / "platform.swagger-v3.v3.json"
-)
+SPEC = ("jira", "specs", "platform.swagger-v3.v3.json")  # under ../shared
 URN = "urn:jira-platform"
 ADF = {
     "type": "doc",
@@ -120,9 +114,7 @@ def _rewrite_refs(node: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def conformance() -> Conformance:
-    if not SPEC.exists():
-        pytest.skip(f"spec not found at {SPEC}")
-    return Conformance(json.loads(SPEC.read_text(encoding="utf-8")))
+    return Conformance(json.loads(require_shared(*SPEC).read_text(encoding="utf-8")))
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from jirakit.sandbox import FrozenClock, Sandbox
+from needs import shared_json
 
 ADF = {
     "type": "doc",
@@ -370,17 +369,12 @@ async def test_updated_moves_with_the_clock(
     assert sb.store.updated_index[-1] == (rec.updated_ms, rec.id)
 
 
-REAL_ISSUE = (
-    Path(__file__).resolve().parents[3]
-    / "shared/jira/fixtures/cloud-v3-demisto/get_issue_test/raw_response.json"
-)
+REAL_ISSUE = ("jira", "fixtures", "cloud-v3-demisto", "get_issue_test", "raw_response.json")
 
 
 @pytest.fixture
 def real_issue() -> dict[str, Any]:
-    if not REAL_ISSUE.exists():
-        pytest.skip("fixtures not available")
-    data: dict[str, Any] = json.loads(REAL_ISSUE.read_text())
+    data: dict[str, Any] = shared_json(*REAL_ISSUE)
     return data
 
 

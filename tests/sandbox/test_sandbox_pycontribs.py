@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from jirakit.testing.plugin import SandboxServer
+from needs import require_module
 
-jira = pytest.importorskip("jira")
+jira = require_module("jira")
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from jirakit.sandbox.tls import TlsFiles, make_self_signed
+from needs import require_module
 
 
 async def server_info(request: Request) -> JSONResponse:
@@ -105,7 +106,7 @@ def test_https_is_trusted_through_the_ca_file(files: TlsFiles):
             assert r.status_code == 200
             assert r.json()["scheme"] == "https"
         # requests-based clients (pycontribs jira, Airbyte, Singer) trust it via the env
-        requests = pytest.importorskip("requests")
+        requests = require_module("requests")
         with pytest.MonkeyPatch.context() as mp:
             for name, value in files.client_env().items():
                 mp.setenv(name, value)

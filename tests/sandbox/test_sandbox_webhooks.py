@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +14,8 @@ from jirakit.sandbox import FrozenClock, Sandbox
 from jirakit.sandbox.events import Event
 from jirakit.sandbox.webhooks import DYNAMIC_TTL_MS, jwt_decode, jwt_encode, sign
 from jirakit.testing.webhooks import WebhookReceiver, verify_jwt, verify_signature
+from needs import shared_json
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "jira" / "fixtures"
-MATTERMOST = FIXTURES / "webhooks-mattermost"
 ADMIN = "/rest/webhooks/1.0/webhook"
 ADF = {
     "type": "doc",
@@ -28,7 +26,7 @@ NEW_ISSUE = {"fields": {"project": {"key": "ENG"}, "issuetype": {"name": "Task"}
 
 
 def fixture(name: str) -> Any:
-    return json.loads((MATTERMOST / name).read_text(encoding="utf-8"))
+    return shared_json("jira", "fixtures", "webhooks-mattermost", name)
 
 
 @pytest.fixture
@@ -55,7 +53,7 @@ def admin_hook(http: httpx.Client, url: str, **extra: Any) -> dict[str, Any]:
 
 
 async def test_admin_webhooks_crud_with_jira_shapes(client: httpx.AsyncClient) -> None:
-    real = json.loads((FIXTURES / "jira-ruby" / "webhook" / "2.json").read_text())
+    real = shared_json("jira", "fixtures", "jira-ruby", "webhook", "2.json")
     body = {"name": "n", "url": "https://example.com/h", "events": ["jira:issue_created"]}
     r = await client.post(ADMIN, json={**body, "secret": "x"})
     assert r.status_code == 201

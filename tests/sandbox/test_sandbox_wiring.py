@@ -4,6 +4,7 @@ rate limits and faults that the client rides out, https."""
 from __future__ import annotations
 
 import ssl
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 
 from jirakit import BasicAuth, Jira, OAuth2Auth, RateLimitConfig, RetryPolicy, authorization_url
 from jirakit.errors import RateLimited
-from jirakit.sandbox import Sandbox
+from jirakit.sandbox import FrozenClock, Sandbox
 from jirakit.sandbox.faults import FaultSpecError
 from jirakit.sandbox.tls import make_self_signed
 
@@ -48,40 +49,55 @@ def test_oauth_3lo_end_to_end_with_the_client():
 
 
 def test_rate_limits_pacing_and_retries():
-    sandbox = Sandbox(seed=4, issues=10, rate_limit=5)
-    # Jira says NearLimit before it says 429: the client slows down and never gets one.
-    with sandbox.serve() as base, Jira(base, auth=BasicAuth(*sandbox.auth)) as polite:
-        for _ in range(12):
-            polite.myself()
-        assert polite.stats.by_status == {200: 12}
-        assert polite.stats.throttled_seconds > 0
-        assert polite.rate_limit is not None and polite.rate_limit.limit == 5
-    # Without the slow-down it runs into 429s and waits them out (Retry-After).
-    blunt = RateLimitConfig(near_limit_cooldown=0)
-    with (
-        sandbox.serve() as base,
-        Jira(base, auth=BasicAuth(*sandbox.auth), rate_limit=blunt) as jira,
-    ):
-        for _ in range(12):
-            jira.myself()
-        assert jira.stats.by_status.get(429, 0) >= 1
-        assert jira.stats.retries == jira.stats.by_status[429]
-        assert jira.stats.by_status[200] == 12
-    # With no retries the 429 surfaces, carrying Retry-After.
-    with (
-        sandbox.serve() as base,
-        Jira(
-            base, auth=BasicAuth(*sandbox.auth), rate_limit=blunt, retry=RetryPolicy.never()
-        ) as impatient,
-    ):
-        with pytest.raises(RateLimited) as info:
-            hammer(impatient, 20)
-        assert info.value.retry_after is not None
+    """5 requests/s per endpoint, on a frozen clock that only the client's sleeps move: the
+    counts below are exact, whatever the machine's speed."""
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    began = clock.now()
+    slept: list[float] = []
 
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(seconds)
 
-def hammer(jira: Jira, times: int) -> None:
-    for _ in range(times):
-        jira.myself()
+    def elapsed() -> float:
+        return (clock.now() - began).total_seconds()
+
+    sandbox = Sandbox(seed=4, issues=10, rate_limit=5, clock=clock)
+    auth = BasicAuth(*sandbox.auth)
+    with sandbox.serve() as base:
+        # Jira says NearLimit before it says 429: the client slows down and never gets one.
+        with Jira(base, auth=auth, sleep=sleep, clock=elapsed) as polite:
+            for _ in range(12):
+                polite.myself()
+            assert polite.stats.by_status == {200: 12}
+            assert polite.stats.throttled_seconds == pytest.approx(sum(slept))
+            assert sum(slept) > 0
+            assert polite.rate_limit is not None and polite.rate_limit.limit == 5
+        assert elapsed() >= (12 - 5) / 5  # a burst of 5, then the refill rate at most
+
+        # Without the slow-down it runs into 429s and waits them out (Retry-After: 1 s):
+        # 5 from the full bucket, a 429, 5 more after the wait, a 429, the last 2.
+        clock.advance(60)  # the bucket is full again
+        slept.clear()
+        blunt = RateLimitConfig(near_limit_cooldown=0)
+        with Jira(base, auth=auth, rate_limit=blunt, sleep=sleep, clock=elapsed) as jira:
+            for _ in range(12):
+                jira.myself()
+            assert jira.stats.by_status == {200: 12, 429: 2}
+            assert jira.stats.retries == 2
+        assert slept == [1.0, 1.0]
+
+        # With no retries the 429 surfaces on the sixth request, carrying Retry-After.
+        clock.advance(60)
+        never = RetryPolicy.never()
+        with Jira(base, auth=auth, rate_limit=blunt, retry=never, sleep=sleep) as impatient:
+            for _ in range(5):
+                impatient.myself()
+            with pytest.raises(RateLimited) as info:
+                impatient.myself()
+        assert info.value.retry_after == 1.0
+        assert info.value.headers["x-ratelimit-limit"] == "5"
+        assert info.value.headers["ratelimit-reason"] == "jira-burst-based"
 
 
 def test_faults_are_seeded_and_retried():

@@ -26,7 +26,6 @@ EMPTY: a project with no issues.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ import duckdb
 import pytest
 
 from jirakit.sync.schema import TABLES, Table
+from needs import require_module, require_postgres
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
@@ -51,7 +51,6 @@ DUCKDB_TYPES = {
 POSTGRES_TYPES = {**DUCKDB_TYPES, "text": "TEXT", "double": "DOUBLE PRECISION", "json": "JSONB"}
 # Tests over both databases; the Postgres cases carry the `postgres` marker.
 DIALECTS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
-PG_DSN = os.environ.get("JIRAKIT_TEST_PG_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")
 
 
 def ts(text: str) -> datetime:
@@ -569,12 +568,10 @@ def load_dataset(wh: Warehouse) -> None:
 
 
 def _pg_connect() -> Any:
-    """A psycopg connection to the local PostgreSQL, or a skip with the reason."""
-    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
-    try:
-        return psycopg.connect(PG_DSN, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"local PostgreSQL unreachable ({PG_DSN}): {exc}")
+    """A psycopg connection to the test PostgreSQL (``JIRAKIT_TEST_PG_DSN``); in CI a
+    failure, locally a skip saying how to get one, when there is none."""
+    psycopg = require_module("psycopg")
+    return psycopg.connect(require_postgres(), connect_timeout=3)
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
-"""Ground truth for the sync tests: what the sandbox's API shows now, against what the
+"""Ground truth for the sync tests: what the sandbox holds now, against what the
 warehouse holds, as row counts and per-row content hashes.
 
-The truth is read through the API of a second, fault-free app over the same store (ids from
-the store, details by id: reads by id are never lagged), so it is exact even when the
-sandbox under test injects faults or search lag.
+The truth is read from the sandbox's store, under its lock: not through jirakit's client
+and not through jirakit's ADF conversions, so that a bug there shows as a difference
+instead of agreeing with itself. It is exact even when the sandbox under test injects
+faults or search lag. Comment bodies are compared as their plain text: on the store's side
+from the ADF by a walker written here, on the warehouse's side from the Markdown the sync
+wrote, read with markdown-it-py.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from jirakit import BasicAuth, Jira
 from jirakit.sandbox import Sandbox
 from jirakit.sync.pipeline import SyncResult, run_sync, warehouse_for
 from jirakit.sync.source import SyncOptions
-from jirakit.sync.transform import markdown, utc
+from jirakit.sync.transform import utc
 from jirakit.testing.asgi import SyncASGITransport
 
 EMAIL, TOKEN = "admin@example.com", "sandbox-token"
@@ -120,51 +123,97 @@ class Snapshot:
 
 
 def truth(sandbox: Sandbox) -> Snapshot:
-    """Everything the API shows now (every issue, its full history, comments, worklogs)."""
-    with clean_client(sandbox) as jira:
-        ids = sorted(int(i) for i in sandbox.store.issues)
-        raw: list[Mapping[str, Any]] = []
-        for start in range(0, len(ids), 100):
-            raw.extend(i.raw for i in jira.issues.bulk_fetch(ids[start : start + 100]).issues)
-        issues: Hashes = {}
-        comments: Hashes = {}
-        worklogs: Hashes = {}
-        links: set[int] = set()
-        for issue in raw:
-            f = issue["fields"]
-            issue_id = int(issue["id"])
-            issues[issue_id] = issue_hash(
-                issue["key"],
+    """Everything the sandbox holds now: every issue, its full history, comments, worklogs
+    and links, read from the store."""
+    store = sandbox.store
+    issues: Hashes = {}
+    history: Hashes = {}
+    comments: Hashes = {}
+    worklogs: Hashes = {}
+    links: set[int] = set()
+    with store.lock:
+        for rec in store.issues.values():
+            f = rec.fields
+            issues[rec.id] = issue_hash(
+                rec.key,
                 f.get("summary"),
                 (f.get("status") or {}).get("name"),
                 (f.get("assignee") or {}).get("accountId"),
                 f.get("updated"),
             )
-            for c in jira.comments.list(str(issue_id)).all():
-                comments[int(c.raw["id"])] = comment_hash(
-                    issue_id, markdown(c.raw.get("body")), c.raw.get("updated")
+            for h in rec.histories:
+                for index, (field, _, field_id, old, _, new, new_string) in enumerate(h.items):
+                    history[(rec.id, h.id, index)] = history_hash(
+                        field_id or field, _text(old), _text(new), _text(new_string), h.created
+                    )
+            for c in rec.comments:
+                comments[int(c["id"])] = comment_hash(
+                    rec.id, body_text(c.get("body")), c["updated"]
                 )
-            for w in jira.worklogs.list(str(issue_id)).all():
-                worklogs[int(w.raw["id"])] = worklog_hash(
-                    issue_id,
-                    w.raw.get("timeSpentSeconds"),
-                    w.raw.get("started"),
-                    w.raw.get("updated"),
+            for w in rec.worklogs:
+                worklogs[int(w["id"])] = worklog_hash(
+                    rec.id, w["timeSpentSeconds"], w["started"], w["updated"]
                 )
-            links.update(int(link["id"]) for link in f.get("issuelinks") or [])
-        history: Hashes = {}
-        for start in range(0, len(ids), 1000):
-            for log in jira.changelogs.bulk_fetch(ids[start : start + 1000]):
-                for h in log.histories:
-                    for index, item in enumerate(h.get("items") or []):
-                        history[(int(log.issue_id), int(h["id"]), index)] = history_hash(
-                            item.get("fieldId") or item.get("field"),
-                            _text(item.get("from")),
-                            _text(item.get("to")),
-                            _text(item.get("toString")),
-                            h.get("created"),
-                        )
+            links.update(rec.links)
     return Snapshot(issues, history, comments, worklogs, links)
+
+
+# -- comment bodies as plain text, without jirakit's converters ---------------------------
+
+# ADF inline nodes that stand for text through an attribute.
+_ATTR_TEXT = {"mention": "text", "emoji": "text", "status": "text", "inlineCard": "url"}
+_BLOCKS = {"paragraph", "heading", "listItem", "codeBlock", "blockquote", "tableCell", "panel"}
+
+
+def adf_text(node: Any) -> str:
+    """The words of an ADF document, whitespace collapsed."""
+    parts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, list):
+            for child in value:
+                walk(child)
+            return
+        if not isinstance(value, Mapping):
+            return
+        kind = value.get("type")
+        if kind == "text":
+            parts.append(str(value.get("text", "")))
+        elif kind in _ATTR_TEXT:
+            parts.append(str((value.get("attrs") or {}).get(_ATTR_TEXT[kind]) or ""))
+        elif kind == "hardBreak":
+            parts.append(" ")
+        walk(value.get("content"))
+        if kind in _BLOCKS:
+            parts.append(" ")
+
+    walk(node)
+    return " ".join("".join(parts).split())
+
+
+def markdown_text(text: str) -> str:
+    """The words of a Markdown text, whitespace collapsed (markdown-it-py, CommonMark)."""
+    from markdown_it import MarkdownIt
+
+    parts: list[str] = []
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type == "inline":
+            for child in token.children or []:
+                if child.type in ("text", "code_inline"):
+                    parts.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    parts.append(" ")
+        elif token.type in ("code_block", "fence"):
+            parts.append(token.content)
+        parts.append(" ")
+    return " ".join("".join(parts).split())
+
+
+def body_text(body: Any) -> str | None:
+    """A comment body in the store (ADF, or wiki text on Data Center) as plain text."""
+    if body is None:
+        return None
+    return adf_text(body) if isinstance(body, Mapping) else markdown_text(str(body))
 
 
 def warehouse(tmp: Path) -> Snapshot:
@@ -187,7 +236,7 @@ def warehouse(tmp: Path) -> Snapshot:
         )
     }
     comments = {
-        r[0]: comment_hash(*r[1:])
+        r[0]: comment_hash(r[1], None if r[2] is None else markdown_text(r[2]), r[3])
         for r in query(
             tmp, "select id, issue_id, body, updated_at from comments where not is_deleted"
         )

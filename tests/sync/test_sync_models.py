@@ -371,13 +371,31 @@ def test_rerun_replaces_tables_and_failure_rolls_back(make_warehouse, dialect: s
     assert wh.query("SELECT count(*) FROM {s}.created_vs_resolved_daily") == [(49,)]
 
 
-@pytest.mark.postgres
-def test_postgres_autocommit_connection(make_warehouse):
-    wh = make_warehouse("postgres")
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_an_autocommit_connection_gets_one_transaction_and_is_left_outside_it(
+    make_warehouse, dialect: str
+):
+    """A connection in autocommit mode (DuckDB's only mode; psycopg's on request): the
+    models are built in one explicit transaction, committed, and none is left open."""
+    wh = make_warehouse(dialect)
     wh.load_sample()
-    wh.conn.autocommit = True
-    counts = run_models(wh.conn, dialect="postgres", schema=wh.schema, now=NOW)
+    if dialect == "postgres":
+        wh.conn.autocommit = True
+    counts = run_models(wh.conn, dialect=dialect, schema=wh.schema, now=NOW)
     assert counts["issue_enhanced"] == 9
+    assert wh.query("SELECT count(*) FROM {s}.sprint_enhanced") == [(3,)]
+    # No transaction left open.
+    if dialect == "postgres":
+        from psycopg.pq import TransactionStatus
+
+        assert wh.conn.info.transaction_status == TransactionStatus.IDLE
+    else:
+        wh.conn.execute("BEGIN TRANSACTION")  # DuckDB refuses to nest one
+        wh.conn.execute("ROLLBACK")
+    # A failed run rolls its transaction back and leaves the connection usable.
+    wh.conn.execute(f'DROP TABLE "{wh.schema}".comments')
+    with pytest.raises(Exception, match="comments"):
+        run_models(wh.conn, dialect=dialect, schema=wh.schema, now=NOW)
     assert wh.query("SELECT count(*) FROM {s}.sprint_enhanced") == [(3,)]
 
 

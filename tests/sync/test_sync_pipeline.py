@@ -19,6 +19,7 @@ from jirakit.sync.pipeline import run_sync, warehouse_for
 from jirakit.sync.source import FatalSyncError, SyncOptions
 from jirakit.sync.transform import utc
 from jirakit.testing.asgi import SyncASGITransport
+from needs import pg_url, require_module, require_postgres
 
 EMAIL, TOKEN = "admin@example.com", "sandbox-token"
 
@@ -243,20 +244,25 @@ def test_bad_credentials_are_fatal_and_leave_the_cursor(site, tmp_path):
     )
 
 
-# dlt insists on a password; the local server trusts loopback connections and ignores it.
-PG_DSN = "postgresql://postgres:trust@127.0.0.1:5432/test"
-
-
-@pytest.mark.postgres
-def test_sync_into_the_local_postgres(site, tmp_path):
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        psycopg.connect(PG_DSN, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {PG_DSN} is unreachable: {exc}")
+@pytest.mark.parametrize(
+    "dialect", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_sync_into_a_named_dataset(site, tmp_path, dialect):
+    """The same sync into a dataset of its own on DuckDB and on Postgres: every issue, the
+    models, and timestamps typed with their time zone."""
     _, jira = site
     dataset = f"jirakit_test_{uuid.uuid4().hex[:12]}"  # unique: runs may share the server
-    warehouse = warehouse_for(PG_DSN, dataset)
+    if dialect == "postgres":
+        psycopg = require_module("psycopg")
+        dsn = require_postgres()
+        warehouse = warehouse_for(pg_url(), dataset)
+        connect: Any = lambda: psycopg.connect(dsn, autocommit=True)  # noqa: E731
+        timestamptz = "timestamp with time zone"
+    else:
+        db = tmp_path / "named.duckdb"
+        warehouse = warehouse_for(f"duckdb:///{db}", dataset)
+        connect = lambda: duckdb.connect(str(db))  # noqa: E731
+        timestamptz = "TIMESTAMP WITH TIME ZONE"
     try:
         result = run_sync(
             jira,
@@ -265,21 +271,26 @@ def test_sync_into_the_local_postgres(site, tmp_path):
             options=SyncOptions(streams=("metadata", "issues")),
         )
         assert result.models["issue_enhanced"] == 120
-        with psycopg.connect(PG_DSN) as conn:
+        conn = connect()
+        try:
             total, deleted = conn.execute(
                 f"select count(*), count(*) filter (where is_deleted) from {dataset}.issues"
             ).fetchone()
             assert (total, deleted) == (120, 0)
+            enhanced = conn.execute(f"select count(*) from {dataset}.issue_enhanced").fetchone()
+            assert enhanced == (120,)
             kind = conn.execute(
-                "select data_type from information_schema.columns where table_schema = %s "
-                "and table_name = 'issues' and column_name = 'created_at'",
-                (dataset,),
+                "select data_type from information_schema.columns where table_schema = "
+                f"'{dataset}' and table_name = 'issues' and column_name = 'created_at'"
             ).fetchone()
-            assert kind == ("timestamp with time zone",)
+            assert kind == (timestamptz,)
+        finally:
+            conn.close()
     finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"drop schema if exists {dataset} cascade")
-            conn.execute(f"drop schema if exists {dataset}_staging cascade")
+        if dialect == "postgres":
+            with connect() as conn:
+                conn.execute(f"drop schema if exists {dataset} cascade")
+                conn.execute(f"drop schema if exists {dataset}_staging cascade")
 
 
 def test_a_failed_full_refresh_keeps_data_and_cursor(site, tmp_path):

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from jirakit.sync import transform as tf
 from jirakit.sync.naming import assign_columns
 from jirakit.sync.source import jql_time, ranges, unranges
-
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "jira" / "fixtures"
+from needs import shared_json
 
 
 def load(*parts: str):
-    path = FIXTURES.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared fixtures missing at {path}")
-    return json.loads(path.read_text())
+    return shared_json("jira", "fixtures", *parts)
 
 
 def test_timestamps_become_utc_and_dates_stay_dates():
