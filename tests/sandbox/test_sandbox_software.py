@@ -18,6 +18,7 @@ from test_sandbox_agile import SPEC, AgileConformance, _software_spec
 from test_sandbox_conformance import URN
 
 from jirakit.sandbox import Sandbox
+from needs import require_shared
 
 S = "/rest/software/1.0"
 A = "/rest/agile/1.0"
@@ -25,8 +26,7 @@ A = "/rest/agile/1.0"
 
 @pytest.fixture(scope="module")
 def page_schema() -> Draft4Validator:
-    if not SPEC.exists():
-        pytest.skip(f"spec not found at {SPEC}")
+    require_shared(*SPEC)
     conformance = AgileConformance(_software_spec())
     schema = {
         "type": "object",
