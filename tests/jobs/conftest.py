@@ -37,3 +37,16 @@ def pg_schema() -> Iterator[str]:
     finally:
         conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")  # type: ignore[attr-defined]
         conn.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh database (``jirakit_t_<hex>``) on the local server: its URL. Dropped after."""
+    conn = _connect()
+    name = f"jirakit_t_{uuid.uuid4().hex[:12]}"
+    conn.execute(f"CREATE DATABASE {name}")  # type: ignore[attr-defined]
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[attr-defined]
+        conn.close()  # type: ignore[attr-defined]
