@@ -452,6 +452,8 @@ class PostgresGovernor(Governor):
         self._lock = threading.Lock()
         self._conn = psycopg.connect(dsn, autocommit=False)
         with self._conn.transaction():
+            # processes starting together would race on CREATE ... IF NOT EXISTS
+            self._conn.execute("SELECT pg_advisory_xact_lock(hashtext('jirakit_budget_schema'))")
             self._conn.execute(SCHEMA_SQL.format(schema=schema))
             self._conn.execute(
                 f"INSERT INTO {schema}.jirakit_budget_pool (app, tokens, stamp) "
