@@ -91,7 +91,9 @@ def test_non_json_bodies_are_kept_short():
         httpx.Response(502, text="<html>Bad gateway</html>", request=request)
     )
     assert isinstance(error, ServerError)
-    assert "Bad gateway" in str(error)
+    # an HTML page without a <title> is summarised by the status, not pasted in
+    assert "502 Bad Gateway (an HTML page: a proxy or gateway answered, not Jira)" in str(error)
+    assert "<html>" not in str(error)
 
 
 def test_rate_limited_exposes_retry_after():
