@@ -1,5 +1,5 @@
 """Imports flow one way (DESIGN.md): jql and adf are leaves, client uses only them,
-the sandbox never imports the client."""
+the sandbox never imports the client, jobs sits on what it runs and never on the sandbox."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"jql", "adf"},
     "sandbox": {"jql", "adf"},
     "sync": {"client", "jql", "adf"},
+    # jobs runs the work of the parts it sits on (webhooks and service once they exist);
+    # never the sandbox, and nothing below it imports jobs.
+    "jobs": {"client", "sync", "webhooks", "service", "jql", "adf"},
 }
 
 

@@ -93,10 +93,11 @@ def test_non_json_bodies_are_kept_short():
         httpx.Response(502, text="<html>Bad gateway</html>", request=request)
     )
     assert isinstance(error, ServerError)
-    # An HTML page is a gateway's, not Jira's: summarised (by its title, else the status).
+    # An HTML page is a gateway's, not Jira's: summarised by its title, else its text.
     assert str(error) == (
-        f"502 Bad Gateway (an HTML page: a proxy or gateway answered, not Jira) (GET {BASE}/x)"
+        f"502 Bad gateway (an HTML page: a proxy or gateway answered, not Jira) (GET {BASE}/x)"
     )
+    assert "<html>" not in str(error)
     plain = error_for_response(httpx.Response(502, text="upstream  gone " * 40, request=request))
     assert plain.message.startswith("upstream gone upstream gone") and len(plain.message) <= 200
 

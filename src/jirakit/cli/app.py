@@ -22,6 +22,7 @@ from jirakit.cli.sandbox import sandbox_app
 from jirakit.cli.sprint import sprint_app
 from jirakit.cli.sql import sql
 from jirakit.cli.sync import sync
+from jirakit.cli.worker import jobs_app, worker
 from jirakit.cli.worklog import worklog_app
 from jirakit.errors import JiraError
 
@@ -71,6 +72,8 @@ app.add_typer(link_app, name="link")
 app.add_typer(sprint_app, name="sprint")
 app.command()(attach)
 app.add_typer(config_app, name="config")
+app.command()(worker)
+app.add_typer(jobs_app, name="jobs")
 
 
 @app.command()

@@ -69,6 +69,23 @@ def serve(
             "--rate-limit", help="Requests per second per tenant + endpoint (429s above)."
         ),
     ] = None,
+    points_per_hour: Annotated[
+        int | None,
+        typer.Option(
+            "--points-per-hour",
+            help="The hourly points quota of OAuth apps (Jira's default tier: 65000); 429s when spent.",
+        ),
+    ] = None,
+    points_pool: Annotated[
+        str,
+        typer.Option(
+            "--points-pool",
+            help="global: one pool per app for all its sites (Tier 1); site: one per site (Tier 2).",
+        ),
+    ] = "global",
+    points_window: Annotated[
+        float, typer.Option("--points-window", help="Seconds in a points window.")
+    ] = 3600.0,
     latency: Annotated[
         str | None, typer.Option(help="Added latency per request, MIN_MS-MAX_MS (e.g. 50-150).")
     ] = None,
@@ -103,6 +120,17 @@ def serve(
         raise typer.BadParameter(str(exc), param_hint="--latency") from None
     if rate_limit is not None and rate_limit <= 0:
         raise typer.BadParameter("must be > 0", param_hint="--rate-limit")
+    if points_per_hour is not None and points_per_hour < 1:
+        raise typer.BadParameter("must be >= 1 points", param_hint="--points-per-hour")
+    if points_pool not in ("global", "site"):
+        raise typer.BadParameter("must be global or site", param_hint="--points-pool")
+    if not points_window > 0:
+        raise typer.BadParameter("must be > 0 seconds", param_hint="--points-window")
+    if points_per_hour is not None and flavour != "cloud":
+        raise typer.BadParameter(
+            "the points quota meters OAuth apps, which only Cloud has",
+            param_hint="--points-per-hour",
+        )
     behaviour: dict[str, Any] = {
         "flavour": flavour,
         "search_lag": search_lag,
@@ -110,6 +138,9 @@ def serve(
         "admin_email": admin_email,
         "api_token": api_token,
         "rate_limit": rate_limit,
+        "points_per_hour": points_per_hour,
+        "points_pool": points_pool,
+        "points_window": points_window,
         "faults": spec,
         "latency": pause,
         "fault_seed": seed,
@@ -136,6 +167,11 @@ def serve(
     if sandbox.oauth is not None:
         typer.echo(
             "  OAuth 2.0: client sandbox-client / sandbox-secret at /authorize, /oauth/token"
+        )
+    if points_per_hour is not None:
+        typer.echo(
+            f"  points:    {points_per_hour} per {points_window:g} s, {points_pool} pool "
+            f"(OAuth traffic only; state at {url}/_jirakit/points)"
         )
     if spec is not None or pause is not None:
         logging.getLogger("uvicorn.error").addFilter(FaultLogFilter())

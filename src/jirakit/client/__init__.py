@@ -7,7 +7,13 @@ from jirakit.client._call import Call
 from jirakit.client._config import ClientConfig, Flavour
 from jirakit.client._oauth import OAuth2Auth, authorization_url
 from jirakit.client._paging import IsLastPaging, OffsetPaging, Paginator, TokenPaging
-from jirakit.client._ratelimit import ClientStats, RateLimitConfig, RateLimitState
+from jirakit.client._ratelimit import (
+    ClientStats,
+    PointsBudget,
+    RateGovernor,
+    RateLimitConfig,
+    RateLimitState,
+)
 from jirakit.client._retry import RetryDecision, RetryPolicy, decide_retry
 from jirakit.client._richtext import Markdown, Text, Wiki
 from jirakit.client._sync import Jira
@@ -30,6 +36,8 @@ __all__ = [
     "OAuth2Auth",
     "OffsetPaging",
     "Paginator",
+    "PointsBudget",
+    "RateGovernor",
     "RateLimitConfig",
     "RateLimitState",
     "RetryDecision",

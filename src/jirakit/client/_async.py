@@ -180,10 +180,17 @@ class AsyncJira(BaseJira):
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
-            throttle = self._pacer.reserve(bucket, self._clock())
+            estimate = self._points.estimate(bucket)
+            now = self._clock()
+            throttle = max(self._pacer.reserve(bucket, now), self._points_wait(call, estimate, now))
             if throttle > 0:
                 self.stats.throttled_seconds += throttle
                 await self._sleep(throttle)
+            if self.governor is not None:
+                while (wait := await self.governor.aacquire(estimate)) > 0:
+                    self.stats.throttled_seconds += wait
+                    throttle += wait
+                    await self._sleep(wait)
             error: JiraError
             async with self._slots:
                 started = self._clock()
@@ -203,7 +210,9 @@ class AsyncJira(BaseJira):
                     self.stats.count(None)
                     status, request_id = None, None
                 else:
-                    self._observe(response, bucket)
+                    budget = self._observe(response, bucket)
+                    if self.governor is not None:
+                        await self.governor.asettle(estimate, budget)
                     status, request_id = response.status_code, response.headers.get("x-arequestid")
                     try:
                         if call.sink is not None and response.is_success:

@@ -21,7 +21,15 @@ import httpx
 from jirakit._logging import get_logger
 from jirakit.client._call import Call
 from jirakit.client._config import ClientConfig, Flavour
-from jirakit.client._ratelimit import ClientStats, Pacer, RateLimitConfig, RateLimitState
+from jirakit.client._ratelimit import (
+    ClientStats,
+    Pacer,
+    PointsBudget,
+    PointsPacer,
+    RateGovernor,
+    RateLimitConfig,
+    RateLimitState,
+)
 from jirakit.client._retry import RetryDecision, RetryPolicy, decide_retry
 from jirakit.errors import (
     ConfigurationError,
@@ -29,6 +37,7 @@ from jirakit.errors import (
     HTTPError,
     JiraError,
     NotJSONResponse,
+    RateLimited,
     ResponseDecodeError,
     TimeoutError,
     TooManyRedirects,
@@ -62,6 +71,7 @@ class BaseJira:
         config: ClientConfig | None = None,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
+        governor: RateGovernor | None = None,
     ) -> None:
         if config is None:
             kwargs: dict[str, Any] = {"base_url": _strip(base_url), "flavour": flavour}
@@ -85,6 +95,8 @@ class BaseJira:
         self.auth = auth
         self._base_url: str | None = config.base_url
         self._pacer = Pacer(config.rate_limit)
+        self._points = PointsPacer(config.rate_limit)
+        self.governor = governor
         self._rand = rand
         self._clock = clock
         self.stats = ClientStats()
@@ -149,13 +161,45 @@ class BaseJira:
 
     # -- responses ------------------------------------------------------------------
 
-    def _observe(self, response: httpx.Response, bucket: str) -> None:
-        state = RateLimitState.from_headers(response.headers, bucket)
+    def _observe(self, response: httpx.Response, bucket: str) -> PointsBudget | None:
+        """Record what the answer says about the limits; the points budget if it told one."""
+        now = self._clock()
+        headers = response.headers
+        budget = PointsBudget.from_headers(headers, previous=self._points.budget)
+        if budget is not None:
+            self._points.observe(budget, bucket, now, learn=response.status_code != 429)
+        state = RateLimitState.from_headers(headers, bucket, points=budget or self._points.budget)
         if state is not None:
             self.rate_limit = state
             if state.near_limit:
-                self._pacer.near_limit(bucket, self._clock())
+                self._pacer.near_limit(bucket, now)
         self.stats.count(response.status_code)
+        return budget
+
+    def _points_wait(self, call: Call[Any], estimate: float, now: float) -> float:
+        """Seconds to wait for the points budget (without a governor). A quota spent for
+        longer than the retry policy waits raises `RateLimited` without sending: sending
+        would only earn another 429 from a pool that is the whole app's."""
+        blocked = self._points.blocked_for(now)
+        if blocked > self.config.retry.max_retry_after:
+            budget = self._points.budget
+            until = budget.reset.isoformat(timespec="seconds") if budget and budget.reset else "?"
+            raise RateLimited(
+                429,
+                error_messages=[
+                    f"The app's points quota is spent until {until} ({blocked:.0f} s): "
+                    "the request was not sent"
+                ],
+                headers={
+                    "retry-after": str(int(blocked) + 1),
+                    "ratelimit-reason": (budget.reason if budget else None) or "jira-quota",
+                },
+                method=call.method.upper(),
+                url=call.path,
+            )
+        if self.governor is not None:
+            return blocked  # the governor paces the rest
+        return self._points.reserve(estimate, now)
 
     def _finish(self, call: Call[Any], response: httpx.Response) -> Any:
         """A result for a 2xx response; raise the mapped error otherwise."""

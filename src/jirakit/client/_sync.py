@@ -153,10 +153,17 @@ class Jira(BaseJira):
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
-            throttle = self._pacer.reserve(bucket, self._clock())
+            estimate = self._points.estimate(bucket)
+            now = self._clock()
+            throttle = max(self._pacer.reserve(bucket, now), self._points_wait(call, estimate, now))
             if throttle > 0:
                 self.stats.throttled_seconds += throttle
                 self._sleep(throttle)
+            if self.governor is not None:
+                while (wait := self.governor.acquire(estimate)) > 0:
+                    self.stats.throttled_seconds += wait
+                    throttle += wait
+                    self._sleep(wait)
             started = self._clock()
             log = partial(
                 self._log, call, bucket, attempt=attempt, started=started, throttled=throttle
@@ -175,7 +182,9 @@ class Jira(BaseJira):
                 self.stats.count(None)
                 status, request_id = None, None
             else:
-                self._observe(response, bucket)
+                budget = self._observe(response, bucket)
+                if self.governor is not None:
+                    self.governor.settle(estimate, budget)
                 status, request_id = response.status_code, response.headers.get("x-arequestid")
                 try:
                     if call.sink is not None and response.is_success:

@@ -28,7 +28,8 @@ from jirakit.sandbox.clock import Clock, FrozenClock, SystemClock
 from jirakit.sandbox.faults import FaultMiddleware, FaultSpec, parse_latency
 from jirakit.sandbox.generator import DEFAULT_ANCHOR, GenSpec, generate
 from jirakit.sandbox.limits import RateLimitMiddleware
-from jirakit.sandbox.oauth import OAuthMiddleware, OAuthProvider
+from jirakit.sandbox.oauth import OAuthMiddleware, OAuthProvider, OAuthSite
+from jirakit.sandbox.points import PointsMiddleware, PointsQuota
 from jirakit.sandbox.search import SearchEngine
 from jirakit.sandbox.serve import serve_in_thread
 from jirakit.sandbox.store import Store
@@ -36,7 +37,15 @@ from jirakit.sandbox.tls import TlsFiles
 from jirakit.sandbox.views import ViewCache
 from jirakit.sandbox.webhooks import WebhookEngine
 
-__all__ = ["Clock", "FrozenClock", "Sandbox", "SandboxConfig", "Store", "SystemClock"]
+__all__ = [
+    "Clock",
+    "FrozenClock",
+    "PointsQuota",
+    "Sandbox",
+    "SandboxConfig",
+    "Store",
+    "SystemClock",
+]
 
 FLAVOURS = ("cloud", "datacenter")
 
@@ -80,6 +89,11 @@ class Sandbox:
         webhook_backoff: float = 1.0,
         webhook_seed: int | None = None,
         media_base_url: str | None = None,
+        points_per_hour: int | None = None,
+        points_pool: str = "global",
+        points_window: float = 3600.0,
+        points_quota: PointsQuota | None = None,
+        cloud_id: str | None = None,
     ) -> None:
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
@@ -120,7 +134,10 @@ class Sandbox:
         # Outermost first: OAuth rewrites /ex/jira/{cloudId} paths and names the account,
         # faults come before limits so injected 429s spend no tokens, then the limiter.
         if oauth and flavour == "cloud":
-            self.oauth = OAuthProvider(account_id=self.admin_account_id, clock=self.clock)
+            site = OAuthSite(cloud_id=cloud_id) if cloud_id else None
+            self.oauth = OAuthProvider(
+                account_id=self.admin_account_id, clock=self.clock, site=site
+            )
             layers.append(Middleware(OAuthMiddleware, provider=self.oauth))
         spec = FaultSpec.parse(faults) if isinstance(faults, str) else faults
         pause = parse_latency(latency) if isinstance(latency, str) else latency
@@ -142,6 +159,24 @@ class Sandbox:
                     clock=self.clock,
                     per_issue_writes=per_issue_writes,
                 )
+            )
+        # The hourly points quota of OAuth apps (`jirakit.sandbox.points`): ``points_quota``
+        # shares one quota between sandboxes (one app's global pool over several sites).
+        if points_quota is None and points_per_hour is not None:
+            if points_pool not in ("global", "site"):
+                raise ValueError(f"points_pool must be 'global' or 'site', not {points_pool!r}")
+            points_quota = PointsQuota(
+                points_per_hour,
+                window=points_window,
+                pool="site" if points_pool == "site" else "global",
+                clock=self.clock,
+            )
+        self.points: PointsQuota | None = points_quota
+        if points_quota is not None:
+            if self.oauth is None:
+                raise ValueError("the points quota meters OAuth apps: it needs oauth=True on cloud")
+            layers.append(
+                Middleware(PointsMiddleware, quota=points_quota, site=self.oauth.site.cloud_id)
             )
         layers.extend(middleware)
         self.app: Starlette = create_app(self.state, middleware=layers)

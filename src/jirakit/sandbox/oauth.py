@@ -82,6 +82,7 @@ REFRESH_TOKEN_TTL = 90 * 24 * 3600.0
 AUTH_CODE_TTL = 600.0
 OAUTH_ACCOUNT_KEY = "jirakit.oauth_account"
 OAUTH_SCOPES_KEY = "jirakit.oauth_scopes"
+OAUTH_CLIENT_KEY = "jirakit.oauth_client"  # the app's client_id (the points quota's pool)
 DEFAULT_CLOUD_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://jirakit.sandbox/"))
 AVATAR_URL = "https://site-admin-avatar-cdn.prod.public.atl-paas.net/avatars/240/rocket.png"
 
@@ -466,6 +467,7 @@ class OAuthMiddleware:
                 **(scope.get("state") or {}),
                 OAUTH_ACCOUNT_KEY: info.account_id,
                 OAUTH_SCOPES_KEY: info.scopes,
+                OAUTH_CLIENT_KEY: info.client_id,
             }
         await self.app(inner, receive, send)
 

@@ -1,0 +1,217 @@
+"""The queue on Postgres: procrastinate runs the `TaskKind`s (see `jirakit.jobs.queue`).
+
+procrastinate keeps its tables (``procrastinate_jobs``, ``..._workers``, ``..._events``,
+...) in the database's search path; the sync targets live beside them in
+``jirakit_sync_targets``. Workers send heartbeats; each worker also looks every
+``heartbeat`` seconds for jobs of workers whose heartbeat is older than ``stalled_after``
+and puts them back (procrastinate's documented recipe for stalled jobs), so a ``kill -9``
+costs a retry, not a lost job. ``schedule_syncs`` is a procrastinate periodic task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from typing import Any
+
+import procrastinate
+import psycopg
+from procrastinate import exceptions as pe
+
+from jirakit.jobs.queue import JobQueue, JobRow, WorkerOptions
+from jirakit.jobs.tasks import JobContext, SyncTarget, TaskKind, TaskRegistry
+
+__all__ = ["PostgresQueue"]
+
+log = logging.getLogger("jirakit.jobs")
+
+_TARGETS_SQL = """
+CREATE TABLE IF NOT EXISTS jirakit_sync_targets (
+    name text PRIMARY KEY,
+    config jsonb NOT NULL,
+    last_scheduled double precision
+)
+"""
+
+
+class PostgresQueue(JobQueue):
+    """procrastinate over psycopg 3 at ``url`` (``postgresql://user@host:port/db``)."""
+
+    def __init__(
+        self, url: str, registry: TaskRegistry, *, schedule_cron: str = "* * * * *"
+    ) -> None:
+        super().__init__(registry)
+        self.url = url.replace("postgres://", "postgresql://", 1)
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=self.url),
+        )
+        self._lock = threading.Lock()
+        self._sync: procrastinate.App | None = None
+        for kind in registry:
+            self._register(kind, schedule_cron)
+
+    # -- wiring -----------------------------------------------------------------------
+
+    def _register(self, kind: TaskKind, schedule_cron: str) -> None:
+        queue = self
+
+        def run(context: procrastinate.JobContext, /, **args: Any) -> Any:
+            args.pop("timestamp", None)  # periodic tasks get the tick's timestamp
+            job = context.job
+            ctx = JobContext(
+                job_id=int(job.id or 0),
+                attempt=int(job.attempts) + 1,
+                defer=queue.defer,
+                targets=queue.targets,
+                mark_scheduled=queue.mark_scheduled,
+            )
+            return kind.function(ctx, **args)
+
+        retry: procrastinate.RetryStrategy | bool = False
+        if kind.retries > 0:
+            retry = procrastinate.RetryStrategy(
+                max_attempts=kind.retries, linear_wait=max(1, int(kind.backoff))
+            )
+        task = self.app.task(name=kind.name, pass_context=True, retry=retry)(run)
+        if kind.name == "schedule_syncs":
+            self.app.periodic(cron=schedule_cron, periodic_id="jirakit-schedule-syncs")(task)  # type: ignore[arg-type]
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url, autocommit=True)
+
+    def migrate(self) -> None:
+        with self._connect() as conn:
+            found = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+            if found is None or found[0] is None:
+                conn.execute(self.app.schema_manager.get_schema())
+            conn.execute(_TARGETS_SQL)
+
+    # -- jobs -------------------------------------------------------------------------
+
+    def defer(self, kind: str, **args: Any) -> int | None:
+        task = self.registry.get(kind)
+        lock, queueing = self._locks(task, args)
+        try:
+            deferrer = self._deferrer().configure_task(kind, lock=lock, queueing_lock=queueing)
+            return int(deferrer.defer(**args))
+        except pe.AlreadyEnqueued:
+            return None
+
+    def _deferrer(self) -> procrastinate.App:
+        """An app for deferring from blocking code (the CLI, tests, tasks run in the
+        worker's threads): its own synchronous pool, opened once, so it never touches the
+        worker's event loop. Tasks are deferred by name."""
+        with self._lock:
+            if self._sync is None:
+                app = procrastinate.App(
+                    connector=procrastinate.SyncPsycopgConnector(conninfo=self.url)
+                )
+                self._sync = app.open()
+            return self._sync
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sync is not None:
+                self._sync.close()
+                self._sync = None
+
+    def jobs(self) -> list[JobRow]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, task_name, status, attempts, lock, args FROM procrastinate_jobs "
+                "ORDER BY id"
+            ).fetchall()
+        return [JobRow(int(r[0]), r[1], str(r[2]), int(r[3]), r[4], dict(r[5])) for r in rows]
+
+    def add_target(self, target: SyncTarget) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO jirakit_sync_targets (name, config) VALUES (%s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config",
+                (target.name, json.dumps(target.as_json())),
+            )
+
+    def targets(self) -> list[tuple[SyncTarget, float | None]]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT config, last_scheduled FROM jirakit_sync_targets ORDER BY name"
+            ).fetchall()
+        return [(SyncTarget.from_json(c), last) for c, last in rows]
+
+    def mark_scheduled(self, name: str, when: float) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE jirakit_sync_targets SET last_scheduled = %s WHERE name = %s", (when, name)
+            )
+
+    # -- the worker -------------------------------------------------------------------
+
+    def run_worker(self, options: WorkerOptions | None = None) -> int:
+        return asyncio.run(self._work(options or WorkerOptions()))
+
+    async def _work(self, options: WorkerOptions) -> int:
+        before = self._finished()
+        async with self.app.open_async():
+            recover = asyncio.create_task(self._recover(options))
+            try:
+                await self.app.run_worker_async(
+                    concurrency=options.concurrency,
+                    wait=not options.until_idle,
+                    update_heartbeat_interval=options.heartbeat,
+                    stalled_worker_timeout=options.stalled_after,
+                    install_signal_handlers=not options.until_idle,
+                    delete_jobs="never",
+                )
+                if options.until_idle:
+                    # jobs of dead workers are found after ``stalled_after``: run those too
+                    while self._unfinished():
+                        await asyncio.sleep(options.heartbeat)
+                        await self.app.run_worker_async(
+                            concurrency=options.concurrency,
+                            wait=False,
+                            update_heartbeat_interval=options.heartbeat,
+                            stalled_worker_timeout=options.stalled_after,
+                            install_signal_handlers=False,
+                            delete_jobs="never",
+                        )
+            finally:
+                recover.cancel()
+        return self._finished() - before
+
+    async def _recover(self, options: WorkerOptions) -> None:
+        manager = self.app.job_manager
+        while True:
+            try:
+                for job in await manager.get_stalled_jobs(
+                    seconds_since_heartbeat=options.stalled_after
+                ):
+                    try:
+                        await manager.retry_job(job)
+                        log.warning(
+                            "retrying job %s (%s): its worker stopped", job.id, job.task_name
+                        )
+                    except Exception:  # another worker put it back first
+                        continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("looking for stalled jobs failed; trying again")
+            await asyncio.sleep(options.heartbeat)
+
+    def _finished(self) -> int:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('succeeded', 'failed')"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _unfinished(self) -> bool:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing' OR "
+                "(status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now() + "
+                "interval '1 minute'))"
+            ).fetchone()
+        return bool(row and row[0])

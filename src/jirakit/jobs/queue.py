@@ -1,0 +1,383 @@
+"""The job queue: procrastinate on Postgres beyond one machine, SQLite in-process on one.
+
+One setting switches: ``open_queue("postgresql://...")`` or ``open_queue("sqlite:///jobs.db")``
+(``JIRAKIT_JOBS_URL``, ``jirakit worker --jobs URL``). Both run the same `TaskKind`
+functions with the same rules:
+
+- a job's ``lock`` keeps two jobs of the same lock from running at once (one sync at a
+  time per target), its ``queueing_lock`` keeps two from waiting at once (deferring a
+  second is a no-op that returns None);
+- a failed job is retried ``retries`` times with a growing delay, then marked failed;
+- a job whose worker died (``kill -9``, a lost machine) is found by its stale heartbeat
+  and put back to be run again by another worker; the task's effects must therefore be
+  idempotent, which they are: a sync resumes from the state committed with the data;
+- ``schedule_syncs`` runs every ``schedule_every`` seconds and defers the syncs due.
+
+Why procrastinate: Postgres-only (no broker to run beside the system of record), jobs
+taken with ``SELECT ... FOR UPDATE SKIP LOCKED`` and woken by ``LISTEN/NOTIFY``, locks and
+queueing locks, retries, periodic tasks and worker heartbeats built in, psycopg 3, typed,
+maintained; Celery/RQ/dramatiq need a broker, and pgqueuer/Hatchet/Temporal either lack
+locks or bring a server of their own. It has no SQLite backend (its in-memory connector is
+for its own tests), hence `SqliteQueue` here, which keeps the same rules on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jirakit.jobs.tasks import JobContext, SyncTarget, TaskKind, TaskRegistry, default_registry
+
+__all__ = ["JobQueue", "JobRow", "SqliteQueue", "WorkerOptions", "open_queue", "queue_url"]
+
+log = logging.getLogger("jirakit.jobs")
+
+ENV_URL = "JIRAKIT_JOBS_URL"
+DEFAULT_URL = "sqlite:///jirakit-jobs.db"
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: int
+    task: str
+    status: str  # todo, doing, succeeded, failed
+    attempts: int
+    lock: str | None
+    args: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """``concurrency``: jobs at once; ``until_idle``: return once nothing is left to run
+    (else run until stopped); ``heartbeat``: seconds between heartbeats; ``stalled_after``:
+    a running job whose heartbeat is older is put back; ``schedule_every``: seconds
+    between ``schedule_syncs`` runs (0: never); ``poll``: seconds between looks for work
+    when idle (SQLite; Postgres is woken by NOTIFY)."""
+
+    concurrency: int = 1
+    until_idle: bool = False
+    heartbeat: float = 2.0
+    stalled_after: float = 10.0
+    schedule_every: float = 30.0
+    poll: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
+        if self.stalled_after <= self.heartbeat:
+            raise ValueError("stalled_after must be longer than the heartbeat interval")
+
+
+def queue_url(url: str | None = None) -> str:
+    """The queue's URL: ``url``, else ``JIRAKIT_JOBS_URL``, else ``sqlite:///jirakit-jobs.db``."""
+    return url or os.environ.get(ENV_URL) or DEFAULT_URL
+
+
+def open_queue(url: str | None = None, registry: TaskRegistry | None = None) -> JobQueue:
+    """The queue at ``url`` (see `queue_url`): ``postgresql://`` or ``sqlite:///``."""
+    url = queue_url(url)
+    registry = registry or default_registry()
+    if url.startswith(("postgresql://", "postgres://")):
+        from jirakit.jobs.pg import PostgresQueue
+
+        return PostgresQueue(url, registry)
+    if url.startswith("sqlite:///"):
+        return SqliteQueue(url.removeprefix("sqlite:///"), registry)
+    raise ValueError(
+        f"jobs URL {url!r}: use postgresql://user@host/db (many machines) or "
+        "sqlite:///path.db (one machine)"
+    )
+
+
+class JobQueue(ABC):
+    """What the worker, the CLI and the service need from a queue."""
+
+    def __init__(self, registry: TaskRegistry) -> None:
+        self.registry = registry
+
+    @abstractmethod
+    def migrate(self) -> None:
+        """Create or update the queue's tables (idempotent)."""
+
+    @abstractmethod
+    def defer(self, kind: str, **args: Any) -> int | None:
+        """Queue a job; its id, or None when its queueing lock already has one waiting."""
+
+    @abstractmethod
+    def run_worker(self, options: WorkerOptions | None = None) -> int:
+        """Run jobs (see `WorkerOptions`); how many this worker finished."""
+
+    @abstractmethod
+    def jobs(self) -> list[JobRow]: ...
+
+    @abstractmethod
+    def add_target(self, target: SyncTarget) -> None: ...
+
+    @abstractmethod
+    def targets(self) -> list[tuple[SyncTarget, float | None]]:
+        """Each sync target and when it was last scheduled (epoch seconds, or None)."""
+
+    @abstractmethod
+    def mark_scheduled(self, name: str, when: float) -> None: ...
+
+    def close(self) -> None:  # noqa: B027  (nothing to close by default)
+        pass
+
+    def __enter__(self) -> JobQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _context(self, job_id: int, attempt: int) -> JobContext:
+        return JobContext(
+            job_id=job_id,
+            attempt=attempt,
+            defer=self.defer,
+            targets=self.targets,
+            mark_scheduled=self.mark_scheduled,
+        )
+
+    def _locks(self, kind: TaskKind, args: dict[str, Any]) -> tuple[str | None, str | None]:
+        return kind.lock(args), kind.queueing_lock(args)
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text[:2000]
+
+
+_SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jirakit_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task TEXT NOT NULL,
+    args TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'todo',
+    lock TEXT,
+    queueing_lock TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    scheduled_at REAL NOT NULL,
+    worker TEXT,
+    heartbeat REAL,
+    error TEXT,
+    result TEXT,
+    created_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jirakit_jobs_queueing_lock
+    ON jirakit_jobs (queueing_lock) WHERE status = 'todo';
+CREATE INDEX IF NOT EXISTS jirakit_jobs_todo ON jirakit_jobs (status, scheduled_at);
+CREATE TABLE IF NOT EXISTS jirakit_sync_targets (
+    name TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    last_scheduled REAL
+);
+"""
+
+
+class SqliteQueue(JobQueue):
+    """The queue in one SQLite file, run in-process by a pool of threads.
+
+    For one machine: any number of worker processes may share the file (SQLite's own
+    locking serialises taking a job), but it is not meant to be on a network disk.
+    """
+
+    def __init__(self, path: str | Path, registry: TaskRegistry) -> None:
+        super().__init__(registry)
+        self.path = str(path)
+        self.migrate()
+
+    @contextmanager
+    def _db(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def migrate(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30.0)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SQLITE_SCHEMA)
+        finally:
+            conn.close()
+
+    def defer(self, kind: str, **args: Any) -> int | None:
+        task = self.registry.get(kind)
+        lock, queueing = self._locks(task, args)
+        now = time.time()
+        with self._db(write=True) as db:
+            try:
+                cur = db.execute(
+                    "INSERT INTO jirakit_jobs (task, args, lock, queueing_lock, scheduled_at, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (kind, json.dumps(args), lock, queueing, now, now),
+                )
+            except sqlite3.IntegrityError:
+                return None  # one is waiting already
+            return int(cur.lastrowid or 0)
+
+    def jobs(self) -> list[JobRow]:
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT id, task, status, attempts, lock, args, error FROM jirakit_jobs ORDER BY id"
+            ).fetchall()
+        return [JobRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
+
+    def add_target(self, target: SyncTarget) -> None:
+        with self._db(write=True) as db:
+            db.execute(
+                "INSERT INTO jirakit_sync_targets (name, config) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET config = excluded.config",
+                (target.name, json.dumps(target.as_json())),
+            )
+
+    def targets(self) -> list[tuple[SyncTarget, float | None]]:
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT config, last_scheduled FROM jirakit_sync_targets ORDER BY name"
+            ).fetchall()
+        return [(SyncTarget.from_json(json.loads(c)), last) for c, last in rows]
+
+    def mark_scheduled(self, name: str, when: float) -> None:
+        with self._db(write=True) as db:
+            db.execute(
+                "UPDATE jirakit_sync_targets SET last_scheduled = ? WHERE name = ?", (when, name)
+            )
+
+    # -- the worker -------------------------------------------------------------------
+
+    def _take(
+        self, worker: str, stalled_after: float
+    ) -> tuple[int, str, dict[str, Any], int] | None:
+        now = time.time()
+        with self._db(write=True) as db:
+            db.execute(  # jobs of dead workers go back to the queue
+                "UPDATE jirakit_jobs SET status = 'todo', worker = NULL "
+                "WHERE status = 'doing' AND heartbeat < ?",
+                (now - stalled_after,),
+            )
+            row = db.execute(
+                "SELECT id, task, args, attempts FROM jirakit_jobs j WHERE status = 'todo' "
+                "AND scheduled_at <= ? AND (lock IS NULL OR NOT EXISTS (SELECT 1 FROM "
+                "jirakit_jobs d WHERE d.status = 'doing' AND d.lock = j.lock)) "
+                "ORDER BY scheduled_at, id LIMIT 1",
+                (now,),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE jirakit_jobs SET status = 'doing', worker = ?, heartbeat = ?, "
+                "attempts = attempts + 1 WHERE id = ?",
+                (worker, now, row[0]),
+            )
+        return int(row[0]), str(row[1]), json.loads(row[2]), int(row[3]) + 1
+
+    def _pending(self) -> bool:
+        with self._db() as db:
+            found = db.execute(
+                "SELECT 1 FROM jirakit_jobs WHERE status IN ('todo', 'doing') LIMIT 1"
+            ).fetchone()
+        return found is not None
+
+    def _finish(self, job_id: int, worker: str, kind: TaskKind, attempt: int, outcome: Any) -> None:
+        now = time.time()
+        with self._db(write=True) as db:
+            if isinstance(outcome, BaseException):
+                if attempt <= kind.retries:
+                    db.execute(
+                        "UPDATE jirakit_jobs SET status = 'todo', worker = NULL, error = ?, "
+                        "scheduled_at = ? WHERE id = ? AND worker = ?",
+                        (one_line(outcome), now + kind.backoff * attempt, job_id, worker),
+                    )
+                else:
+                    db.execute(
+                        "UPDATE jirakit_jobs SET status = 'failed', error = ?, finished_at = ? "
+                        "WHERE id = ? AND worker = ?",
+                        (one_line(outcome), now, job_id, worker),
+                    )
+            else:
+                db.execute(
+                    "UPDATE jirakit_jobs SET status = 'succeeded', result = ?, error = NULL, "
+                    "finished_at = ? WHERE id = ? AND worker = ?",
+                    (json.dumps(outcome, default=str), now, job_id, worker),
+                )
+
+    def _run_one(
+        self, job_id: int, task: str, args: dict[str, Any], attempt: int, worker: str
+    ) -> None:
+        kind = self.registry.get(task)
+        try:
+            outcome: Any = kind.function(self._context(job_id, attempt), **args)
+        except Exception as exc:  # the job's failure is recorded; the worker goes on
+            log.warning("job %s (%s) attempt %s failed: %s", job_id, task, attempt, one_line(exc))
+            outcome = exc
+        self._finish(job_id, worker, kind, attempt, outcome)
+
+    def run_worker(self, options: WorkerOptions | None = None) -> int:
+        options = options or WorkerOptions()
+        worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        done = 0
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(options.heartbeat):
+                with self._db(write=True) as db:
+                    db.execute(
+                        "UPDATE jirakit_jobs SET heartbeat = ? WHERE worker = ? AND status = 'doing'",
+                        (time.time(), worker),
+                    )
+
+        heart = threading.Thread(target=beat, name="jirakit-jobs-heartbeat", daemon=True)
+        heart.start()
+        running: set[Future[None]] = set()
+        next_schedule = time.time()
+        try:
+            with ThreadPoolExecutor(options.concurrency, thread_name_prefix="jirakit-job") as pool:
+                while True:
+                    finished = {f for f in running if f.done()}
+                    for f in finished:
+                        f.result()
+                    done += len(finished)
+                    running -= finished
+                    if options.schedule_every > 0 and time.time() >= next_schedule:
+                        self.defer("schedule_syncs")
+                        next_schedule = time.time() + options.schedule_every
+                    taken = None
+                    if len(running) < options.concurrency:
+                        taken = self._take(worker, options.stalled_after)
+                    if taken is not None:
+                        running.add(pool.submit(self._run_one, *taken, worker))
+                        continue
+                    if options.until_idle and not running and not self._ready():
+                        break
+                    time.sleep(options.poll)
+        finally:
+            stop.set()
+        return done
+
+    def _ready(self) -> bool:
+        """Work this worker could still do: jobs to run now or soon (retries included)."""
+        return self._pending()
