@@ -7,29 +7,17 @@ Real signals to a real subprocess, sent when the sync reports the phase (its
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from jirakit.sandbox import Sandbox
 from jirakit.sync.outcome import PHASES
-
-EMAIL, TOKEN = "admin@example.com", "sandbox-token"
-COLUMNS = {
-    "issues": "id, key, summary, status, updated_at, is_deleted",
-    "issue_field_history": "issue_id, history_id, item_index, field_id, to_string",
-    "comments": "id, issue_id, body, is_deleted",
-    "worklogs": "id, issue_id, time_spent_seconds, is_deleted",
-}
+from sync_process import fingerprint, signal_at, statuses, sync_command, sync_env
 
 
 @pytest.fixture(scope="module")
@@ -41,84 +29,11 @@ def site() -> Iterator[tuple[Sandbox, str]]:
 
 
 def command(url: str, db: Path, state: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "jirakit",
-        "sync",
-        "--url",
-        url,
-        "--dest",
-        f"duckdb:///{db}",
-        "--pipelines-dir",
-        str(state),
-    ]
+    return sync_command(url, db, state)
 
 
 def env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "JIRAKIT_EMAIL": EMAIL,
-        "JIRAKIT_API_TOKEN": TOKEN,
-        "JIRAKIT_LOG": "info",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def stop_at(url: str, db: Path, state: Path, phase: str, signum: int) -> tuple[int, str, str]:
-    """Run a sync, send ``signum`` as soon as it reports ``phase``; (exit code, stdout,
-    the stderr lines that are not jirakit's JSON log lines)."""
-    proc = subprocess.Popen(
-        command(url, db, state),
-        env=env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    other: list[str] = []
-    sent = False
-    for line in proc.stderr:
-        event = _event(line)
-        if event is None:
-            other.append(line.rstrip("\n"))
-            continue
-        if not sent and event.get("event") == "jira.sync_phase" and event["phase"] == phase:
-            proc.send_signal(signum)
-            sent = True
-    out, _ = proc.communicate(timeout=120)
-    assert sent, f"the sync never reported {phase!r}"
-    return proc.returncode, out, "\n".join(other).strip()
-
-
-def _event(line: str) -> dict[str, str] | None:
-    try:
-        data = json.loads(line)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and "event" in data else None
-
-
-def fingerprint(db: Path) -> dict[str, str]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        out = {}
-        for table, columns in COLUMNS.items():
-            rows = con.sql(f"select {columns} from {table} order by all").fetchall()
-            out[table] = f"{len(rows)}:" + hashlib.sha1(repr(rows).encode()).hexdigest()
-        return out
-    finally:
-        con.close()
-
-
-def statuses(db: Path) -> list[str]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return [
-            r[0] for r in con.sql("select status from _sync_runs order by started_at").fetchall()
-        ]
-    finally:
-        con.close()
+    return sync_env()
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +71,8 @@ def test_a_stopped_sync_says_what_was_committed_and_the_next_run_completes(
         first = subprocess.run(command(url, db, state), env=env(), capture_output=True, text=True)
         assert first.returncode == 0, first.stderr
 
-    code, out, said = stop_at(url, db, state, phase, signum)
+    stopped = signal_at(command(url, db, state), phase, signum)
+    code, out, said = stopped.code, stopped.stdout, stopped.said
 
     assert code == 128 + signum, (code, said)
     assert "Traceback" not in said and "Traceback" not in out

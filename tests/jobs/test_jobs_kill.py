@@ -3,7 +3,6 @@ warehouse ends exactly as an uninterrupted sync leaves it."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -12,32 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from jirakit.jobs.queue import open_queue
 from jirakit.jobs.tasks import SyncTarget
 from jirakit.sandbox import Sandbox
-
-TABLES = {  # as tests/sync/test_sync_resume.py compares them
-    "issues": "id, key, summary, status, updated_at, story_points, is_deleted",
-    "issue_field_history": "issue_id, history_id, item_index, field_id, to_string, changed_at",
-    "comments": "id, issue_id, body, is_deleted",
-    "issue_links": "id, outward_issue_id, inward_issue_id",
-    "fields": "id, column_name",
-}
-
-
-def fingerprint(db: Path) -> dict[str, str]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        out = {}
-        for table, columns in TABLES.items():
-            rows = con.sql(f"select {columns} from {table} order by all").fetchall()
-            out[table] = f"{len(rows)}:" + hashlib.sha1(repr(rows).encode()).hexdigest()
-        return out
-    finally:
-        con.close()
+from sync_process import fingerprint
 
 
 def sync_cmd(url: str, work: Path, name: str) -> list[str]:

@@ -9,30 +9,21 @@ the run committed) and models (data and cursor committed).
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
+import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 
 from jirakit.sandbox import Sandbox
 from jirakit.sync.outcome import PHASES
+from sync_process import TABLES, fingerprint, signal_at, statuses, sync_command, sync_env
 
-EMAIL, TOKEN = "admin@example.com", "sandbox-token"
 KILLED_AT = ("metadata", "issues", "worklogs", "normalizing", "loading", "models")
-TABLES = {
-    "issues": "id, key, summary, status, updated_at, story_points, is_deleted",
-    "issue_field_history": "issue_id, history_id, item_index, field_id, to_string, changed_at",
-    "comments": "id, issue_id, body, is_deleted",
-    "worklogs": "id, issue_id, time_spent_seconds, started_at, is_deleted",
-    "issue_links": "id, outward_issue_id, inward_issue_id",
-    "fields": "id, column_name",
+# The warehouse's own tables, and two models, as `sync_process.fingerprint` compares them.
+COMPARED = {
+    **TABLES,
     "issue_enhanced": "issue_key, status, story_points",
     "issue_status_transitions": "issue_id, transition_index, to_status",
 }
@@ -47,33 +38,12 @@ def site() -> Iterator[str]:
 
 
 def command(url: str, work: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "jirakit",
-        "sync",
-        "--url",
-        url,
-        "--dest",
-        f"duckdb:///{work / 'jira.duckdb'}",
-        "--pipelines-dir",
-        str(work / "pipelines"),
-    ]
-
-
-def env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "JIRAKIT_EMAIL": EMAIL,
-        "JIRAKIT_API_TOKEN": TOKEN,
-        "JIRAKIT_LOG": "info",
-        "PYTHONUNBUFFERED": "1",
-    }
+    return sync_command(url, work / "jira.duckdb", work / "pipelines")
 
 
 def run(url: str, work: Path) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        command(url, work), env=env(), capture_output=True, text=True, timeout=600
+        command(url, work), env=sync_env(), capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -81,63 +51,16 @@ def run(url: str, work: Path) -> subprocess.CompletedProcess[str]:
 
 def kill_at(url: str, work: Path, phase: str) -> list[str]:
     """Run a sync and SIGKILL it as soon as it reports ``phase``; the phases it reported."""
-    proc = subprocess.Popen(
-        command(url, work),
-        env=env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    reported: list[str] = []
-    for line in proc.stderr:
-        event = _event(line)
-        if event is not None and event.get("event") == "jira.sync_phase":
-            reported.append(str(event["phase"]))
-            if event["phase"] == phase:
-                proc.kill()
-                break
-    proc.stderr.close()
-    code = proc.wait(timeout=60)
-    assert phase in reported, f"the sync never reported {phase!r}, only {reported}"
-    assert code == -9, f"the sync ended ({code}) before the kill in {phase!r} landed"
-    return reported
-
-
-def _event(line: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(line)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and "event" in data else None
-
-
-def fingerprint(db: Path) -> dict[str, str]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        out = {}
-        for table, columns in TABLES.items():
-            rows = con.sql(f"select {columns} from {table} order by all").fetchall()
-            out[table] = f"{len(rows)}:" + hashlib.sha1(repr(rows).encode()).hexdigest()
-        return out
-    finally:
-        con.close()
-
-
-def statuses(db: Path) -> list[str]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        rows = con.sql("select status from _sync_runs order by started_at").fetchall()
-        return [r[0] for r in rows]
-    finally:
-        con.close()
+    stopped = signal_at(command(url, work), phase, signal.SIGKILL, timeout=60)
+    assert stopped.code == -9, f"the sync ended ({stopped.code}) before the kill in {phase!r}"
+    return stopped.reported
 
 
 @pytest.fixture(scope="module")
 def reference(site: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     work = tmp_path_factory.mktemp("reference")
     run(site, work)
-    found = fingerprint(work / "jira.duckdb")
+    found = fingerprint(work / "jira.duckdb", COMPARED)
     assert all(not value.startswith("0:") for value in found.values()), found
     return found
 
@@ -158,7 +81,7 @@ def test_killed_in_every_phase_in_turn_then_run_again_equals_uninterrupted(
         assert reported[-1] == phase
     run(site, tmp_path)
     db = tmp_path / "jira.duckdb"
-    assert fingerprint(db) == reference
+    assert fingerprint(db, COMPARED) == reference
     assert statuses(db)[-1] == "succeeded"
 
 
@@ -171,5 +94,5 @@ def test_killed_in_one_phase_then_run_again_equals_uninterrupted(
     kill_at(site, tmp_path, phase)
     run(site, tmp_path)
     db = tmp_path / "jira.duckdb"
-    assert fingerprint(db) == reference
+    assert fingerprint(db, COMPARED) == reference
     assert statuses(db)[-1] == "succeeded"
