@@ -1,5 +1,5 @@
 """Imports flow one way (DESIGN.md): jql and adf are leaves, client uses only them,
-the sandbox never imports the client."""
+the sandbox never imports the client, webhooks never import the sandbox."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"jql", "adf"},
     "sandbox": {"jql", "adf"},
     "sync": {"client", "jql", "adf"},
+    # the receiver sits on the client and reuses the sync's transform; never the sandbox
+    "webhooks": {"client", "jql", "adf", "sync"},
 }
 
 

@@ -11,6 +11,7 @@ from jirakit.cli.demo import demo
 from jirakit.cli.report import report
 from jirakit.cli.sandbox import sandbox_app
 from jirakit.cli.sync import sync
+from jirakit.cli.webhooks import webhooks_app
 from jirakit.errors import JiraError
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.command()(search)
 app.command()(sync)
 app.command()(report)
 app.add_typer(issue_app, name="issue")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 @app.command()
