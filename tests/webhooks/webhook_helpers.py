@@ -75,3 +75,27 @@ def register_admin(
     r = http.post(ADMIN, json=body)
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+class ShiftedClock:
+    """The wall clock plus an offset that `advance` moves: changes get real, increasing
+    timestamps, and a test can still jump past Jira's "last minute" windows."""
+
+    def __init__(self) -> None:
+        import threading
+        from datetime import timedelta
+
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> Any:
+        from datetime import UTC, datetime
+
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, **delta: float) -> None:
+        from datetime import timedelta
+
+        with self._lock:
+            self._offset += timedelta(**delta)

@@ -135,7 +135,7 @@ class Processor:
                     log.warning(
                         "webhooks.consumer_failed",
                         delivery_id=row.delivery_id,
-                        event=row.event,
+                        webhook_event=row.event,
                         error=type(exc).__name__,
                         attempt=row.attempts + 1,
                     )

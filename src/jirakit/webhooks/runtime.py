@@ -59,6 +59,14 @@ def build_receiver(options: ServeOptions, jira: Jira | None = None) -> Receiver:
     )
     for url in options.forward:
         receiver.forward(url, secret=options.forward_secret)
+    if options.dest is not None:
+        if jira is None:
+            raise ValueError("--dest re-reads issues from Jira: give the site and credentials")
+        from jirakit.webhooks.warehouse import attach_warehouse
+
+        attach_warehouse(
+            receiver, jira, options.dest, options.dataset, pipelines_dir=options.pipelines_dir
+        )
     if options.retention is not None:
         keep_ms = int(options.retention.total_seconds() * 1000)
 
