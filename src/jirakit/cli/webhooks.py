@@ -273,3 +273,114 @@ def purge(
     finally:
         box.close()
     typer.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + " purged")
+
+
+ISSUE_EVENTS = ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted"]
+
+
+@webhooks_app.command()
+@connected()
+def register(
+    conn: Connection,
+    target: Annotated[
+        str, typer.Option(help="The receiver's URL, e.g. https://host/webhooks/jira")
+    ],
+    jql: Annotated[str, typer.Option(help="Which issues (dynamic webhooks: a JQL subset).")],
+    event: Annotated[
+        list[str] | None,
+        typer.Option("--event", help="Event names (default: issue created/updated/deleted)."),
+    ] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="An admin webhook (site admins, Data Center).")
+    ] = False,
+    name: Annotated[str, typer.Option(help="Admin webhook name.")] = "jirakit",
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="JIRAKIT_WEBHOOK_SECRET",
+            help="Admin webhook secret (Jira signs each delivery with it).",
+            show_default=False,
+        ),
+    ] = None,
+    store: Store = DEFAULT_STORE,
+) -> None:
+    """Register a webhook: dynamic (the app's, expires in 30 days) or --admin."""
+    from jirakit.webhooks.registration import AdminWebhooks, UnsupportedWebhook
+    from jirakit.webhooks.registration import register as register_dynamic
+
+    events = list(event or ISSUE_EVENTS)
+    with conn.open() as jira:
+        if admin:
+            made = AdminWebhooks(jira).create(
+                name, target, events, jql=jql, secret=(secret or "").split(",")[0] or None
+            )
+            typer.echo(f"admin webhook {str(made.get('self', '')).rsplit('/', 1)[-1]} registered")
+            return
+        box = _open_inbox(store)
+        try:
+            results = register_dynamic(
+                jira, target, [{"jqlFilter": jql, "events": events}], inbox=box
+            )
+        except UnsupportedWebhook as exc:
+            _fail(str(exc))
+            return
+        finally:
+            box.close()
+    for r in results:
+        if r.ok:
+            typer.echo(f"dynamic webhook {r.id} registered (expires in 30 days: refresh it)")
+        else:
+            _fail("Jira refused the webhook: " + "; ".join(r.errors))
+
+
+@webhooks_app.command(name="list")
+@connected()
+def list_webhooks(conn: Connection) -> None:
+    """List the app's dynamic webhooks with their expiry."""
+    with conn.open() as jira:
+        for hook in jira.webhooks.list():
+            expires = hook.expires.isoformat(timespec="minutes") if hook.expires else "-"
+            typer.echo(f"{hook.id}  expires {expires}  {','.join(hook.events)}  {hook.jql}")
+
+
+@webhooks_app.command()
+@connected()
+def delete(
+    conn: Connection,
+    ids: Annotated[list[int], typer.Argument(help="Dynamic webhook ids.")],
+) -> None:
+    """Delete dynamic webhooks of the app."""
+    with conn.open() as jira:
+        jira.webhooks.delete(ids)
+    typer.echo(f"{len(ids)} webhooks deleted")
+
+
+@webhooks_app.command()
+@connected()
+def refresh(
+    conn: Connection,
+    within: Annotated[
+        str, typer.Option(help="Refresh when one expires within this (e.g. 7d); 0 always.")
+    ] = "7d",
+    store: Store = DEFAULT_STORE,
+) -> None:
+    """Extend the app's dynamic webhooks before their 30-day expiry."""
+    from datetime import timedelta
+
+    from jirakit.webhooks.registration import refresh as refresh_hooks
+
+    window = timedelta(days=36500) if within.strip() == "0" else parse_duration(within)
+    box = _open_inbox(store)
+    try:
+        with conn.open() as jira:
+            result = refresh_hooks(jira, within=window, inbox=box)
+    finally:
+        box.close()
+    if not result.refreshed:
+        typer.echo(f"nothing due ({len(result.skipped)} webhooks expire later)")
+        return
+    assert result.expires is not None
+    typer.echo(
+        f"{len(result.refreshed)} webhooks refreshed until "
+        f"{result.expires.isoformat(timespec='minutes')}"
+    )

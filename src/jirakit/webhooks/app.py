@@ -41,7 +41,7 @@ from jirakit.webhooks.store import (
 )
 from jirakit.webhooks.verification import VerificationError, Verifier
 
-__all__ = ["DEFAULT_MAX_BODY", "Metrics", "ReceiverApp"]
+__all__ = ["DEFAULT_MAX_BODY", "Metrics", "ReceiverApp", "describe"]
 
 log = get_logger("jirakit.webhooks")
 
@@ -106,6 +106,7 @@ class ReceiverApp:
         health: Callable[[], Mapping[str, Any]] | None = None,
         startup: Callable[[], None] | None = None,
         shutdown: Callable[[], None] | None = None,
+        accept_push: bool = True,
     ) -> None:
         if max_body < 1:
             raise ValueError("max_body must be at least 1 byte")
@@ -119,6 +120,7 @@ class ReceiverApp:
         self.health = health
         self.startup = startup
         self.shutdown = shutdown
+        self.accept_push = accept_push
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -129,7 +131,9 @@ class ReceiverApp:
             return
         path = _route(scope)
         method = scope["method"]
-        if path == self.path or path == self.path + "/":
+        if (path == self.path or path == self.path + "/") and not self.accept_push:
+            await _send(send, 404, b'{"error":"this receiver polls Jira (virtual webhooks)"}')
+        elif path == self.path or path == self.path + "/":
             if method != "POST":
                 await _send(send, 405, b'{"error":"use POST"}', extra=[(b"allow", b"POST")])
                 return
@@ -211,7 +215,7 @@ class ReceiverApp:
             source=verified.method,
             retry=int(retry_header) if retry_header.isdigit() else 0,
         )
-        malformed = _describe(raw, item)
+        malformed = describe(raw, item)
         if malformed is not None:
             item.status, item.outcome, item.error = REJECTED, "malformed", malformed
         try:
@@ -246,9 +250,9 @@ class ReceiverApp:
         return _json(200, {"status": "accepted", "id": delivery_id})
 
 
-def _describe(raw: bytes, item: Incoming) -> str | None:
-    """Fill the delivery's event and issue from the body; the reason it is malformed, or
-    None."""
+def describe(raw: bytes, item: Incoming) -> str | None:
+    """Fill ``item``'s event name and issue from the body; returns why the body is
+    malformed, or None."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

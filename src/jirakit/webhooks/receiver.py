@@ -87,6 +87,8 @@ class Receiver:
     ``store``: ``sqlite:///inbox.db`` (WAL), ``postgresql://...``, or an `Inbox`.
     ``secrets``: what deliveries must be signed with (`Secrets`; default: from the
     environment, ``JIRAKIT_WEBHOOK_SECRET`` / ``JIRAKIT_WEBHOOK_JWT_SECRET``).
+    ``push=False``: nothing is posted here (virtual webhooks fill the inbox); the webhook
+    path answers 404 and no secret is needed.
     """
 
     def __init__(
@@ -101,10 +103,11 @@ class Receiver:
         batch: int = 200,
         poll_interval: float = 1.0,
         consumers: Sequence[Consumer] = (),
+        push: bool = True,
     ) -> None:
         self.inbox = store if isinstance(store, Inbox) else Inbox(store, synchronous=synchronous)
         self.secrets = secrets if secrets is not None else Secrets.from_env()
-        if not self.secrets.configured and not self.secrets.allow_unsigned:
+        if push and not self.secrets.configured and not self.secrets.allow_unsigned:
             raise ValueError(
                 "no webhook secret: give an HMAC secret (admin webhooks) or a JWT secret "
                 "(an app's dynamic webhooks), or allow unsigned deliveries explicitly"
@@ -128,6 +131,7 @@ class Receiver:
             health=self.health,
             startup=self.start,
             shutdown=self.stop,
+            accept_push=push,
         )
 
     # -- consumers --------------------------------------------------------------------------

@@ -40,6 +40,10 @@ class ServeOptions:
     lookback: timedelta = timedelta(minutes=2)
     synchronous: str = "FULL"
     pipelines_dir: str | None = None
+    recover_interval: float = 300.0
+    refresh_interval: float = 12 * 3600.0
+    refresh_within: timedelta = timedelta(days=7)
+    heartbeat_interval: float = 30.0
 
 
 def build_receiver(options: ServeOptions, jira: Jira | None = None) -> Receiver:
@@ -49,13 +53,18 @@ def build_receiver(options: ServeOptions, jira: Jira | None = None) -> Receiver:
         jwt=options.jwt_secrets,
         app_key=options.app_key,
         issuers=tuple(options.issuers),
-        allow_unsigned=options.allow_unsigned or options.virtual,
+        allow_unsigned=options.allow_unsigned,
     )
+    if options.virtual and jira is None:
+        raise ValueError("virtual webhooks poll Jira: give the site and credentials")
+    # Polling alone: nothing is pushed here unless secrets say pushes are expected too.
+    push = not options.virtual or secrets.configured or secrets.allow_unsigned
     receiver = Receiver(
         options.store,
         secrets,
         max_body=options.max_body,
         synchronous=options.synchronous,
+        push=push,
     )
     for url in options.forward:
         receiver.forward(url, secret=options.forward_secret)
@@ -67,6 +76,8 @@ def build_receiver(options: ServeOptions, jira: Jira | None = None) -> Receiver:
         attach_warehouse(
             receiver, jira, options.dest, options.dataset, pipelines_dir=options.pipelines_dir
         )
+    if jira is not None:
+        _recovery_jobs(receiver, jira, options)
     if options.retention is not None:
         keep_ms = int(options.retention.total_seconds() * 1000)
 
@@ -75,3 +86,46 @@ def build_receiver(options: ServeOptions, jira: Jira | None = None) -> Receiver:
 
         receiver.add_job("purge", purge, 3600.0)
     return receiver
+
+
+def _recovery_jobs(receiver: Receiver, jira: Jira, options: ServeOptions) -> None:
+    """Failed-delivery recovery, refresh of dynamic webhooks, and either virtual polling
+    or a catch-up on start with a heartbeat while running."""
+    from jirakit.webhooks.recovery import catch_up, heartbeat, last_heartbeat, recover_failed
+    from jirakit.webhooks.registration import refresh
+    from jirakit.webhooks.virtual import VirtualWebhooks
+
+    inbox = receiver.inbox
+    wake = receiver.jobs["process"].wake
+
+    def recover() -> None:
+        if recover_failed(jira, inbox):
+            wake()
+
+    def refresh_due() -> None:
+        refresh(jira, within=options.refresh_within, inbox=inbox)
+
+    receiver.add_job("recover", recover, options.recover_interval)
+    if jira.flavour == "cloud":
+        receiver.add_job("refresh", refresh_due, options.refresh_interval)
+    if options.virtual:
+        poller = VirtualWebhooks(jira, inbox, jql=options.jql, lookback=options.lookback)
+
+        def poll() -> None:
+            if poller.poll().emitted:
+                wake()
+
+        receiver.add_job("poll", poll, options.poll_interval)
+        return
+    since = last_heartbeat(inbox)  # read before this run writes its own
+    done = {"caught_up": since is None}
+
+    def beat() -> None:
+        if not done["caught_up"]:
+            result = catch_up(jira, inbox, since, lookback=options.lookback, jql=options.jql)
+            done["caught_up"] = True
+            if result is not None and result.emitted:
+                wake()
+        heartbeat(inbox)
+
+    receiver.add_job("heartbeat", beat, options.heartbeat_interval)
