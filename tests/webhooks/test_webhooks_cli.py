@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from typer.testing import CliRunner
 from webhook_helpers import issue_body
@@ -86,3 +87,32 @@ def test_serve_usage_errors_are_one_line(store_url: str):
         app, ["webhooks", "serve", "--store", "mysql://x", "--secret", "s"], env={"JIRAKIT_URL": ""}
     )
     assert result.exit_code == 2 and "unsupported store" in result.output
+
+
+def test_ingest_and_work_in_separate_receivers(store_url: str, wait: Any):
+    """``serve --no-process`` stores; ``work`` on the same store applies."""
+    import httpx
+    from webhook_helpers import hmac_headers
+
+    from jirakit.webhooks.runtime import ServeOptions, build_receiver
+    from jirakit.webhooks.serve import serve_in_thread
+
+    ingest = build_receiver(ServeOptions(store=store_url, secrets=["x"]), role="ingest")
+    worker = build_receiver(ServeOptions(store=store_url), role="work")
+    assert "process" not in ingest.jobs and "process" in worker.jobs
+    seen: list[str] = []
+    worker.on("*")(lambda e: seen.append(e.delivery_id))
+    worker.jobs["process"].interval = 0.05
+    ingest.start()
+    worker.start()
+    try:
+        with serve_in_thread(ingest.app) as url, httpx.Client() as http:
+            body = issue_body()
+            headers = hmac_headers(body, secret="x")
+            assert (
+                http.post(f"{url}/webhooks/jira", content=body, headers=headers).status_code == 200
+            )
+        wait(lambda: seen == [headers["X-Atlassian-Webhook-Identifier"]], what="the worker")
+    finally:
+        ingest.close()
+        worker.close()

@@ -146,6 +146,14 @@ def serve(
     synchronous: Annotated[
         str, typer.Option(help="SQLite durability: FULL (power loss) or NORMAL (process crash).")
     ] = "FULL",
+    process: Annotated[
+        bool,
+        typer.Option(
+            "--process/--no-process",
+            help="Apply deliveries here too (--no-process: only store them; run "
+            "'jirakit webhooks work' on the same store to apply them).",
+        ),
+    ] = True,
 ) -> None:
     """Receive Jira webhooks on POST /webhooks/jira until interrupted."""
     from jirakit._logging import configure
@@ -176,7 +184,7 @@ def serve(
     _check(options, conn)
     jira = conn.open() if conn.url else None
     try:
-        receiver = build_receiver(options, jira)
+        receiver = build_receiver(options, jira, role="all" if process else "ingest")
     except ValueError as exc:
         _fail(str(exc))
         return
@@ -384,3 +392,60 @@ def refresh(
         f"{len(result.refreshed)} webhooks refreshed until "
         f"{result.expires.isoformat(timespec='minutes')}"
     )
+
+
+@webhooks_app.command()
+@connected()
+def work(
+    conn: Connection,
+    store: Store = DEFAULT_STORE,
+    dest: Annotated[
+        str | None, typer.Option(help="Keep a sync's warehouse current (as serve --dest).")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="Warehouse dataset.")] = None,
+    forward: Annotated[
+        list[str] | None, typer.Option("--forward", help="Forward every event to this URL.")
+    ] = None,
+    forward_secret: Annotated[
+        str | None,
+        typer.Option(envvar="JIRAKIT_WEBHOOK_FORWARD_SECRET", show_default=False),
+    ] = None,
+    retention: Annotated[
+        str, typer.Option(help="Purge applied deliveries older than this.")
+    ] = "30d",
+) -> None:
+    """Apply what 'serve --no-process' stores: consumers, forwards, loads, recovery."""
+    import signal
+    import threading
+
+    from jirakit._logging import configure
+    from jirakit.webhooks.runtime import ServeOptions, build_receiver
+
+    configure()
+    options = ServeOptions(
+        store=store,
+        dest=dest,
+        dataset=dataset,
+        forward=list(forward or ()),
+        forward_secret=forward_secret,
+        retention=parse_duration(retention) if retention.strip() not in ("0", "") else None,
+        allow_unsigned=True,  # nothing is received here
+    )
+    _check(options, conn)
+    jira = conn.open() if conn.url else None
+    try:
+        receiver = build_receiver(options, jira, role="work")
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    receiver.start()
+    typer.echo(f"jirakit webhooks: applying deliveries from {store}", err=True)
+    try:
+        stop.wait()
+    finally:
+        receiver.close()
+        if jira is not None:
+            jira.close()

@@ -88,7 +88,8 @@ class Receiver:
     ``secrets``: what deliveries must be signed with (`Secrets`; default: from the
     environment, ``JIRAKIT_WEBHOOK_SECRET`` / ``JIRAKIT_WEBHOOK_JWT_SECRET``).
     ``push=False``: nothing is posted here (virtual webhooks fill the inbox); the webhook
-    path answers 404 and no secret is needed.
+    path answers 404 and no secret is needed. ``process=False``: this process only stores
+    deliveries; another one (``jirakit webhooks work``) applies them.
     """
 
     def __init__(
@@ -104,6 +105,7 @@ class Receiver:
         poll_interval: float = 1.0,
         consumers: Sequence[Consumer] = (),
         push: bool = True,
+        process: bool = True,
     ) -> None:
         self.inbox = store if isinstance(store, Inbox) else Inbox(store, synchronous=synchronous)
         self.secrets = secrets if secrets is not None else Secrets.from_env()
@@ -119,7 +121,8 @@ class Receiver:
         self.jobs: dict[str, Job] = {}
         self._started = False
         self._lock = threading.Lock()
-        self.add_job("process", self.processor.run_once, poll_interval)
+        if process:
+            self.add_job("process", self.processor.run_once, poll_interval)
         self.app = ReceiverApp(
             self.inbox,
             Verifier(self.secrets),
@@ -127,7 +130,7 @@ class Receiver:
             path=path,
             public_path=public_path,
             metrics=self.metrics,
-            on_stored=self.jobs["process"].wake,
+            on_stored=self.jobs["process"].wake if process else None,
             health=self.health,
             startup=self.start,
             shutdown=self.stop,
@@ -213,6 +216,12 @@ class Receiver:
     def process_pending(self) -> int:
         """Apply every stored delivery now (in the calling thread)."""
         return self.processor.drain()
+
+    def wake(self) -> None:
+        """Process now (a delivery was stored by something other than the app)."""
+        job = self.jobs.get("process")
+        if job is not None:
+            job.wake()
 
     def health(self) -> Mapping[str, Any]:
         counts = self.inbox.counts()

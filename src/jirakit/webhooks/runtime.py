@@ -46,8 +46,16 @@ class ServeOptions:
     heartbeat_interval: float = 30.0
 
 
-def build_receiver(options: ServeOptions, jira: Jira | None = None) -> Receiver:
-    """A `Receiver` with every consumer and job ``options`` ask for (not started)."""
+def build_receiver(
+    options: ServeOptions, jira: Jira | None = None, *, role: str = "all"
+) -> Receiver:
+    """A `Receiver` with every consumer and job ``options`` ask for (not started).
+
+    ``role``: ``all`` (receive and apply), ``ingest`` (receive only: ``serve
+    --no-process``), or ``work`` (apply, forward, load, recover, poll: ``jirakit webhooks
+    work``, beside one or more ingesting processes on the same store)."""
+    if role not in ("all", "ingest", "work"):
+        raise ValueError("role is all, ingest or work")
     secrets = Secrets.from_env(
         hmac=options.secrets,
         jwt=options.jwt_secrets,
@@ -58,14 +66,17 @@ def build_receiver(options: ServeOptions, jira: Jira | None = None) -> Receiver:
     if options.virtual and jira is None:
         raise ValueError("virtual webhooks poll Jira: give the site and credentials")
     # Polling alone: nothing is pushed here unless secrets say pushes are expected too.
-    push = not options.virtual or secrets.configured or secrets.allow_unsigned
+    push = (not options.virtual or secrets.configured or secrets.allow_unsigned) and role != "work"
     receiver = Receiver(
         options.store,
         secrets,
         max_body=options.max_body,
         synchronous=options.synchronous,
         push=push,
+        process=role != "ingest",
     )
+    if role == "ingest":
+        return receiver
     for url in options.forward:
         receiver.forward(url, secret=options.forward_secret)
     if options.dest is not None:
@@ -96,7 +107,7 @@ def _recovery_jobs(receiver: Receiver, jira: Jira, options: ServeOptions) -> Non
     from jirakit.webhooks.virtual import VirtualWebhooks
 
     inbox = receiver.inbox
-    wake = receiver.jobs["process"].wake
+    wake = receiver.wake
 
     def recover() -> None:
         if recover_failed(jira, inbox):

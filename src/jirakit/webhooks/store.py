@@ -282,7 +282,7 @@ class DeliveryRow:
             attempts=int(m["attempts"] or 0),
             replay=bool(m["replay"]),
             applied_ms=m["applied_ms"],
-            headers=dict(json.loads(m["headers"] or "{}")),
+            headers=dict(json.loads(m.get("headers") or "{}")),
             body=bytes(m["body"]),
         )
 
@@ -542,8 +542,9 @@ class Inbox:
         """Accepted deliveries due for processing, oldest first (locked on Postgres, so
         several processors share the work)."""
         at = now_ms() if at_ms is None else at_ms
+        wanted = [c for c in deliveries.c if c.name != "headers"]  # not needed to apply
         q = (
-            select(deliveries)
+            select(*wanted)
             .where(
                 deliveries.c.status == ACCEPTED,
                 or_(deliveries.c.next_ms.is_(None), deliveries.c.next_ms <= at),
