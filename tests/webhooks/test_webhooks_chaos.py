@@ -173,7 +173,9 @@ def run_chaos(tmp_path: Path, changes: int, workers: int = 4) -> None:
             app_key=engine.app_key,
             issuers=(engine.client_key,),
         )
-        receiver = Receiver(f"sqlite:///{tmp_path / 'inbox.db'}", secrets, poll_interval=0.1)
+        receiver = Receiver(
+            f"sqlite:///{tmp_path / 'inbox.db'}", secrets, poll_interval=0.1, synchronous="NORMAL"
+        )
         attach_warehouse(receiver, jira, f"duckdb:///{db}", pipelines_dir=str(tmp_path / "w"))
         gateway = Gateway(receiver.app, seed=3)
         receiver.start()
@@ -206,7 +208,7 @@ def run_chaos(tmp_path: Path, changes: int, workers: int = 4) -> None:
                 forging = threading.Thread(target=forge, daemon=True)
                 forging.start()
                 done = run_workload(clients, shared, changes, seed=clock_seed)
-                assert engine.flush(600), f"{engine.pending()} deliveries still queued"
+                assert engine.flush(3000), f"{engine.pending()} deliveries still queued"
                 stop.set()
                 forging.join()
                 settle(receiver, timeout=600)

@@ -116,3 +116,39 @@ def test_ingest_and_work_in_separate_receivers(store_url: str, wait: Any):
     finally:
         ingest.close()
         worker.close()
+
+
+def test_serve_options_wire_the_jobs(store_url: str, tmp_path: Any):
+    import httpx
+
+    from jirakit import Jira
+    from jirakit.webhooks.fetch import FetchOnNotify
+    from jirakit.webhooks.runtime import ServeOptions, build_receiver
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"nothing is read while wiring: {request.url}")
+
+    with Jira("https://x.atlassian.net", transport=httpx.MockTransport(refuse)) as jira:
+        options = ServeOptions(
+            store=store_url,
+            secrets=["s"],
+            dest=f"duckdb:///{tmp_path / 'w.duckdb'}",
+            forward=["https://elsewhere/hook"],
+        )
+        receiver = build_receiver(options, jira)
+        assert set(receiver.jobs) == {
+            "process",
+            "checkpoint",
+            "forward-1",
+            "fetch",
+            "purge",
+            "recover",
+            "refresh",
+            "heartbeat",
+        }
+        assert any(isinstance(c, FetchOnNotify) for c in receiver.processor.consumers)
+        receiver.close()
+        polling = build_receiver(ServeOptions(store=store_url, virtual=True), jira)
+        assert "poll" in polling.jobs and "heartbeat" not in polling.jobs
+        assert not polling.app.accept_push  # no secret: nothing may be pushed here
+        polling.close()

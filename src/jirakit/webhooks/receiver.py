@@ -123,6 +123,8 @@ class Receiver:
         self._lock = threading.Lock()
         if process:
             self.add_job("process", self.processor.run_once, poll_interval)
+        if self.inbox.dialect == "sqlite":
+            self.add_job("checkpoint", self.inbox.checkpoint, 1.0)
         self.app = ReceiverApp(
             self.inbox,
             Verifier(self.secrets),

@@ -189,6 +189,9 @@ state = Table(
 )
 
 
+AUTOCHECKPOINT_PAGES = 10_000  # ~40 MB of WAL
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -340,6 +343,10 @@ def make_engine(url: str, *, synchronous: str = "FULL", **options: Any) -> Engin
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Checkpoints copy the WAL into the database and sync it: a started receiver
+            # runs them on a job of their own (`Inbox.checkpoint`), off the commit that
+            # acknowledges deliveries; this is the fallback when nothing does.
+            cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -655,6 +662,17 @@ class Inbox:
             "outbox": int(sent or 0),
             "entities": int(tombstones or 0),
         }
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database now (PASSIVE: never waits for, nor
+        blocks, the writer). Postgres: nothing to do."""
+        if self.dialect != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
 
     # -- named state ----------------------------------------------------------------------
 
