@@ -29,13 +29,15 @@ READY = re.compile(r"POST (http://\S+)/webhooks/jira")
 
 
 @contextmanager
-def receiver_process(store: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def receiver_process(
+    store: str, log: Path, *, port: int = 0
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     env = {**os.environ, "JIRAKIT_WEBHOOK_SECRET": SECRET}
     start = log.stat().st_size if log.exists() else 0
     with log.open("ab") as err:
         proc = subprocess.Popen(
             [
-                *(sys.executable, "-m", "jirakit", "webhooks", "serve", "--port", "0"),
+                *(sys.executable, "-m", "jirakit", "webhooks", "serve", "--port", str(port)),
                 *("--store", store, "--synchronous", "NORMAL", "--retention", "0"),
             ],
             stdout=subprocess.DEVNULL,
@@ -165,3 +167,74 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path):
 @pytest.mark.slow
 def test_kill_9_five_times_under_load(tmp_path: Path):
     crash_loop(tmp_path, kills=6, per_round=400)
+
+
+def test_kill_9_five_times_while_the_sandbox_retries(tmp_path: Path):
+    """The sandbox delivers real events (duplicates and reordering on) to the real
+    ``jirakit webhooks serve``, which is killed with SIGKILL at random moments and
+    restarted on the same port while the sandbox keeps retrying: nothing is lost, nothing
+    is stored or applied twice."""
+    import socket
+
+    from jirakit import BasicAuth, Jira
+    from jirakit.sandbox import Sandbox
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = f"sqlite:///{tmp_path / 'inbox.db'}"
+    log = tmp_path / "receiver.log"
+    rng = random.Random(11)
+    sandbox = Sandbox(
+        seed=6,
+        issues=60,
+        projects=2,
+        webhook_backoff=0.05,
+        webhook_duplicates=0.2,
+        webhook_reorder=0.2,
+    )
+    sandbox.webhooks.max_attempts = 40  # Jira retries for about 30 minutes; so does this
+    sandbox.webhooks.backoff_cap = 0.5
+    keys = sorted(r.key for r in sandbox.store.issues.values())
+    with sandbox, sandbox.serve() as site, Jira(site, auth=BasicAuth(*sandbox.auth)) as jira:
+        http = httpx.Client(base_url=site, auth=sandbox.auth)
+        registered = False
+        for round_no in range(6):
+            with receiver_process(store, log, port=port) as (proc, url):
+                if not registered:
+                    from webhook_helpers import register_admin
+
+                    register_admin(http, f"{url}/webhooks/jira")
+                    registered = True
+                edits = 0
+                deadline = time.monotonic() + rng.uniform(0.5, 1.5)
+                while time.monotonic() < deadline:
+                    key = rng.choice(keys)
+                    jira.issues.edit(key, summary=f"round {round_no} edit {edits}")
+                    edits += 1
+                if round_no < 5:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.wait(10)
+                    # Jira keeps changing things (and retrying) while the receiver is down
+                    for n in range(10):
+                        jira.issues.edit(rng.choice(keys), summary=f"while down {round_no}.{n}")
+                else:
+                    assert sandbox.webhooks.flush(120), "deliveries still queued"
+                    deadline = time.monotonic() + 60
+                    while time.monotonic() < deadline:
+                        with Inbox(store) as box:
+                            if not box.has_pending():
+                                break
+                        time.sleep(0.1)
+        http.close()
+    engine = sandbox.webhooks
+    assert engine.failed == []
+    sent = {s.identifier for s in engine.log}
+    assert any(s.status is None for s in engine.log)  # some attempts met a dead receiver
+    with Inbox(store) as box:
+        rows = box.deliveries()
+        journal = box.journal_counts()
+    ids = [r.delivery_id for r in rows]
+    assert len(ids) == len(set(ids)) and set(ids) == sent
+    assert {r.status for r in rows} == {"applied"}
+    assert set(journal) == sent and set(journal.values()) == {1}
