@@ -256,10 +256,12 @@ class Server:
     proc: subprocess.Popen[bytes]
     port: int
     count: Any  # () -> rows stored
+    helpers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(20)
+        for proc in [self.proc, *self.helpers]:
+            proc.terminate()
+            proc.wait(20)
 
 
 def _wait_port(proc: subprocess.Popen[bytes], pattern: str, log: Path) -> int:
@@ -291,14 +293,25 @@ def start_baseline(work: Path, synchronous: str) -> Server:
     return Server(f"FastAPI + SQLite ({synchronous})", proc, port, count)
 
 
-def start_jirakit(work: Path, store: str, label: str, synchronous: str = "FULL") -> Server:
+def start_jirakit(
+    work: Path, store: str, label: str, synchronous: str = "FULL", *, split: bool = False
+) -> Server:
+    """``jirakit webhooks serve``; with ``split``, ``serve --no-process`` plus a
+    ``jirakit webhooks work`` process applying what it stores."""
     log = work / f"jirakit-{label}.log"
     env = {**os.environ, "JIRAKIT_WEBHOOK_SECRET": SECRET}
     args = [sys.executable, "-m", "jirakit", "webhooks", "serve", "--port", "0", "--store", store]
     args += ["--synchronous", synchronous, "--retention", "0"]
+    if split:
+        args.append("--no-process")
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=out, env=env)
     port = _wait_port(proc, r"POST http://127\.0\.0\.1:(\d+)/webhooks/jira", log)
+    helpers = []
+    if split:
+        worker = [sys.executable, "-m", "jirakit", "webhooks", "work", "--store", store]
+        with (work / f"worker-{label}.log").open("wb") as out:
+            helpers.append(subprocess.Popen([*worker, "--retention", "0"], stdout=out, stderr=out))
 
     def count() -> int:
         from jirakit.webhooks.store import Inbox
@@ -309,7 +322,7 @@ def start_jirakit(work: Path, store: str, label: str, synchronous: str = "FULL")
         finally:
             box.close()
 
-    return Server(f"jirakit ({label})", proc, port, count)
+    return Server(f"jirakit ({label})", proc, port, count, helpers)
 
 
 def postgres_store(work: Path) -> tuple[str, Any] | None:
@@ -337,17 +350,26 @@ def postgres_store(work: Path) -> tuple[str, Any] | None:
 # -- main -------------------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(server: Server, reqs: Requests, args: argparse.Namespace) -> dict[str, Any]:
     asyncio.run(closed_loop(server.port, reqs, 4, 1.0))  # warm up
+    cpu = cpu_seconds(server.proc.pid)
     tput = asyncio.run(closed_loop(server.port, reqs, args.connections, args.seconds))
-    time.sleep(1.0)
+    time.sleep(2.0)  # let a background applier catch up: its CPU counts too
+    cpu_per = (cpu_seconds(server.proc.pid) - cpu) / max(1, tput.ok)
     fixed = asyncio.run(open_loop(server.port, reqs, args.rate, args.connections, args.seconds))
     server.stop()
     stored = server.count()
-    acked = tput.ok + fixed.ok + 0
+    acked = tput.ok + fixed.ok
     return {
         "server": server.name,
         "throughput": tput.summary(),
+        "server_cpu_us_per_delivery": round(cpu_per * 1e6),
         f"at_{int(args.rate)}": fixed.summary(),
         "stored": stored,
         "acked_measured": acked,
@@ -381,6 +403,15 @@ def main() -> None:
                         lambda st=store, s=sync: start_jirakit(work, st, f"SQLite, {s}", s),
                     )
                 )
+                split = f"sqlite:///{work / f'split-{sync}.db'}"
+                plans.append(
+                    (
+                        f"split-{sync}",
+                        lambda st=split, s=sync: start_jirakit(
+                            work, st, f"SQLite, {s}, applied by a worker process", s, split=True
+                        ),
+                    )
+                )
         cleanup = None
         if "postgres" in wanted:
             pg = postgres_store(work)
@@ -400,23 +431,25 @@ def main() -> None:
     print()
     print(
         f"| server | deliveries/s (closed loop, {args.connections} conns) | p50 / p99 ms "
-        f"| at {int(args.rate)}/s: p50 / p99 / max ms | errors | stored >= acked |"
+        f"| server CPU µs / delivery | at {int(args.rate)}/s: achieved, p50 / p99 / max ms "
+        "| errors | stored >= acked |"
     )
-    print("|---|---:|---:|---:|---|---|")
+    print("|---|---:|---:|---:|---:|---|---|")
     for r in results:
         t, f = r["throughput"], r[f"at_{int(args.rate)}"]
         print(
             f"| {r['server']} | {t['rate']:,} | {t['p50_ms']} / {t['p99_ms']} "
-            f"| {f['p50_ms']} / {f['p99_ms']} / {f['max_ms']} | {t['errors'] or f['errors'] or '-'} "
-            f"| {r['stored'] >= r['acked_measured']} |"
+            f"| {r['server_cpu_us_per_delivery']} "
+            f"| {f['rate']:,}/s, {f['p50_ms']} / {f['p99_ms']} / {f['max_ms']} "
+            f"| {t['errors'] or f['errors'] or '-'} | {r['stored'] >= r['acked_measured']} |"
         )
     base = {r["label"].split("-")[1]: r for r in results if r["label"].startswith("baseline")}
     for r in results:
-        if r["label"].startswith("sqlite"):
+        if r["label"].startswith(("sqlite", "split")):
             sync = r["label"].split("-")[1]
             if sync in base:
                 ratio = r["throughput"]["rate"] / max(1, base[sync]["throughput"]["rate"])
-                print(f"jirakit / baseline throughput, synchronous={sync}: {ratio:.2f}x")
+                print(f"{r['server']} / baseline throughput: {ratio:.2f}x")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

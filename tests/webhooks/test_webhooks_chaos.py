@@ -53,9 +53,13 @@ DYNAMIC_EVENTS = [
 
 
 class Gateway:
-    """An ASGI layer in front of the receiver: records what Jira sent, drops some requests
-    (503 before the receiver sees them) and loses some answers (the receiver committed,
-    Jira sees a 503 and retries)."""
+    """An ASGI layer in front of the receiver: drops some requests (503 before the receiver
+    sees them), loses some answers (the receiver committed, Jira sees a 503 and retries),
+    and records the genuine deliveries the receiver accepted, for the forger to replay.
+
+    (A copy captured in transit and replayed *before* the genuine delivery arrives is a
+    man in the middle, which TLS rules out; with a JWT, which does not sign the body, the
+    receiver could not tell it from Jira: see docs/webhooks.md, Limits.)"""
 
     def __init__(self, app: Any, seed: int, drop: float = 0.05, lose: float = 0.05) -> None:
         self.app = app
@@ -79,8 +83,6 @@ class Gateway:
         forged = "x-test-forged" in headers
         with self.lock:
             roll = self.rng.random()
-            if not forged:
-                self.genuine.append((body, headers))
         if not forged and roll < self.drop:
             await _answer(send, 503)
             return
@@ -92,6 +94,9 @@ class Gateway:
         async def capture(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
+                if not forged and 200 <= message["status"] < 300:
+                    with self.lock:
+                        self.genuine.append((body, headers))
                 if not forged and roll < self.drop + self.lose:
                     message = {**message, "status": 503}
             await send(message)

@@ -219,7 +219,7 @@ class ReceiverApp:
         if malformed is not None:
             item.status, item.outcome, item.error = REJECTED, "malformed", malformed
         try:
-            result = await asyncio.wrap_future(self.inbox.submit(item))
+            result = await self.inbox.submit_async(item)
         except Exception as exc:
             metrics.inc("deliveries_total", "store_error")
             log.error("webhooks.store_unavailable", error=type(exc).__name__)

@@ -132,7 +132,14 @@ class WebhookEvent:
         return self.ordering == APPLIED
 
     def key(self) -> EntityKey | None:
-        """The entity this event changes (None: nothing to order)."""
+        """The entity this event changes (None: nothing to order); computed once."""
+        cache = self.__dict__
+        if "_key" not in cache:
+            cache["_key"] = self._entity()
+        found: EntityKey | None = cache["_key"]
+        return found
+
+    def _entity(self) -> EntityKey | None:
         return None
 
     def _timestamp_ms(self) -> int:
@@ -187,7 +194,7 @@ class IssueEvent(WebhookEvent):
     def deleted(self) -> bool:
         return self.name == "jira:issue_deleted"
 
-    def key(self) -> EntityKey | None:
+    def _entity(self) -> EntityKey | None:
         issue_id = self.issue_id
         if issue_id is None:
             return None
@@ -227,7 +234,7 @@ class CommentEvent(WebhookEvent):
     def deleted(self) -> bool:
         return self.name == "comment_deleted"
 
-    def key(self) -> EntityKey | None:
+    def _entity(self) -> EntityKey | None:
         cid = self.comment_id
         if cid is None:
             return None
@@ -255,7 +262,7 @@ class WorklogEvent(WebhookEvent):
     def deleted(self) -> bool:
         return self.name == "worklog_deleted"
 
-    def key(self) -> EntityKey | None:
+    def _entity(self) -> EntityKey | None:
         wid = self.worklog_id
         if wid is None:
             return None
@@ -282,7 +289,7 @@ class IssueLinkEvent(WebhookEvent):
     def issue_id(self) -> int | None:
         return _int(self.link.get("sourceIssueId"))
 
-    def key(self) -> EntityKey | None:
+    def _entity(self) -> EntityKey | None:
         return _simple_key(self, "issuelink", self.link, self.name.endswith("_deleted"))
 
 
@@ -298,7 +305,7 @@ class AttachmentEvent(WebhookEvent):
     def issue_id(self) -> int | None:
         return _int(self.attachment.get("issueId"))
 
-    def key(self) -> EntityKey | None:
+    def _entity(self) -> EntityKey | None:
         return _simple_key(self, "attachment", self.attachment, self.name.endswith("_deleted"))
 
 
@@ -318,7 +325,7 @@ class ProjectEvent(WebhookEvent):
     def project(self) -> Json:
         return _obj(self.raw.get("project"))
 
-    def key(self) -> EntityKey | None:
+    def _entity(self) -> EntityKey | None:
         return _simple_key(self, "project", self.project, self.name == "project_deleted")
 
 
@@ -337,7 +344,7 @@ class VersionEvent(WebhookEvent):
     def version(self) -> Json:
         return _obj(self.raw.get("version"))
 
-    def key(self) -> EntityKey | None:
+    def _entity(self) -> EntityKey | None:
         return _simple_key(self, "version", self.version, self.name == "jira:version_deleted")
 
 
@@ -355,7 +362,7 @@ class SprintEvent(WebhookEvent):
     def sprint(self) -> Json:
         return _obj(self.raw.get("sprint"))
 
-    def key(self) -> EntityKey | None:
+    def _entity(self) -> EntityKey | None:
         return _simple_key(self, "sprint", self.sprint, self.name == "sprint_deleted")
 
 
@@ -372,7 +379,7 @@ class BoardEvent(WebhookEvent):
     def board(self) -> Json:
         return _obj(self.raw.get("board"))
 
-    def key(self) -> EntityKey | None:
+    def _entity(self) -> EntityKey | None:
         return _simple_key(self, "board", self.board, self.name == "board_deleted")
 
 

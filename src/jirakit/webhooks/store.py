@@ -31,6 +31,8 @@ and concurrent deliveries share it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import queue
@@ -42,6 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -241,7 +244,7 @@ class Incoming:
             "next_ms": None,
             "replay": False,
             "applied_ms": None,
-            "headers": json.dumps(kept, separators=(",", ":"), sort_keys=True),
+            "headers": orjson.dumps(kept, option=orjson.OPT_SORT_KEYS).decode(),
             "body": self.body,
         }
 
@@ -285,7 +288,7 @@ class DeliveryRow:
             attempts=int(m["attempts"] or 0),
             replay=bool(m["replay"]),
             applied_ms=m["applied_ms"],
-            headers=dict(json.loads(m.get("headers") or "{}")),
+            headers=dict(orjson.loads(m.get("headers") or "{}")),
             body=bytes(m["body"]),
         )
 
@@ -365,12 +368,13 @@ class _Stop:
 class GroupCommit:
     """The receiver's writer: deliveries queue up while a commit is in flight and are
     committed together by the next one. `submit` returns a future resolved (``stored``,
-    ``duplicate`` or ``conflict``) once the row is durable."""
+    ``duplicate`` or ``conflict``) once the row is durable; `submit_async` an asyncio
+    future, and every asyncio future of a batch is settled with one wake-up of its loop."""
 
     def __init__(self, inbox: Inbox, max_batch: int = 256) -> None:
         self.inbox = inbox
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[Incoming, Future[str]] | _Stop] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Incoming, Any] | _Stop] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.commits = 0
@@ -385,10 +389,19 @@ class GroupCommit:
 
     def submit(self, item: Incoming) -> Future[str]:
         future: Future[str] = Future()
+        self._put(item, future)
+        return future
+
+    def submit_async(self, item: Incoming) -> asyncio.Future[str]:
+        """From a coroutine: an asyncio future of the running loop."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._put(item, future)
+        return future
+
+    def _put(self, item: Incoming, future: Any) -> None:
         self._queue.put((item, future))
         if self._thread is None:
             self.start()
-        return future
 
     def stop(self, timeout: float = 10.0) -> None:
         with self._lock:
@@ -414,18 +427,46 @@ class GroupCommit:
                     stop = True
                     break
                 batch.append(nxt)
+            outcomes: list[tuple[Any, str | None, BaseException | None]]
             try:
                 results = self.inbox.store_many([item for item, _ in batch])
             except Exception as exc:  # the database is down: every waiting request gets 503
                 log.error("webhooks.store_failed", error=type(exc).__name__, batch=len(batch))
-                for _, future in batch:
-                    future.set_exception(exc)
+                outcomes = [(future, None, exc) for _, future in batch]
             else:
                 self.commits += 1
-                for (_, future), result in zip(batch, results, strict=True):
-                    future.set_result(result)
+                outcomes = [
+                    (future, result, None)
+                    for (_, future), result in zip(batch, results, strict=True)
+                ]
+            _settle_all(outcomes)
             if stop:
                 return
+
+
+def _settle_all(outcomes: list[tuple[Any, str | None, BaseException | None]]) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, Any]]] = {}
+    for future, result, exc in outcomes:
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, result, exc))
+        elif exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    for loop, settled in by_loop.items():
+        # a loop closed meanwhile has nobody waiting for these
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list[tuple[asyncio.Future[str], str | None, BaseException | None]]) -> None:
+    for future, result, exc in settled:
+        if future.done():  # the request went away (client disconnected)
+            continue
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(str(result))
 
 
 class Inbox:
@@ -469,8 +510,12 @@ class Inbox:
     # -- ingest ---------------------------------------------------------------------------
 
     def submit(self, item: Incoming) -> Future[str]:
-        """Queue ``item`` for the next group commit (the receiver's path)."""
+        """Queue ``item`` for the next group commit."""
         return self.writer.submit(item)
+
+    def submit_async(self, item: Incoming) -> asyncio.Future[str]:
+        """Queue ``item`` for the next group commit (the receiver's path, on its loop)."""
+        return self.writer.submit_async(item)
 
     def store(self, item: Incoming) -> str:
         """Store one delivery now: ``stored``, ``duplicate`` or ``conflict``."""
