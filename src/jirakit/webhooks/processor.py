@@ -51,7 +51,7 @@ class Processor:
         inbox: Inbox,
         consumers: Sequence[Consumer] = (),
         *,
-        batch: int = 200,
+        batch: int = 100,
         retry_schedule: Sequence[float] = RETRY_SCHEDULE,
         lease_seconds: float = 30.0,
     ) -> None:
@@ -76,7 +76,17 @@ class Processor:
         if at < self._lease_until - self.lease_ms // 2:
             return True  # still ours for a while
         with self.inbox.write() as conn:
-            row = conn.execute(select(state.c.value).where(state.c.key == LEASE_KEY)).first()
+            # The row exists before anyone reads it, and is read FOR UPDATE (Postgres:
+            # processors deciding at once queue on the row lock; SQLite: the write
+            # transaction is exclusive already).
+            conn.execute(
+                self.inbox._insert(state)
+                .values(key=LEASE_KEY, value='{"owner":null,"until":0}')
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            row = conn.execute(
+                select(state.c.value).where(state.c.key == LEASE_KEY).with_for_update()
+            ).first()
             if row is not None:
                 held = json.loads(row[0])
                 owner = str(held.get("owner") or "")

@@ -101,7 +101,7 @@ class Receiver:
         path: str = "/webhooks/jira",
         public_path: str | None = None,
         synchronous: str = "FULL",
-        batch: int = 200,
+        batch: int = 100,
         poll_interval: float = 1.0,
         consumers: Sequence[Consumer] = (),
         push: bool = True,

@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import queue
 import threading
 import time
@@ -73,6 +74,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
+
+try:  # POSIX: writers of one SQLite file in several processes queue on an flock
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from jirakit._logging import get_logger
 
@@ -371,9 +377,10 @@ class GroupCommit:
     ``duplicate`` or ``conflict``) once the row is durable; `submit_async` an asyncio
     future, and every asyncio future of a batch is settled with one wake-up of its loop."""
 
-    def __init__(self, inbox: Inbox, max_batch: int = 256) -> None:
+    def __init__(self, inbox: Inbox, max_batch: int = 256, linger: float = 0.0005) -> None:
         self.inbox = inbox
         self.max_batch = max_batch
+        self.linger = linger  # wait this long for company when a batch would be tiny
         self._queue: queue.SimpleQueue[tuple[Incoming, Any] | _Stop] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -418,11 +425,18 @@ class GroupCommit:
                 return
             batch = [first]
             stop = False
+            deadline = time.monotonic() + self.linger
             while len(batch) < self.max_batch:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    try:
+                        nxt = self._queue.get(timeout=left)
+                    except queue.Empty:
+                        break
                 if isinstance(nxt, _Stop):
                     stop = True
                     break
@@ -469,6 +483,33 @@ def _settle(settled: list[tuple[asyncio.Future[str], str | None, BaseException |
             future.set_result(str(result))
 
 
+class _WriteLock:
+    """Mutual exclusion of SQLite writers: a thread lock, plus an ``flock`` on
+    ``<database>.lock`` for other processes on the same file (the kernel wakes the next
+    waiter at once)."""
+
+    def __init__(self, database: str | None) -> None:
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        if database and database != ":memory:" and fcntl is not None:
+            self._fd = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        if self._fd is not None and fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None and fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class Inbox:
     """The store (see the module docstring). ``url`` is a SQLAlchemy-style URL."""
 
@@ -477,6 +518,9 @@ class Inbox:
         self.engine = make_engine(url, synchronous=synchronous)
         self.dialect = self.engine.dialect.name
         self._writer = self.engine.execution_options(immediate=True)
+        self._write_lock = (
+            _WriteLock(self.engine.url.database) if self.dialect == "sqlite" else None
+        )
         self.writer = GroupCommit(self)
         if create:
             metadata.create_all(self.engine)
@@ -484,6 +528,8 @@ class Inbox:
     def close(self) -> None:
         self.writer.stop()
         self.engine.dispose()
+        if self._write_lock is not None:
+            self._write_lock.close()
 
     def __enter__(self) -> Inbox:
         return self
@@ -495,8 +541,17 @@ class Inbox:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (SQLite: ``BEGIN IMMEDIATE``), committed on exit."""
-        with self._writer.begin() as conn:
+        """A write transaction (SQLite: ``BEGIN IMMEDIATE``), committed on exit.
+
+        SQLite: writers take turns on a lock of their own first (threads, and processes on
+        the same file: `_WriteLock`). When SQLite itself makes a writer wait, it sleeps in
+        steps of up to 100 ms; a lock hands over as soon as it is released, so the acks do
+        not wait out a sleep behind the applier."""
+        if self._write_lock is None:
+            with self._writer.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self._writer.begin() as conn:
             yield conn
 
     @contextmanager
@@ -522,33 +577,42 @@ class Inbox:
         return self.store_many([item])[0]
 
     def store_many(self, items: Sequence[Incoming]) -> list[str]:
-        """Store deliveries in one transaction; one result per item, in order."""
-        ids = list({i.delivery_id for i in items})
+        """Store deliveries in one transaction; one result per item, in order.
+
+        One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for the batch; only the ids it
+        did not insert (seen before, or twice in the batch) are looked up, to tell a
+        duplicate (same body) from a conflict (another body)."""
         with self.write() as conn:
-            known: dict[str, str] = {}
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                rows = conn.execute(
-                    select(deliveries.c.delivery_id, deliveries.c.body_sha256).where(
-                        deliveries.c.delivery_id.in_(chunk)
-                    )
-                )
-                known.update({str(r[0]): str(r[1]) for r in rows})
+            stmt = (
+                self._insert(deliveries)
+                .on_conflict_do_nothing(index_elements=["delivery_id"])
+                .returning(deliveries.c.delivery_id)
+            )
+            inserted = {str(r[0]) for r in conn.execute(stmt, [i.row() for i in items])}
+            seen: set[str] = set()
             results: list[str] = []
-            fresh: list[dict[str, Any]] = []
+            others: list[Incoming] = []
             for item in items:
-                prior = known.get(item.delivery_id)
-                if prior is not None:
-                    results.append(DUPLICATE if prior == item.body_sha256 else CONFLICT)
-                    continue
-                known[item.delivery_id] = item.body_sha256
-                fresh.append(item.row())
-                results.append(STORED)
-            if fresh:
-                stmt = self._insert(deliveries).on_conflict_do_nothing(
-                    index_elements=["delivery_id"]
-                )
-                conn.execute(stmt, fresh)
+                if item.delivery_id in inserted and item.delivery_id not in seen:
+                    seen.add(item.delivery_id)
+                    results.append(STORED)
+                else:
+                    results.append("")
+                    others.append(item)
+            if others:
+                known: dict[str, str] = {}
+                ids = list({i.delivery_id for i in others})
+                for start in range(0, len(ids), 500):
+                    rows = conn.execute(
+                        select(deliveries.c.delivery_id, deliveries.c.body_sha256).where(
+                            deliveries.c.delivery_id.in_(ids[start : start + 500])
+                        )
+                    )
+                    known.update({str(r[0]): str(r[1]) for r in rows})
+                for n, item in enumerate(items):
+                    if results[n] == "":
+                        prior = known.get(item.delivery_id, item.body_sha256)
+                        results[n] = DUPLICATE if prior == item.body_sha256 else CONFLICT
         return results
 
     # -- reading --------------------------------------------------------------------------
