@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jirakit.webhooks.consumers import Consumer, Effects, Forwarder, Handlers, Snapshot
+    from jirakit.webhooks.fetch import FetchOnNotify
     from jirakit.webhooks.models import (
         CommentEvent,
         IssueEvent,
@@ -39,8 +40,13 @@ if TYPE_CHECKING:
         sign_jwt,
         verify,
     )
+    from jirakit.webhooks.virtual import VirtualWebhooks
+    from jirakit.webhooks.warehouse import attach_warehouse
 
 _HOMES = {
+    "FetchOnNotify": "jirakit.webhooks.fetch",
+    "VirtualWebhooks": "jirakit.webhooks.virtual",
+    "attach_warehouse": "jirakit.webhooks.warehouse",
     "Consumer": "jirakit.webhooks.consumers",
     "Effects": "jirakit.webhooks.consumers",
     "Forwarder": "jirakit.webhooks.consumers",
@@ -69,6 +75,7 @@ __all__ = [
     "CommentEvent",
     "Consumer",
     "Effects",
+    "FetchOnNotify",
     "Forwarder",
     "Handlers",
     "Inbox",
@@ -82,8 +89,10 @@ __all__ = [
     "VerificationError",
     "Verified",
     "Verifier",
+    "VirtualWebhooks",
     "WebhookEvent",
     "WorklogEvent",
+    "attach_warehouse",
     "parse_event",
     "sign",
     "sign_jwt",
