@@ -1,5 +1,6 @@
 """Imports flow one way (DESIGN.md): jql and adf are leaves, client uses only them,
-the sandbox never imports the client, jobs sits on what it runs and never on the sandbox."""
+the sandbox never imports the client, webhooks never import the sandbox, jobs sits on what it
+runs and never on the sandbox."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"jql", "adf"},
     "sandbox": {"jql", "adf"},
     "sync": {"client", "jql", "adf"},
+    # the receiver sits on the client and reuses the sync's transform; never the sandbox
+    "webhooks": {"client", "jql", "adf", "sync"},
     # jobs runs the work of the parts it sits on (webhooks and service once they exist);
     # never the sandbox, and nothing below it imports jobs.
     "jobs": {"client", "sync", "webhooks", "service", "jql", "adf"},

@@ -128,3 +128,93 @@ def test_progress_shows_the_phases_that_extract_nothing(tmp_path: Path):
     rendered = Console(width=100, record=True)
     rendered.print(shown.render())
     assert "requests" in rendered.export_text()
+
+
+def test_sync_listen_keeps_the_warehouse_current_from_jiras_webhooks(tmp_path: Path):
+    """`jirakit sync --listen`: a full sync, then the receiver on the same warehouse; an
+    edit in Jira reaches the warehouse through Jira's own signed webhook, as a sync would
+    have written it."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    secret = "listen-hmac-secret"
+    sandbox = Sandbox(seed=12, issues=25)
+    db = tmp_path / "j.duckdb"
+    env = {
+        **os.environ,
+        "JIRAKIT_EMAIL": "admin@example.com",
+        "JIRAKIT_API_TOKEN": "sandbox-token",
+        "JIRAKIT_WEBHOOK_SECRET": secret,
+    }
+    with sandbox.serve() as url:
+        proc = subprocess.Popen(
+            [
+                *(
+                    sys.executable,
+                    "-m",
+                    "jirakit",
+                    "sync",
+                    "--url",
+                    url,
+                    "--dest",
+                    f"duckdb:///{db}",
+                ),
+                *("--pipelines-dir", str(tmp_path / "s"), "--listen", "--listen-port", "0"),
+                *("--store", f"sqlite:///{tmp_path / 'inbox.db'}"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stderr is not None
+            hook = None
+            for line in proc.stderr:
+                found = re.search(r"Listening: POST (\S+/webhooks/jira)", line)
+                if found:
+                    hook = found.group(1)
+                    break
+            assert hook, "the receiver never said where it listens"
+            auth = ("admin@example.com", "sandbox-token")
+            with httpx.Client(base_url=url, auth=auth) as http:
+                made = http.post(
+                    "/rest/webhooks/1.0/webhook",
+                    json={
+                        "name": "w",
+                        "url": hook,
+                        "events": ["jira:issue_updated"],
+                        "secret": secret,
+                    },
+                )
+                assert made.status_code == 201, made.text
+                edited = http.put(
+                    "/rest/api/3/issue/ENG-3", json={"fields": {"summary": "Heard by webhook"}}
+                )
+                assert edited.status_code == 204, edited.text
+            deadline = time.monotonic() + 60
+            summary = None
+            while time.monotonic() < deadline and summary != "Heard by webhook":
+                time.sleep(0.5)
+                try:
+                    con = duckdb.connect(str(db), read_only=True)
+                except duckdb.Error:  # the receiver is writing it
+                    continue
+                try:
+                    summary = con.sql("select summary from issues where key = 'ENG-3'").fetchone()[
+                        0
+                    ]
+                finally:
+                    con.close()
+            assert summary == "Heard by webhook"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+    assert "Sync succeeded" in out
+    assert "Traceback" not in err

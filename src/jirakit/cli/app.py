@@ -22,6 +22,7 @@ from jirakit.cli.sandbox import sandbox_app
 from jirakit.cli.sprint import sprint_app
 from jirakit.cli.sql import sql
 from jirakit.cli.sync import sync
+from jirakit.cli.webhooks import webhooks_app
 from jirakit.cli.worker import jobs_app, worker
 from jirakit.cli.worklog import worklog_app
 from jirakit.errors import JiraError
@@ -74,6 +75,7 @@ app.command()(attach)
 app.add_typer(config_app, name="config")
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 @app.command()

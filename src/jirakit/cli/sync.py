@@ -20,6 +20,7 @@ from rich.table import Table
 
 from jirakit.cli._connect import Connection, connected
 from jirakit.cli._extras import require_extra
+from jirakit.cli._root import error_line
 from jirakit.client import ClientStats
 from jirakit.sync.schema import STREAMS
 
@@ -201,6 +202,23 @@ def sync(
             min=1, help="DuckDB's threads: more is faster, with more memory (DuckDB only)."
         ),
     ] = 1,
+    listen: Annotated[
+        bool,
+        typer.Option(
+            "--listen",
+            help="After the sync, receive Jira's webhooks on POST /webhooks/jira and keep "
+            "the warehouse current (secrets from JIRAKIT_WEBHOOK_SECRET / "
+            "JIRAKIT_WEBHOOK_JWT_SECRET; see `jirakit webhooks serve` for every option).",
+        ),
+    ] = False,
+    listen_host: Annotated[str, typer.Option(help="--listen: interface to bind.")] = "127.0.0.1",
+    listen_port: Annotated[int, typer.Option(help="--listen: port to bind.")] = 8080,
+    store: Annotated[
+        str,
+        typer.Option(
+            envvar="JIRAKIT_WEBHOOK_STORE", help="--listen: the webhook inbox (sqlite:///...)."
+        ),
+    ] = "sqlite:///inbox.db",
 ) -> None:
     """Sync Jira into a warehouse, incrementally; then print what was loaded.
 
@@ -290,3 +308,41 @@ def sync(
         )
     for event in result.run.drift:
         out.print(f"[yellow]drift:[/yellow] {event.describe()}", highlight=False)
+    if listen:
+        _listen(conn, dest, dataset, store, listen_host, listen_port, pipelines_dir)
+
+
+def _listen(
+    conn: Connection,
+    dest: str | None,
+    dataset: str | None,
+    store: str,
+    host: str,
+    port: int,
+    pipelines_dir: str | None,
+) -> None:
+    """`jirakit sync --listen`: the webhook receiver with the sync's warehouse as its
+    destination, until interrupted (issues re-read as the sync reads them, same rows)."""
+    from jirakit.webhooks.runtime import ServeOptions, build_receiver
+    from jirakit.webhooks.serve import run
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # the server stops on these itself
+        signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+    options = ServeOptions(store=store, dest=dest, dataset=dataset, pipelines_dir=pipelines_dir)
+    with conn.open() as jira:
+        try:
+            receiver = build_receiver(options, jira)
+        except ValueError as exc:
+            raise error_line(str(exc), 2) from None
+
+        def ready(url: str) -> None:
+            typer.echo(
+                f"Listening: POST {url}/webhooks/jira keeps {dest or 'jira.duckdb'} current "
+                f"(inbox {store}); Ctrl-C stops",
+                err=True,
+            )
+
+        try:
+            run(receiver.app, host, port, on_ready=ready)
+        finally:
+            receiver.close()
