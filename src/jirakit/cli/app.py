@@ -10,6 +10,7 @@ from jirakit.cli.automation import issue_app, search, whoami
 from jirakit.cli.demo import demo
 from jirakit.cli.report import report
 from jirakit.cli.sandbox import sandbox_app
+from jirakit.cli.serve import connections_app, keys_app, serve, tenants_app
 from jirakit.cli.sync import sync
 from jirakit.errors import JiraError
 
@@ -26,6 +27,10 @@ app.command()(search)
 app.command()(sync)
 app.command()(report)
 app.add_typer(issue_app, name="issue")
+app.command()(serve)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(connections_app, name="connections")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
