@@ -151,23 +151,41 @@ async def list_tasks(
         names = await field_names(j) if "*all" in fields else {}
         issues: list[Any] = []
         cursor = params.cursor or {}
-        if j.flavour == "datacenter" or params.offset or "s" in cursor:
+        expanded = [expand] if expand else None
+        if j.flavour == "datacenter":
             start = int(cursor.get("s", params.offset))
             page = await j.search.page(
-                jql, fields=fields, expand=[expand] if expand else None,
+                jql, fields=fields, expand=expanded,
                 max_results=min(params.limit, SEARCH_PAGE), start_at=start,
             )  # fmt: skip
-            if j.flavour == "cloud" and start:
-                raise _loc_problem("query.offset", "use cursor to page on Jira Cloud")
             issues = list(page.issues)
             nxt = start + len(issues)
             more = page.total is not None and nxt < page.total
             token = encode_cursor({"s": nxt}) if more else None
             return [(i, names) for i in issues], token, page.total
+        if params.offset or "s" in cursor:
+            # Cloud pages by token only: find the window's ids (5,000 a request), then
+            # fetch those issues in bulk.
+            start = int(cursor.get("s", params.offset))
+            ids = [
+                i.id
+                async for i in j.search.iter(jql, fields=["id"], limit=start + params.limit + 1)
+            ]
+            window_ids = ids[start : start + params.limit]
+            more = len(ids) > start + params.limit
+            fetched = (
+                await j.issues.bulk_fetch(window_ids, fields=fields, expand=expanded)
+                if window_ids
+                else None
+            )
+            by_id = {i.id: i for i in (fetched.issues if fetched else [])}
+            issues = [by_id[i] for i in window_ids if i in by_id]
+            token = encode_cursor({"s": start + len(window_ids)}) if more else None
+            return [(i, names) for i in issues], token, None
         token = cursor.get("t")
         while len(issues) < params.limit:
             page = await j.search.page(
-                jql, fields=fields, expand=[expand] if expand else None,
+                jql, fields=fields, expand=expanded,
                 max_results=min(params.limit - len(issues), SEARCH_PAGE),
                 next_page_token=token,
             )  # fmt: skip
