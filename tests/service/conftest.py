@@ -22,12 +22,13 @@ from service_support import (
     PG_ADMIN,
     Service,
     _pg_admin,
+    serve_app,
     settings_for,
 )
 
 from jirakit.sandbox import Sandbox
 from jirakit.sandbox.oauth import OAuthClient
-from jirakit.sandbox.serve import serve_in_thread
+from jirakit.sandbox.serve import free_port
 from jirakit.service import create_app
 
 
@@ -76,8 +77,10 @@ def make_service(db_url: str, sandbox: Sandbox, sandbox_url: str) -> Iterator[An
     stack: list[Any] = []
 
     def make(**overrides: Any) -> Service:
+        port = free_port()
+        overrides.setdefault("oauth_redirect_uri", f"http://127.0.0.1:{port}/oauth/callback")
         app = create_app(settings_for(db_url, sandbox_url, **overrides))
-        ctx = serve_in_thread(app)
+        ctx = serve_app(app, port=port)
         url = ctx.__enter__()
         svc = Service(url, app.state.service, sandbox, sandbox_url)
         stack.append((ctx, svc))

@@ -7,13 +7,12 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.fernet import Fernet
-from service_support import ENCRYPTION_KEY, JIRA_TOKEN, settings_for
+from service_support import ENCRYPTION_KEY, JIRA_TOKEN, serve_app, settings_for
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from jirakit.cli.app import app
 from jirakit.sandbox import Sandbox
-from jirakit.sandbox.serve import serve_in_thread
 from jirakit.service import create_app
 from jirakit.service.crypto import Vault
 from jirakit.service.models import Connection
@@ -45,7 +44,7 @@ def test_tenant_and_connection_from_the_cli_drive_the_api(
     conn_id = out.strip().splitlines()[-1]
     service = create_app(settings_for(db_url, sandbox_url))
     with (
-        serve_in_thread(service) as url,
+        serve_app(service) as url,
         httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
     ):
         tasks = http.get(f"/task/{conn_id}/task", params={"limit": 5})
