@@ -237,7 +237,7 @@ class JiraClients:
             stale.append(jira)
         self._clients.clear()
         for jira in stale:
-            await jira.aclose()
+            await jira.close()
 
 
 # -- OAuth refresh -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from jirakit.service.config import Settings, load_settings
 from jirakit.service.connections import JiraClients
 from jirakit.service.db import migrate
 from jirakit.service.ratelimit import TenantLimiter
-from jirakit.service.routers import connection, task, webhook
+from jirakit.service.routers import connection, passthrough, task, webhook
 from jirakit.service.state import ServiceState
 
 DESCRIPTION = """A self-hostable unified task API over your customers' Jira sites, in
@@ -67,6 +67,7 @@ def create_app(
     app.include_router(task.router)
     app.include_router(connection.router)
     app.include_router(webhook.router)
+    app.include_router(passthrough.router)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, Any]:
