@@ -22,6 +22,7 @@ from jirakit.service.connections import (
     expiring,
     refresh_connection,
 )
+from jirakit.service.crypto import hash_api_key
 from jirakit.service.models import Connection, utcnow
 from jirakit.service.problems import Problem
 from jirakit.service.ratelimit import TenantLimiter
@@ -65,7 +66,8 @@ def get_tenant_id(request: Request, state: State) -> str:
             headers={"WWW-Authenticate": "Bearer"},
         )
     cache: dict[str, str] = state.extra.setdefault("key_cache", {})
-    tenant_id = cache.get(key)
+    hashed = hash_api_key(key)
+    tenant_id = cache.get(hashed)
     if tenant_id is None:
         with state.sessions() as session:
             tenant_id = tenant_for_key(session, key)
@@ -73,7 +75,7 @@ def get_tenant_id(request: Request, state: State) -> str:
             raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
         if len(cache) > 10_000:
             cache.clear()
-        cache[key] = tenant_id
+        cache[hashed] = tenant_id
     limiter: TenantLimiter = state.extra["limiter"]
     wait = limiter.take(tenant_id)
     if wait > 0:

@@ -20,6 +20,7 @@ from jirakit.service.background import running
 from jirakit.service.config import Settings, load_settings
 from jirakit.service.connections import JiraClients
 from jirakit.service.db import migrate
+from jirakit.service.idempotency import IdempotencyMiddleware
 from jirakit.service.ratelimit import TenantLimiter
 from jirakit.service.routers import connection, passthrough, task, webhook
 from jirakit.service.state import ServiceState
@@ -63,6 +64,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = state
+    # Added first, so it runs inside the request-id middleware (its problems carry the id).
+    app.add_middleware(IdempotencyMiddleware, state=state)
     problems.install(app)
     app.include_router(task.router)
     app.include_router(connection.router)
