@@ -135,11 +135,11 @@ def test_exhausted_deliveries_become_dead_letters_and_replay(
     with WebhookReceiver(fail_with=[500] * 4) as receiver:
         hook = subscribe(api, conn_id, receiver.url)
         publish(service.state, _tenant(service, hook), conn_id, "task_task", "updated", {"id": "9"})
+
         def dead() -> list[dict[str, Any]]:
             path = f"/unified/webhook/{hook['id']}/deliveries"
             return list(api.get(path, params={"status": "failed"}).json())
-            f"/unified/webhook/{hook['id']}/deliveries", params={"status": "failed"}
-        ).json()
+
         settle(service, lambda: dead())
         [letter] = dead()
         assert letter["attempts"] == 4 and letter["last_status"] == 500
