@@ -22,7 +22,7 @@ from jirakit.service.connections import JiraClients
 from jirakit.service.db import migrate
 from jirakit.service.idempotency import IdempotencyMiddleware
 from jirakit.service.ratelimit import TenantLimiter
-from jirakit.service.routers import connection, passthrough, task, webhook
+from jirakit.service.routers import connection, hris, passthrough, storage, task, webhook
 from jirakit.service.state import ServiceState
 
 DESCRIPTION = """A self-hostable unified task API over your customers' Jira sites, in
@@ -70,6 +70,8 @@ def create_app(
     app.include_router(task.router)
     app.include_router(connection.router)
     app.include_router(webhook.router)
+    app.include_router(hris.router)
+    app.include_router(storage.router)
     app.include_router(passthrough.router)
 
     @app.get("/healthz", tags=["meta"])
