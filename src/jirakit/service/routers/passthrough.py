@@ -83,6 +83,16 @@ async def _forward(jira: Jira, request: Request, path: str) -> Response:
     return Response(answer.content, status_code=answer.status_code, headers=out)
 
 
-@router.api_route("/{path:path}", methods=METHODS, response_model=None)
 async def passthrough(jira: Jira, request: Request, path: str) -> Any:
+    """Forward the call to Jira (see the module's docstring)."""
     return await _forward(jira, request, path)
+
+
+for _method in METHODS:
+    router.add_api_route(
+        "/{path:path}",
+        passthrough,
+        methods=[_method],
+        name=f"passthrough_{_method.lower()}",
+        response_model=None,
+    )
