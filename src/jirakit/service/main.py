@@ -67,12 +67,12 @@ def create_app(
     # Added first, so it runs inside the request-id middleware (its problems carry the id).
     app.add_middleware(IdempotencyMiddleware, state=state)
     problems.install(app)
-    app.include_router(task.router)
-    app.include_router(connection.router)
-    app.include_router(webhook.router)
-    app.include_router(hris.router)
-    app.include_router(storage.router)
-    app.include_router(passthrough.router)
+    app.include_router(task.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(connection.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(webhook.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(hris.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(storage.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(passthrough.router, responses=problems.PROBLEM_RESPONSES)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, Any]:

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Query
@@ -84,10 +84,10 @@ def list_params(
         str | None, Query(max_length=4000, description="jirakit: from X-Next-Cursor")
     ] = None,
     updated_gte: Annotated[
-        str | None, Query(max_length=64, description="Only objects updated at or after (ISO-8601)")
+        datetime | None, Query(description="Only objects updated at or after (ISO-8601)")
     ] = None,
     sort: Annotated[str | None, Query(max_length=64)] = None,
-    order: Annotated[str | None, Query(max_length=8, description="asc or desc")] = None,
+    order: Annotated[Literal["asc", "desc", "ASC", "DESC"] | None, Query()] = None,
     query: Annotated[str | None, Query(max_length=500)] = None,
     fields: Annotated[list[str] | None, Query(description="Fields to return")] = None,
     raw: Annotated[
@@ -110,7 +110,13 @@ def list_params(
         limit=limit,
         offset=offset,
         cursor=decode_cursor(cursor) if cursor else None,
-        updated_gte=parse_when(updated_gte, "query.updated_gte"),
+        updated_gte=(
+            None
+            if updated_gte is None
+            else updated_gte
+            if updated_gte.tzinfo
+            else updated_gte.replace(tzinfo=UTC)
+        ),
         sort=sort,
         order=direction,
         query=query,

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from fastapi import FastAPI, Request
+from pydantic import BaseModel, ConfigDict
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -43,6 +44,29 @@ TITLES = {
     502: "Bad Gateway",
     503: "Service Unavailable",
     504: "Gateway Timeout",
+}
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, plus ``request_id`` (and Jira's ``errorMessages``/``errors``
+    when the problem is Jira's, ``errors`` with field paths for bad input)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str | None = "about:blank"
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
+    request_id: str | None = None
+
+
+# Every route may answer a problem; documented once, for all of them.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "default": {
+        "model": ProblemDocument,
+        "description": "Problem details (RFC 9457)",
+        "content": {PROBLEM_JSON: {}},
+    }
 }
 
 
