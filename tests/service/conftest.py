@@ -7,6 +7,7 @@ suite and greps everything it produced for them.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,28 @@ from jirakit.sandbox import Sandbox
 from jirakit.sandbox.oauth import OAuthClient
 from jirakit.sandbox.serve import free_port
 from jirakit.service import create_app
+
+
+@pytest.fixture(scope="session", autouse=True)
+def capture_logs() -> Iterator[None]:
+    """For the secrets test: every jirakit log line at DEBUG, appended to CAPTURE.log.
+    (Mode "a": uvicorn's logging setup closes every handler; an append handler reopens.)"""
+    if not CAPTURE:
+        yield
+        return
+    import logging
+
+    handler = logging.FileHandler(CAPTURE + ".log", mode="a", encoding="utf-8")
+    logger = logging.getLogger("jirakit")
+    logger.addHandler(handler)
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+        handler.close()
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +103,8 @@ def make_service(db_url: str, sandbox: Sandbox, sandbox_url: str) -> Iterator[An
         port = free_port()
         overrides.setdefault("oauth_redirect_uri", f"http://127.0.0.1:{port}/oauth/callback")
         app = create_app(settings_for(db_url, sandbox_url, **overrides))
+        if CAPTURE:
+            app.add_middleware(CaptureMiddleware)
         ctx = serve_app(app, port=port)
         url = ctx.__enter__()
         svc = Service(url, app.state.service, sandbox, sandbox_url)
@@ -97,6 +122,27 @@ def make_service(db_url: str, sandbox: Sandbox, sandbox_url: str) -> Iterator[An
         issued = [*sandbox.oauth._access, *sandbox.oauth._refresh]
         with open(CAPTURE + ".tokens", "a", encoding="utf-8") as out:
             out.writelines(t + "\n" for t in issued)
+
+
+class CaptureMiddleware:
+    """For the secrets test: every response the service sends, appended to CAPTURE."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def tee(message: Any) -> None:
+            with open(str(CAPTURE), "a", encoding="utf-8") as out:
+                if message["type"] == "http.response.start":
+                    headers = [
+                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
+                    ]
+                    out.write(json.dumps({"status": message["status"], "headers": headers}) + "\n")
+                elif message["type"] == "http.response.body":
+                    out.write(message.get("body", b"").decode("utf-8", "replace") + "\n")
+            await send(message)
+
+        await self.app(scope, receive, tee if scope["type"] == "http" else send)
 
 
 @pytest.fixture

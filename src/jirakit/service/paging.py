@@ -50,16 +50,6 @@ def _bad(loc: str, msg: str) -> Problem:
     return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
-def parse_when(value: str | None, loc: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad(loc, "expected an ISO-8601 date-time such as 2026-01-31T09:30:00Z") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 @dataclass
 class ListParams:
     limit: int
