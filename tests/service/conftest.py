@@ -132,7 +132,7 @@ class CaptureMiddleware:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         async def tee(message: Any) -> None:
-            with open(str(CAPTURE), "a", encoding="utf-8") as out:
+            with open(str(CAPTURE), "a", encoding="utf-8") as out:  # noqa: ASYNC230 (test-only tee)
                 if message["type"] == "http.response.start":
                     headers = [
                         (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]

@@ -163,6 +163,7 @@ class Snapshot:
     version: int
     status: str
     expires_at: datetime | None
+    paused: bool = False
 
     @classmethod
     def of(cls, conn: Connection) -> Snapshot:
@@ -176,6 +177,7 @@ class Snapshot:
             conn.credential_version,
             conn.status,
             conn.token_expires_at,
+            bool(conn.is_paused),
         )
 
 
@@ -385,6 +387,7 @@ def mark_needs_reauth(state: ServiceState, connection_id: str, reason: str) -> N
         conn.last_error = reason[:500]
         conn.last_unhealthy_at = utcnow()
         tenant_id = conn.tenant_id
+    state.extra.get("snapshots", {}).pop(connection_id, None)
     log.warning("connection needs reauth", connection_id=connection_id)
     publish(
         state,

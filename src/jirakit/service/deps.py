@@ -7,9 +7,11 @@ another tenant's id answers 404, as a missing one does.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import Depends, Path, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +32,7 @@ from jirakit.service.state import ServiceState
 from jirakit.service.tenants import tenant_for_key
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.service
     return state
 
@@ -57,7 +59,7 @@ def api_key_of(request: Request) -> str | None:
     return header if " " not in header else None
 
 
-def get_tenant_id(request: Request, state: State) -> str:
+async def get_tenant_id(request: Request, state: State) -> str:
     key = api_key_of(request)
     if not key:
         raise Problem(
@@ -69,8 +71,12 @@ def get_tenant_id(request: Request, state: State) -> str:
     hashed = hash_api_key(key)
     tenant_id = cache.get(hashed)
     if tenant_id is None:
-        with state.sessions() as session:
-            tenant_id = tenant_for_key(session, key)
+
+        def lookup() -> str | None:
+            with state.sessions() as session:
+                return tenant_for_key(session, key)
+
+        tenant_id = await to_thread.run_sync(lookup)
         if tenant_id is None:
             raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
         if len(cache) > 10_000:
@@ -121,8 +127,7 @@ class JiraConn:
         return await fn(self.jira)
 
     async def _refresh(self, seen_version: int | None = None) -> None:
-        from anyio import to_thread
-
+        forget_snapshot(self.state, self.snap.id)
         try:
             self.snap = await to_thread.run_sync(
                 lambda: refresh_connection(self.state, self.snap.id, seen_version=seen_version)
@@ -135,8 +140,14 @@ class JiraConn:
             ) from None
 
 
-def _load(state: ServiceState, tenant_id: str, connection_id: str) -> tuple[Snapshot, bool]:
-    clients: JiraClients = state.extra["clients"]
+# Connection snapshots are kept this long in memory, so a request reads the database only
+# when its connection was not seen in the last seconds. Changes made through this process
+# (delete, pause, refresh) drop the entry at once; other processes see them after at most
+# this long (a refreshed token is picked up sooner: a 401 re-reads the row).
+SNAPSHOT_TTL = 2.0
+
+
+def _load(state: ServiceState, tenant_id: str, connection_id: str) -> Snapshot:
     with state.sessions() as session:
         conn = session.scalar(
             select(Connection).where(
@@ -145,21 +156,41 @@ def _load(state: ServiceState, tenant_id: str, connection_id: str) -> tuple[Snap
         )
         if conn is None:
             raise Problem(404, f"connection {connection_id!r} does not exist")
-        snap = Snapshot.of(conn)
-        if clients.should_touch(conn.id):
+        return Snapshot.of(conn)
+
+
+def _touch(state: ServiceState, connection_id: str) -> None:
+    with state.sessions() as session, session.begin():
+        conn = session.get(Connection, connection_id)
+        if conn is not None:
             conn.last_activity_at = utcnow()
-            session.commit()
-    return snap, snap.status != "healthy"
 
 
-def get_connection(
+def forget_snapshot(state: ServiceState, connection_id: str) -> None:
+    cache: dict[str, tuple[float, Snapshot]] = state.extra.setdefault("snapshots", {})
+    cache.pop(connection_id, None)
+
+
+async def get_connection(
     state: State,
     tenant_id: TenantId,
     connection_id: Annotated[str, Path(description="ID of the connection")],
 ) -> Snapshot:
-    snap, unhealthy = _load(state, tenant_id, connection_id)
-    if unhealthy:
-        reason = "is paused" if snap.status == "paused" else "needs the customer to authorize again"
+    cache: dict[str, tuple[float, Snapshot]] = state.extra.setdefault("snapshots", {})
+    held = cache.get(connection_id)
+    now = time.monotonic()
+    if held is not None and now - held[0] < SNAPSHOT_TTL and held[1].tenant_id == tenant_id:
+        snap = held[1]
+    else:
+        snap = await to_thread.run_sync(_load, state, tenant_id, connection_id)
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[connection_id] = (now, snap)
+    clients: JiraClients = state.extra["clients"]
+    if clients.should_touch(snap.id):
+        await to_thread.run_sync(_touch, state, snap.id)
+    if snap.status != "healthy" or snap.paused:
+        reason = "is paused" if snap.paused else "needs the customer to authorize again"
         raise Problem(409, f"connection {connection_id} {reason}", title="Connection not usable")
     return snap
 

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 from jirakit import AsyncJira, OAuth2Auth, authorization_url
 from jirakit.errors import AuthFlowError, ConfigurationError
 from jirakit.service import connections as conns
-from jirakit.service.deps import Db, State, TenantId, owned
+from jirakit.service.deps import Db, State, TenantId, forget_snapshot, owned
 from jirakit.service.models import Connection, OAuthState, PendingGrant, utcnow
 from jirakit.service.paging import Listing
 from jirakit.service.problems import Problem
@@ -210,8 +210,9 @@ async def create_connection(
     "/unified/connection/{id}", response_model=ConnectionPublic, response_model_exclude_none=True
 )
 def update_connection(
-    db: Db, tenant_id: TenantId, id: str, body: ConnectionUpdate
+    state: State, db: Db, tenant_id: TenantId, id: str, body: ConnectionUpdate
 ) -> dict[str, Any]:
+    forget_snapshot(state, id)
     return _update(db, tenant_id, id, body)
 
 
@@ -219,8 +220,9 @@ def update_connection(
     "/unified/connection/{id}", response_model=ConnectionPublic, response_model_exclude_none=True
 )
 def patch_connection(
-    db: Db, tenant_id: TenantId, id: str, body: ConnectionUpdate
+    state: State, db: Db, tenant_id: TenantId, id: str, body: ConnectionUpdate
 ) -> dict[str, Any]:
+    forget_snapshot(state, id)
     return _update(db, tenant_id, id, body)
 
 
@@ -247,6 +249,7 @@ def remove_connection(state: State, db: Db, tenant_id: TenantId, id: str) -> Res
     db.delete(conn)
     db.commit()
     state.extra["clients"].drop(id)
+    forget_snapshot(state, id)
     return Response(status_code=200)
 
 
@@ -452,6 +455,7 @@ async def refresh(state: State, db: Db, tenant_id: TenantId, id: str) -> dict[st
     if conn.kind != "oauth2":
         raise Problem(422, "only oauth2 connections have tokens to refresh")
     version = conn.credential_version
+    forget_snapshot(state, id)
     try:
         await to_thread.run_sync(lambda: conns.refresh_connection(state, id, seen_version=version))
     except AuthFlowError as exc:
