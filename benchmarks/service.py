@@ -5,7 +5,8 @@ made directly with the jirakit client, over the same served sandbox.
 
 Three processes on loopback: the sandbox (``jirakit sandbox serve``), the service
 (``jirakit serve`` on a SQLite file, one connection to the sandbox), and this one, which
-times sequential requests after a warm-up:
+times sequential requests after a warm-up, direct and service calls alternated (so both
+see the same machine load):
 
 - direct:  ``Jira(sandbox).issues.get(key)`` and ``search.page(jql, fields=["*all"],
   max_results=limit)`` (the client's parsed models);
@@ -71,14 +72,19 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def timed(fn: Callable[[], Any], n: int, warmup: int = 20) -> list[float]:
+def timed_pair(
+    direct: Callable[[], Any], service: Callable[[], Any], n: int, warmup: int = 20
+) -> tuple[list[float], list[float]]:
+    """Latencies in ms, the two calls alternated so both see the same machine load."""
     for _ in range(warmup):
-        fn()
-    out = []
+        direct()
+        service()
+    out: tuple[list[float], list[float]] = ([], [])
     for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
+        for fn, samples in ((direct, out[0]), (service, out[1])):
+            start = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - start) * 1000)
     return out
 
 
@@ -121,19 +127,21 @@ def main() -> None:
         ):
             first = api.get(f"/task/{conn}/task", params={"limit": 1}).json()[0]
             issue = first["id"]
+            get_direct, get_service = timed_pair(
+                lambda: jira.issues.get(issue).summary,
+                lambda: api.get(f"/task/{conn}/task/{issue}").json()["name"],
+                args.requests,
+            )
+            list_direct, list_service = timed_pair(
+                lambda: jira.search.page(jql, fields=["*all"], max_results=args.limit).issues,
+                lambda: api.get(f"/task/{conn}/task", params={"limit": args.limit}).json(),
+                args.requests,
+            )
             rows = {
-                "get-task direct": timed(lambda: jira.issues.get(issue).summary, args.requests),
-                "get-task service": timed(
-                    lambda: api.get(f"/task/{conn}/task/{issue}").json()["name"], args.requests
-                ),
-                "list-tasks direct": timed(
-                    lambda: jira.search.page(jql, fields=["*all"], max_results=args.limit).issues,
-                    args.requests,
-                ),
-                "list-tasks service": timed(
-                    lambda: api.get(f"/task/{conn}/task", params={"limit": args.limit}).json(),
-                    args.requests,
-                ),
+                "get-task direct": get_direct,
+                "get-task service": get_service,
+                "list-tasks direct": list_direct,
+                "list-tasks service": list_service,
             }
     finally:
         for proc in procs:

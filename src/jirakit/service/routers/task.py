@@ -20,6 +20,7 @@ from jirakit.service.paging import (
     Listing,
     ListParams,
     encode_cursor,
+    json_response,
     window,
 )
 from jirakit.service.problems import Problem
@@ -130,13 +131,12 @@ def _keep(issue: Mapping[str, Any], params: ListParams) -> bool:
 async def list_tasks(
     jira: Jira,
     params: Listing,
-    response: Response,
     project_id: Annotated[str | None, Query(max_length=100)] = None,
     parent_id: Annotated[str | None, Query(max_length=100)] = None,
     user_id: Annotated[str | None, Query(max_length=200)] = None,
     assigned_user_id: Annotated[str | None, Query(max_length=200)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     jql = task_jql(
         params,
         project_id=project_id,
@@ -197,11 +197,12 @@ async def list_tasks(
         return [(i, names) for i in issues], encode_cursor({"t": token}) if token else None, None
 
     found, next_cursor, total = await jira.call(run)
+    headers = {}
     if next_cursor:
-        response.headers[NEXT_CURSOR] = next_cursor
+        headers[NEXT_CURSOR] = next_cursor
     if total is not None:
-        response.headers[TOTAL_COUNT] = str(total)
-    return [
+        headers[TOTAL_COUNT] = str(total)
+    items = [
         mapping.pick_fields(
             mapping.task_from_issue(issue.raw, jira.site, names, raw=params.want_raw),
             params.fields,
@@ -209,6 +210,7 @@ async def list_tasks(
         for issue, names in found
         if _keep(issue.raw, params)
     ]
+    return json_response(items, headers)
 
 
 async def _get_task(jira: Jira, task_id: str, fields: list[str] | None) -> dict[str, Any]:
@@ -241,8 +243,8 @@ RawQuery = Annotated[str | None, Query(max_length=4000)]
 @router.get("/task/{id}", response_model=TaskTask, response_model_exclude_none=True)
 async def get_task(
     jira: Jira, id: str, fields: FieldsQuery = None, raw: RawQuery = None
-) -> dict[str, Any]:
-    return await _get_task(jira, id, _fields_param(fields))
+) -> Response:
+    return json_response(await _get_task(jira, id, _fields_param(fields)))
 
 
 async def _metadata_fields(j: AsyncJira, body: TaskTaskCreate | TaskTaskUpdate) -> dict[str, Any]:
