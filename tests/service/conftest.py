@@ -116,6 +116,7 @@ def make_service(db_url: str, sandbox: Sandbox, sandbox_url: str) -> Iterator[An
         for http in svc.clients:
             http.close()
         ctx.__exit__(None, None, None)
+        svc.forget_tenants()
         svc.state.engine.dispose()
     if CAPTURE and sandbox.oauth is not None:
         # Every token the sandbox issued: none may appear in anything we produced.

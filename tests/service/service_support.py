@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,14 +47,26 @@ class Service:
     sandbox: Sandbox
     sandbox_url: str
     clients: list[httpx.Client] = field(default_factory=list)
+    tenants: list[str] = field(default_factory=list)
 
     def tenant(self, name: str | None = None) -> str:
         """A new tenant; returns its API key."""
         from jirakit.service.tenants import create_tenant
 
         with self.state.sessions() as session, session.begin():
-            _, key = create_tenant(session, name or f"t-{uuid.uuid4().hex[:8]}")
+            tenant, key = create_tenant(session, name or f"t-{uuid.uuid4().hex[:8]}")
+            self.tenants.append(tenant.id)
         return key
+
+    def forget_tenants(self) -> None:
+        """Delete this test's tenants (and, cascading, their connections, webhooks and
+        outbox), so a database shared by the session holds no other test's work."""
+        from sqlalchemy import delete
+
+        from jirakit.service.models import Tenant
+
+        with self.state.sessions() as session, session.begin():
+            session.execute(delete(Tenant).where(Tenant.id.in_(self.tenants)))
 
     def client(self, key: str) -> httpx.Client:
         http = httpx.Client(
@@ -114,37 +124,8 @@ def settings_for(db_url: str, sandbox_url: str, **overrides: Any) -> Any:
     return load_settings(**options)
 
 
-@contextmanager
-def serve_app(app: Any, port: int = 0) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1 in a thread, lifespan on (the service's
-    startup and shutdown run, as under `jirakit serve`); yields the base URL."""
-    import socket
-    import threading
-    import time
+def serve_app(app: Any, port: int = 0) -> Any:
+    """Serve ``app`` in a thread with its lifespan (as `jirakit serve` runs it)."""
+    from jirakit.service.server import serve_in_thread
 
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    actual = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", ws="none",
-        timeout_graceful_shutdown=2,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError("the service did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{actual}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    return serve_in_thread(app, port=port)

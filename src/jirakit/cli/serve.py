@@ -78,7 +78,9 @@ def serve(
     typer.echo(
         f"jirakit serve on http://{host}:{port} ({settings.env}, {settings.database_url.split(':')[0]})"
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    from jirakit.service.server import config
+
+    uvicorn.Server(config(app, host=host, port=port)).run()
 
 
 @tenants_app.command("create")
@@ -110,10 +112,9 @@ def tenants_list(db: DbOption = None) -> None:
 
     from jirakit.service.models import Tenant
 
-    with _state(db) as state:
-        with state.sessions() as session:
-            for tenant in session.scalars(select(Tenant).order_by(Tenant.name)):
-                typer.echo(f"{tenant.id}\t{tenant.name}")
+    with _state(db) as state, state.sessions() as session:
+        for tenant in session.scalars(select(Tenant).order_by(Tenant.name)):
+            typer.echo(f"{tenant.id}\t{tenant.name}")
 
 
 @connections_app.command("create")
