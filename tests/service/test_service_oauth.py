@@ -223,10 +223,57 @@ def test_unified_shape_accepts_oauth_tokens(service: Service, api: httpx.Client)
             "auth": {
                 "access_token": auth.token["access_token"],
                 "refresh_token": auth.token["refresh_token"],
-                "expires_in": 3600,
+                "expires_in": 0,  # already expired: checking it refreshes (and rotates)
             },
         },
     )
     assert made.status_code == 200, made.text
     assert made.json()["kind"] == "oauth2" and made.json()["site"] == service.sandbox_url
+    with service.state.sessions() as session:
+        row = session.get(Connection, made.json()["id"])
+        assert row is not None
+        stored = service.state.vault.decrypt(row.credentials)
+    assert service.sandbox.oauth is not None
+    assert stored["refresh_token"] != auth.token["refresh_token"]  # the rotated one is kept
+    assert service.sandbox.oauth._refresh[stored["refresh_token"]].rotated_at is None
     assert api.get(f"/task/{made.json()['id']}/task", params={"limit": 1}).status_code == 200
+
+
+def test_background_refreshes_before_expiry(service: Service, api: httpx.Client, oauth_conn: str):
+    from jirakit.service.connections import refresh_expiring
+
+    expire(service, oauth_conn)
+    before = refreshes(service)
+    assert refresh_expiring(service.state) == 1
+    assert refreshes(service) == before + 1
+    record = api.get(f"/unified/connection/{oauth_conn}").json()
+    assert record["token_expires_at"] > utcnow().isoformat().replace("+00:00", "Z")
+    assert refresh_expiring(service.state) == 0  # nothing is due any more
+
+
+def test_a_401_refreshes_once_and_retries(service: Service, api: httpx.Client, oauth_conn: str):
+    """The access token dies early (Atlassian revoked it): the request refreshes and retries."""
+    assert service.sandbox.oauth is not None
+    with service.state.sessions() as session:
+        row = session.get(Connection, oauth_conn)
+        assert row is not None
+        access = service.state.vault.decrypt(row.credentials)["access_token"]
+    service.sandbox.oauth._access.pop(access)
+    before = refreshes(service)
+    response = api.get(f"/task/{oauth_conn}/project")
+    assert response.status_code == 200
+    assert refreshes(service) == before + 1
+
+
+def test_several_sites_are_offered_by_url_name_or_id():
+    from jirakit.service.routers.connection import _pick
+
+    sites = [
+        {"id": "c1", "url": "https://a.atlassian.net", "name": "a"},
+        {"id": "c2", "url": "https://b.atlassian.net", "name": "b"},
+    ]
+    assert _pick(sites, None) is None  # several: the caller must choose
+    assert _pick(sites, "https://b.atlassian.net/")["id"] == "c2"  # type: ignore[index]
+    assert _pick(sites, "A")["id"] == "c1"  # type: ignore[index]
+    assert _pick(sites, "c2")["url"] == "https://b.atlassian.net"  # type: ignore[index]
+    assert _pick(sites[:1], None) == sites[0]

@@ -232,3 +232,28 @@ def _tenant(service: Service, hook: dict[str, Any]) -> str:
         sub = session.get(Subscription, hook["id"])
         assert sub is not None
         return sub.tenant_id
+
+
+def test_production_refuses_private_hook_urls(make_service: Any, db_url: str):
+    from cryptography.fernet import Fernet
+
+    service = make_service(env="production", encryption_keys=Fernet.generate_key().decode())
+    api = service.client(service.tenant())
+    conn_id = service.connect(api)
+    for url in (
+        "http://127.0.0.1:9/h",
+        "http://localhost/h",
+        "http://10.0.0.1/h",
+        "http://[::1]/h",
+    ):
+        response = api.post(
+            "/unified/webhook",
+            json={
+                "connection_id": conn_id,
+                "object_type": "task_task",
+                "event": "updated",
+                "hook_url": url,
+            },
+        )
+        assert response.status_code == 422, url
+        assert response.json()["errors"][0]["loc"] == "body.hook_url"

@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     # Background loop (outbox, refreshes, virtual webhooks) inside `jirakit serve`.
     background: bool = True
     background_interval: float = 1.0
-    # Tests and local development deliver to loopback receivers; production does not.
-    allow_private_hook_urls: bool = True
+    # Webhooks to loopback/private addresses: allowed in development (local receivers),
+    # refused in production unless set (an SSRF guard).
+    allow_private_hook_urls: bool | None = None
 
     @field_validator("encryption_keys")
     @classmethod
@@ -77,6 +78,12 @@ class Settings(BaseSettings):
     @property
     def retry_schedule(self) -> tuple[float, ...]:
         return tuple(float(d) for d in self.webhook_retry_schedule.split(",") if d.strip())
+
+    @property
+    def private_hooks_allowed(self) -> bool:
+        if self.allow_private_hook_urls is not None:
+            return self.allow_private_hook_urls
+        return self.env == "development"
 
     @property
     def key_list(self) -> list[str]:

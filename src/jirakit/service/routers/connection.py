@@ -108,8 +108,9 @@ def get_connection(db: Db, tenant_id: TenantId, id: str) -> dict[str, Any]:
 
 async def _oauth_site(
     state: ServiceState, token: dict[str, Any], site: str | None
-) -> tuple[str, str, list[str]]:
-    """(site URL, cloudId, scopes) for OAuth tokens handed to us directly."""
+) -> tuple[str, str, list[str], dict[str, Any]]:
+    """(site URL, cloudId, scopes, token) for OAuth tokens handed to us directly. The token
+    returned is the latest: checking may have refreshed (and so rotated) it."""
     auth = _oauth(state, token, site)
     async with AsyncJira(auth=auth, transport=state.async_transport) as jira:
         await jira.myself()
@@ -117,7 +118,8 @@ async def _oauth_site(
     cloud_id = base.rsplit("/", 1)[-1]
     sites = await _resources(state, auth)
     chosen = next((s for s in sites if s.get("id") == cloud_id), {})
-    return str(chosen.get("url") or site or base), cloud_id, list(chosen.get("scopes") or [])
+    url = str(chosen.get("url") or site or base)
+    return url, cloud_id, list(chosen.get("scopes") or []), auth.token
 
 
 def _oauth(state: ServiceState, token: dict[str, Any], site: str | None = None) -> OAuth2Auth:
@@ -180,7 +182,7 @@ async def create_connection(
                     "expires_at": auth.expiry_date.timestamp() if auth.expiry_date else None,
                 }.items() if v is not None
             }  # fmt: skip
-            site_url, cloud_id, scopes = await _oauth_site(state, token, site)
+            site_url, cloud_id, scopes, token = await _oauth_site(state, token, site)
             conn = conns.build_connection(
                 state, tenant_id, kind, site=site_url, oauth_token=token, cloud_id=cloud_id,
                 scopes=scopes, **common,

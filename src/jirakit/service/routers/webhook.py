@@ -59,7 +59,7 @@ def _check_url(state: ServiceState, url: str | None) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _bad("body.hook_url", "must be an http(s) URL")
-    if not state.settings.allow_private_hook_urls:
+    if not state.settings.private_hooks_allowed:
         import ipaddress
 
         host = parts.hostname
