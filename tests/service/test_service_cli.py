@@ -101,3 +101,36 @@ def test_keys_rotate_reencrypts_every_row(
     with pytest.raises(Exception, match="cannot be decrypted"):
         Vault([ENCRYPTION_KEY]).decrypt(row.credentials)
     state.engine.dispose()
+
+
+def test_jirakit_serve_starts_with_no_setting(tmp_path: Path):
+    """Development mode: no environment at all, a SQLite file in the working directory."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from jirakit.service.server import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRAKIT_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jirakit", "serve", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+                time.sleep(0.1)
+        assert health.json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/unified/connection").status_code == 401
+        assert (tmp_path / "jirakit-service.db").exists()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+    assert '"event": "request"' in err and "/healthz" in err  # one JSON line per request

@@ -54,11 +54,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     db: DbOption = None,
-    workers: Annotated[
-        int, typer.Option(help="Processes (Postgres only; each runs the background jobs).")
-    ] = 1,
 ) -> None:
-    """Serve the unified task API (FastAPI on uvicorn) until interrupted."""
+    """Serve the unified task API (FastAPI on uvicorn) until interrupted. To scale out, run
+    several on one Postgres database (`--db postgresql://...`) behind a load balancer."""
     import logging
 
     import uvicorn
@@ -69,8 +67,6 @@ def serve(
 
     try:
         settings = load_settings(**({"database_url": db} if db else {}))
-        if workers > 1 and settings.database_url.startswith("sqlite"):
-            raise ConfigurationError("more than one worker needs Postgres (--db postgresql://...)")
         app = create_app(settings)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None

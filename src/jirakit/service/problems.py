@@ -8,11 +8,14 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
@@ -23,6 +26,7 @@ from jirakit._logging import get_logger
 from jirakit.errors import AuthFlowError, ConfigurationError, HTTPError, JiraError, RateLimited
 
 log = get_logger("jirakit.service")
+_access = logging.getLogger("jirakit.service")
 
 PROBLEM_JSON = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -202,11 +206,27 @@ class RequestIdMiddleware:
         ok = 8 <= len(incoming) <= 100 and all(c.isalnum() or c in "-_." for c in incoming)
         rid = incoming if ok else "req_" + secrets.token_hex(8)
         request_id_var.set(rid)
+        structlog.contextvars.bind_contextvars(request_id=rid)  # on every log line
         header = (b"x-request-id", rid.encode())
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Any) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if _access.isEnabledFor(logging.INFO):
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+            structlog.contextvars.unbind_contextvars("request_id")
