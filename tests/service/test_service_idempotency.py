@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import httpx
@@ -132,3 +133,49 @@ def test_delete_and_webhook_create_replay(service: Service, api: httpx.Client, c
 def test_a_key_too_long_is_refused(api: httpx.Client, conn_id: str):
     response = api.post(f"/task/{conn_id}/task", json={}, headers={"Idempotency-Key": "x" * 300})
     assert response.status_code == 400 and "Idempotency-Key" in response.json()["detail"]
+
+
+def test_a_duplicate_that_waits_too_long_conflicts(tmp_path):
+    """Jira takes 600 ms; a duplicate allowed to wait 50 ms answers 409 with Retry-After."""
+    from service_support import JIRA_TOKEN, serve_app, settings_for
+
+    from jirakit.sandbox import Sandbox
+    from jirakit.service import create_app
+
+    with Sandbox(seed=0, issues=5, api_token=JIRA_TOKEN, latency="600-600") as slow:
+        with slow.serve() as jira_url:
+            app = create_app(
+                settings_for(f"sqlite:///{tmp_path / 's.db'}", jira_url, idempotency_wait=0.05)
+            )
+            with serve_app(app) as url:
+                service = Service(url, app.state.service, slow, jira_url)
+                api = service.client(service.tenant())
+                conn_id = service.connect(api)
+                project = str(next(iter(slow.store.projects.values()))["id"])
+                answers: list[httpx.Response] = []
+
+                def send() -> None:
+                    with httpx.Client(base_url=url, headers=dict(api.headers), timeout=30) as http:
+                        answers.append(
+                            http.post(
+                                f"/task/{conn_id}/task",
+                                json={"project_id": project, "name": "Slow"},
+                                headers={"Idempotency-Key": "slow"},
+                            )
+                        )
+
+                first = threading.Thread(target=send)
+                first.start()
+                time.sleep(0.3)  # the first is now waiting on Jira
+                send()
+                first.join()
+                for http in service.clients:
+                    http.close()
+            app.state.service.engine.dispose()
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 409]
+    conflict = next(a for a in answers if a.status_code == 409)
+    assert (
+        conflict.headers["retry-after"] == "1"
+        and "still being processed" in conflict.json()["detail"]
+    )

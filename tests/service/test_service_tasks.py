@@ -35,6 +35,7 @@ def test_list_and_get_tasks_match_jira(service: Service, api: httpx.Client, conn
     assert task["status"] in ("OPENED", "IN_PROGRESS", "COMPLETED")
     assert task["created_at"].endswith("Z")
     assert "raw" not in task
+    assert api.get(f"/unified/connection/{conn_id}").json()["last_activity_at"]
     # The key works wherever an id is taken.
     assert api.get(f"/task/{conn_id}/task/{record.key}").json()["id"] == task["id"]
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     webhook_retry_schedule: str = ",".join(str(d) for d in DEFAULT_RETRY_SCHEDULE)
     webhook_timeout: float = 15.0
     idempotency_ttl: float = 24 * 3600.0
+    # How long a duplicate waits for the first request with its key before a 409.
+    idempotency_wait: float = 10.0
     # Background loop (outbox, refreshes, virtual webhooks) inside `jirakit serve`.
     background: bool = True
     background_interval: float = 1.0

@@ -7,7 +7,7 @@
   marked ``Idempotent-Replayed: true``;
 - the same key with a different request answers 422;
 - a duplicate arriving while the first is still running waits for it (up to
-  ``WAIT`` seconds), then replays, or answers 409 with ``Retry-After``;
+  ``JIRAKIT_IDEMPOTENCY_WAIT`` seconds), then replays, or answers 409 with ``Retry-After``;
 - 5xx answers are not kept: the key may be retried.
 
 Keys are per tenant (the API key's): another tenant's identical key is another key.
@@ -33,7 +33,6 @@ from jirakit.service.tenants import tenant_for_key
 
 METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = b"idempotency-key"
-WAIT = 10.0
 MAX_KEY = 255
 _KEEP_HEADERS = {b"content-type", b"x-next-cursor", b"x-total-count", b"location"}
 
@@ -137,7 +136,7 @@ class IdempotencyMiddleware:
         self, tenant_id: str, key: str, fingerprint: str
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """None: this request owns the key and runs. Else the answer to send instead."""
-        deadline = asyncio.get_running_loop().time() + WAIT
+        deadline = asyncio.get_running_loop().time() + self.state.settings.idempotency_wait
         while True:
             outcome = await to_thread.run_sync(self._claim, tenant_id, key, fingerprint)
             if outcome != "wait":
