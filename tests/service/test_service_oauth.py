@@ -277,3 +277,35 @@ def test_several_sites_are_offered_by_url_name_or_id():
     assert _pick(sites, "A")["id"] == "c1"  # type: ignore[index]
     assert _pick(sites, "c2")["url"] == "https://b.atlassian.net"  # type: ignore[index]
     assert _pick(sites[:1], None) == sites[0]
+
+
+def test_native_webhooks_are_registered_for_oauth_connections(make_service: Any):
+    from jirakit.testing.webhooks import WebhookReceiver
+
+    with WebhookReceiver() as receiver:  # stands in for the Jira webhook receiver
+        service = make_service(receiver_url=receiver.url)
+        api = service.client(service.tenant())
+        conn_id = consent(service, api).json()["id"]
+        hook = api.post(
+            "/unified/webhook",
+            json={"connection_id": conn_id, "object_type": "task_task", "event": "updated",
+                  "hook_url": "https://app.example/h"},
+        )  # fmt: skip
+        assert hook.status_code == 200, hook.text
+        assert hook.json()["webhook_type"] == "native"  # the default where Jira can push
+        engine = service.sandbox.webhooks
+        registered = list(engine.of_kind("dynamic", engine.app_key))
+        assert [r.url for r in registered] == [receiver.url]
+        # A second subscription reuses the registration.
+        api.post(
+            "/unified/webhook",
+            json={"connection_id": conn_id, "object_type": "task_comment", "event": "created",
+                  "hook_url": "https://app.example/h"},
+        )  # fmt: skip
+        assert len(engine.of_kind("dynamic", engine.app_key)) == 1
+        # Jira now pushes this connection's changes to the receiver.
+        task = api.get(f"/task/{conn_id}/task", params={"limit": 1}).json()[0]
+        api.patch(f"/task/{conn_id}/task/{task['id']}", json={"name": "Pushed"})
+        [delivery] = receiver.wait_for(1, timeout=10)
+        assert delivery.json()["webhookEvent"] == "jira:issue_updated"
+        assert delivery.json()["issue"]["id"] == task["id"]

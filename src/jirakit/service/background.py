@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from jirakit._logging import get_logger
 from jirakit.service.connections import refresh_expiring
 from jirakit.service.models import IdempotencyRecord, OAuthState, PendingGrant, utcnow
+from jirakit.service.native import refresh_native
 from jirakit.service.outbox import deliver_due
 from jirakit.service.polling import poll_due
 from jirakit.service.state import ServiceState
@@ -37,6 +38,7 @@ def tick(state: ServiceState) -> dict[str, int]:
         ("refreshed", refresh_expiring),
         ("polled", poll_due),
         ("delivered", deliver_due),
+        ("native refreshed", refresh_native),
         ("purged", purge_expired),
     ):
         try:

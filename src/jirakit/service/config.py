@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     oauth_auth_url: str = "https://auth.atlassian.com"
     oauth_api_url: str = "https://api.atlassian.com"
     oauth_state_ttl: float = 600.0
+    # The Jira webhook receiver's public URL (`jirakit.webhooks`); with it, OAuth
+    # connections get native (pushed) webhooks instead of polling.
+    receiver_url: str | None = None
     # Refresh an access token this many seconds before it expires.
     refresh_leeway: float = 300.0
     # Requests per second per tenant on our API (burst = 2x); 0 turns the limit off.

@@ -9,9 +9,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
+from jirakit.errors import JiraError
 from jirakit.service.crypto import new_webhook_secret
 from jirakit.service.deps import Db, State, TenantId, owned
 from jirakit.service.models import Connection, Delivery, Subscription, utcnow
+from jirakit.service.native import allows_native, register_native
 from jirakit.service.outbox import EVENT_NAMES, replay
 from jirakit.service.paging import Listing
 from jirakit.service.polling import VIRTUAL_TYPES
@@ -95,9 +97,21 @@ def create_webhook(
     include_all: Annotated[bool | None, Query()] = None,
 ) -> dict[str, Any]:
     """Subscribe; the answer carries the signing ``secret`` (whsec_...), shown only now."""
-    owned(db, Connection, tenant_id, body.connection_id, "connection")
-    webhook_type = body.webhook_type or "virtual"
+    conn: Connection = owned(db, Connection, tenant_id, body.connection_id, "connection")
+    native_ok = allows_native(state, conn.kind)
+    webhook_type = body.webhook_type or ("native" if native_ok else "virtual")
     _check_kind(body.object_type, body.event, webhook_type)
+    if webhook_type == "native":
+        if not native_ok:
+            raise _bad(
+                "body.webhook_type",
+                "native webhooks need an OAuth connection and a configured receiver "
+                "(JIRAKIT_RECEIVER_URL); use virtual",
+            )
+        try:
+            register_native(state, conn.id)
+        except JiraError as exc:
+            raise Problem(502, f"registering the Jira webhook failed: {exc}") from None
     secret = new_webhook_secret()
     now = utcnow()
     interval = body.interval if body.interval is not None else 1.0
