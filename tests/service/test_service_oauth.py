@@ -309,3 +309,15 @@ def test_native_webhooks_are_registered_for_oauth_connections(make_service: Any)
         [delivery] = receiver.wait_for(1, timeout=10)
         assert delivery.json()["webhookEvent"] == "jira:issue_updated"
         assert delivery.json()["issue"]["id"] == task["id"]
+        # Registrations near their 30 days are extended by the background job.
+        from jirakit.service.native import _remember, refresh_native
+
+        ids = [r.id for r in registered]
+        _remember(service.state, conn_id, ids, utcnow() + timedelta(days=1))
+        assert refresh_native(service.state) == 1
+        with service.state.sessions() as session:
+            row = session.get(Connection, conn_id)
+            assert row is not None
+            expires = row.extra["native_webhooks"]["expires"]
+        assert expires > (utcnow() + timedelta(days=20)).isoformat()
+        assert refresh_native(service.state) == 0
