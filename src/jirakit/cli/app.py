@@ -19,6 +19,7 @@ from jirakit.cli.issue_view import issue_view
 from jirakit.cli.link import link_app
 from jirakit.cli.report import report
 from jirakit.cli.sandbox import sandbox_app
+from jirakit.cli.serve import connections_app, keys_app, serve, tenants_app
 from jirakit.cli.sprint import sprint_app
 from jirakit.cli.sql import sql
 from jirakit.cli.sync import sync
@@ -76,6 +77,10 @@ app.add_typer(config_app, name="config")
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(webhooks_app, name="webhooks")
+app.command()(serve)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(connections_app, name="connections")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()

@@ -1,0 +1,213 @@
+"""FastAPI dependencies, as ``Annotated`` aliases (the full-stack template's ``deps.py``).
+
+``TenantId`` authenticates the API key; ``Db`` is a session for the request; ``Jira``
+(via `JiraConn`) is the connection's client, found only among the caller's connections:
+another tenant's id answers 404, as a missing one does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import Depends, Path, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jirakit.client import AsyncJira
+from jirakit.errors import AuthFlowError, Unauthorized
+from jirakit.service.connections import (
+    JiraClients,
+    Snapshot,
+    expiring,
+    refresh_connection,
+)
+from jirakit.service.crypto import hash_api_key
+from jirakit.service.models import Connection, utcnow
+from jirakit.service.problems import Problem
+from jirakit.service.ratelimit import TenantLimiter
+from jirakit.service.state import ServiceState
+from jirakit.service.tenants import tenant_for_key
+
+
+async def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+def get_db(state: State) -> Iterator[Session]:
+    with state.sessions() as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(get_db)]
+
+
+def api_key_of(request: Request) -> str | None:
+    header = request.headers.get("authorization", "").strip()
+    if not header:
+        return None
+    scheme, _, rest = header.partition(" ")
+    if rest and scheme.lower() == "bearer":
+        return rest.strip()
+    # Unified's SDK sends the key as given, without a scheme.
+    return header if " " not in header else None
+
+
+async def get_tenant_id(request: Request, state: State) -> str:
+    key = api_key_of(request)
+    if not key:
+        raise Problem(
+            401,
+            "send your API key as `Authorization: Bearer KEY`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    cache: dict[str, str] = state.extra.setdefault("key_cache", {})
+    hashed = hash_api_key(key)
+    tenant_id = cache.get(hashed)
+    if tenant_id is None:
+
+        def lookup() -> str | None:
+            with state.sessions() as session:
+                return tenant_for_key(session, key)
+
+        tenant_id = await to_thread.run_sync(lookup)
+        if tenant_id is None:
+            raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[hashed] = tenant_id
+    limiter: TenantLimiter = state.extra["limiter"]
+    wait = limiter.take(tenant_id)
+    if wait > 0:
+        raise Problem(
+            429,
+            "rate limit for this API key exceeded; retry after the given seconds",
+            headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+        )
+    return tenant_id
+
+
+TenantId = Annotated[str, Depends(get_tenant_id)]
+
+
+class JiraConn:
+    """The caller's connection and a ready client; ``call`` retries once after a 401 on
+    an OAuth connection, with a locked refresh in between."""
+
+    def __init__(self, state: ServiceState, snap: Snapshot) -> None:
+        self.state = state
+        self.snap = snap
+        self.clients: JiraClients = state.extra["clients"]
+
+    @property
+    def id(self) -> str:
+        return self.snap.id
+
+    @property
+    def site(self) -> str:
+        return self.snap.site
+
+    @property
+    def jira(self) -> AsyncJira:
+        return self.clients.get(self.snap)
+
+    async def call(self, fn: Any) -> Any:
+        try:
+            return await fn(self.jira)
+        except Unauthorized:
+            if self.snap.kind != "oauth2":
+                raise
+        await self._refresh(seen_version=self.snap.version)
+        return await fn(self.jira)
+
+    async def _refresh(self, seen_version: int | None = None) -> None:
+        forget_snapshot(self.state, self.snap.id)
+        try:
+            self.snap = await to_thread.run_sync(
+                lambda: refresh_connection(self.state, self.snap.id, seen_version=seen_version)
+            )
+        except AuthFlowError as exc:
+            raise Problem(
+                409,
+                f"connection {self.snap.id} needs the customer to authorize again: {exc}",
+                title="Connection needs reauthorization",
+            ) from None
+
+
+# Connection snapshots are kept this long in memory, so a request reads the database only
+# when its connection was not seen in the last seconds. Changes made through this process
+# (delete, pause, refresh) drop the entry at once; other processes see them after at most
+# this long (a refreshed token is picked up sooner: a 401 re-reads the row).
+SNAPSHOT_TTL = 2.0
+
+
+def _load(state: ServiceState, tenant_id: str, connection_id: str) -> Snapshot:
+    with state.sessions() as session:
+        conn = session.scalar(
+            select(Connection).where(
+                Connection.id == connection_id, Connection.tenant_id == tenant_id
+            )
+        )
+        if conn is None:
+            raise Problem(404, f"connection {connection_id!r} does not exist")
+        return Snapshot.of(conn)
+
+
+def _touch(state: ServiceState, connection_id: str) -> None:
+    with state.sessions() as session, session.begin():
+        conn = session.get(Connection, connection_id)
+        if conn is not None:
+            conn.last_activity_at = utcnow()
+
+
+def forget_snapshot(state: ServiceState, connection_id: str) -> None:
+    cache: dict[str, tuple[float, Snapshot]] = state.extra.setdefault("snapshots", {})
+    cache.pop(connection_id, None)
+
+
+async def get_connection(
+    state: State,
+    tenant_id: TenantId,
+    connection_id: Annotated[str, Path(description="ID of the connection")],
+) -> Snapshot:
+    cache: dict[str, tuple[float, Snapshot]] = state.extra.setdefault("snapshots", {})
+    held = cache.get(connection_id)
+    now = time.monotonic()
+    if held is not None and now - held[0] < SNAPSHOT_TTL and held[1].tenant_id == tenant_id:
+        snap = held[1]
+    else:
+        snap = await to_thread.run_sync(_load, state, tenant_id, connection_id)
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[connection_id] = (now, snap)
+    clients: JiraClients = state.extra["clients"]
+    if clients.should_touch(snap.id):
+        await to_thread.run_sync(_touch, state, snap.id)
+    if snap.status != "healthy" or snap.paused:
+        reason = "is paused" if snap.paused else "needs the customer to authorize again"
+        raise Problem(409, f"connection {connection_id} {reason}", title="Connection not usable")
+    return snap
+
+
+async def get_jira(state: State, snap: Annotated[Snapshot, Depends(get_connection)]) -> JiraConn:
+    conn = JiraConn(state, snap)
+    if snap.kind == "oauth2" and expiring(snap.expires_at, state.settings.refresh_leeway):
+        await conn._refresh()
+    return conn
+
+
+Jira = Annotated[JiraConn, Depends(get_jira)]
+
+
+def owned(session: Session, model: Any, tenant_id: str, ident: str, what: str) -> Any:
+    """A row of ``model`` by id, only if it is the tenant's (404 otherwise, never 403)."""
+    row = session.scalar(select(model).where(model.id == ident, model.tenant_id == tenant_id))
+    if row is None:
+        raise Problem(404, f"{what} {ident!r} does not exist")
+    return row

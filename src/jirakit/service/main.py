@@ -1,0 +1,81 @@
+"""The app factory: `create_app(settings)` -> a FastAPI app (``jirakit serve`` runs it).
+
+from jirakit.service import create_app, load_settings
+app = create_app(load_settings(database_url="sqlite:///service.db"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from jirakit import __version__
+from jirakit.service import problems
+from jirakit.service.background import running
+from jirakit.service.config import Settings, load_settings
+from jirakit.service.connections import JiraClients
+from jirakit.service.db import migrate
+from jirakit.service.idempotency import IdempotencyMiddleware
+from jirakit.service.ratelimit import TenantLimiter
+from jirakit.service.routers import connection, hris, passthrough, storage, task, webhook
+from jirakit.service.state import ServiceState
+
+DESCRIPTION = """A self-hostable unified task API over your customers' Jira sites, in
+Unified.to's route and model shapes. Authenticate with `Authorization: Bearer KEY`."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    transport: httpx.BaseTransport | None = None,
+    async_transport: httpx.AsyncBaseTransport | None = None,
+    hook_transport: httpx.BaseTransport | None = None,
+    run_migrations: bool = True,
+) -> FastAPI:
+    settings = settings or load_settings()
+    state = ServiceState.build(
+        settings,
+        engine=engine,
+        transport=transport,
+        async_transport=async_transport,
+        hook_transport=hook_transport,
+    )
+    if run_migrations:
+        migrate(state.engine)
+    state.extra["clients"] = JiraClients(state)
+    state.extra["limiter"] = TenantLimiter(settings.rate_limit)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with running(state):
+            yield
+        await state.extra["clients"].aclose()
+
+    app = FastAPI(
+        title="jirakit service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.service = state
+    # Added first, so it runs inside the request-id middleware (its problems carry the id).
+    app.add_middleware(IdempotencyMiddleware, state=state)
+    problems.install(app)
+    app.include_router(task.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(connection.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(webhook.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(hris.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(storage.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(passthrough.router, responses=problems.PROBLEM_RESPONSES)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    return app

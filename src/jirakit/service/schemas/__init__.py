@@ -1,0 +1,1 @@
+"""Pydantic models of the service's API, in Unified.to's shapes."""

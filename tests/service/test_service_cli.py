@@ -1,0 +1,136 @@
+"""`jirakit tenants|connections|keys` against a served sandbox, and `keys rotate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from service_support import ENCRYPTION_KEY, JIRA_TOKEN, serve_app, settings_for
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from jirakit.cli.app import app
+from jirakit.sandbox import Sandbox
+from jirakit.service import create_app
+from jirakit.service.crypto import Vault
+from jirakit.service.models import Connection
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    return {"JIRAKIT_ENCRYPTION_KEYS": ENCRYPTION_KEY}
+
+
+def test_tenant_and_connection_from_the_cli_drive_the_api(
+    db_url: str, sandbox: Sandbox, sandbox_url: str, env: dict[str, str]
+):
+    code, out, _ = run("tenants", "create", "acme", "--db", db_url, env=env)
+    assert code == 0
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("jk_")
+    code, out, _ = run(
+        "connections", "create", "--db", db_url, "--tenant", "acme", "--kind", "api_token",
+        "--site", sandbox_url, "--email", sandbox.admin_email, "--token", JIRA_TOKEN,
+        env=env,
+    )  # fmt: skip
+    assert code == 0, out
+    conn_id = out.strip().splitlines()[-1]
+    service = create_app(settings_for(db_url, sandbox_url))
+    with (
+        serve_app(service) as url,
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
+    ):
+        tasks = http.get(f"/task/{conn_id}/task", params={"limit": 5})
+    service.state.service.engine.dispose()
+    assert tasks.status_code == 200 and len(tasks.json()) == 5
+
+
+def test_cli_errors_are_one_line(db_url: str, sandbox_url: str, env: dict[str, str]):
+    assert run("tenants", "create", "dup", "--db", db_url, env=env)[0] == 0
+    code, _, err = run("tenants", "create", "dup", "--db", db_url, env=env)
+    assert code == 1 and err.strip() == "error: a tenant named 'dup' already exists"
+    code, _, err = run(
+        "connections", "create", "--db", db_url, "--tenant", "dup", "--kind", "api_token",
+        "--site", sandbox_url, "--email", "admin@example.com", "--token", "wrong", env=env,
+    )  # fmt: skip
+    assert code == 1 and err.startswith("error: Jira refused the credentials")
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run(
+        "connections", "create", "--db", db_url, "--tenant", "nobody", "--kind", "pat",
+        "--site", sandbox_url, "--token", "x", env=env,
+    )  # fmt: skip
+    assert code == 1 and "no tenant named 'nobody'" in err
+
+
+def test_production_refuses_the_development_key(tmp_path: Path):
+    code, _, err = run(
+        "tenants", "create", "x", "--db", f"sqlite:///{tmp_path / 'p.db'}",
+        env={"JIRAKIT_ENV": "production"},
+    )  # fmt: skip
+    assert code == 1 and "development key" in err
+
+
+def test_keys_rotate_reencrypts_every_row(
+    db_url: str, sandbox: Sandbox, sandbox_url: str, env: dict[str, str]
+):
+    run("tenants", "create", "rot", "--db", db_url, env=env)
+    code, out, _ = run(
+        "connections", "create", "--db", db_url, "--tenant", "rot", "--kind", "api_token",
+        "--site", sandbox_url, "--email", sandbox.admin_email, "--token", JIRA_TOKEN, env=env,
+    )  # fmt: skip
+    conn_id = out.strip().splitlines()[-1]
+    new_key = Fernet.generate_key().decode()
+    code, out, _ = run(
+        "keys", "rotate", "--db", db_url,
+        env={"JIRAKIT_ENCRYPTION_KEYS": f"{new_key},{ENCRYPTION_KEY}"},
+    )  # fmt: skip
+    assert code == 0 and "re-encrypted" in out
+    state = create_app(settings_for(db_url, sandbox_url, encryption_keys=new_key)).state.service
+    with state.sessions() as session:
+        row = session.scalar(select(Connection).where(Connection.id == conn_id))
+    assert row is not None
+    # Only the new key is needed now; the old one alone no longer opens it.
+    assert Vault([new_key]).decrypt(row.credentials)["token"] == JIRA_TOKEN
+    with pytest.raises(Exception, match="cannot be decrypted"):
+        Vault([ENCRYPTION_KEY]).decrypt(row.credentials)
+    state.engine.dispose()
+
+
+def test_jirakit_serve_starts_with_no_setting(tmp_path: Path):
+    """Development mode: no environment at all, a SQLite file in the working directory."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from jirakit.service.server import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRAKIT_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jirakit", "serve", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+                time.sleep(0.1)
+        assert health.json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/unified/connection").status_code == 401
+        assert (tmp_path / "jirakit-service.db").exists()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+    assert '"event": "request"' in err and "/healthz" in err  # one JSON line per request
