@@ -13,7 +13,7 @@ import httpx
 from jirakit.sandbox import Sandbox
 from jirakit.service import load_settings
 from jirakit.service.state import ServiceState
-from needs import PG_DSN, pg_url, require_postgres
+from needs import PG_DSN, require_postgres
 
 JIRA_TOKEN = "SEKRIT-jira-api-token-7f3a9c"
 OAUTH_SECRET = "SEKRIT-oauth-client-secret-51be"
@@ -22,8 +22,6 @@ ENCRYPTION_KEY = (
     "U0VLUklULWVuY3J5cHRpb24ta2V5LXRlc3RzLTAwMDA="  # b"SEKRIT-encryption-key-tests-0000"
 )
 SECRETS = [JIRA_TOKEN, OAUTH_SECRET, ENCRYPTION_KEY]
-# The suite's one Postgres setting (tests/needs.py: JIRAKIT_TEST_PG_DSN), as a URL.
-PG_ADMIN = pg_url(PG_DSN)
 # Where the secrets test collects what this suite produced (responses, logs, tokens issued).
 CAPTURE = os.environ.get("JIRAKIT_SECRETS_CAPTURE")
 
