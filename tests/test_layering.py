@@ -1,5 +1,5 @@
 """Imports flow one way (DESIGN.md): jql and adf are leaves, client uses only them,
-the sandbox never imports the client."""
+the sandbox never imports the client, the dashboard (ui) reads through sync and service."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"jql", "adf"},
     "sandbox": {"jql", "adf"},
     "sync": {"client", "jql", "adf"},
+    # The dashboard reads the warehouse (through sync's destination and progress file)
+    # and, mounted in `jirakit serve`, the service; nothing imports it but the CLI.
+    "ui": {"sync", "service"},
 }
 
 
