@@ -66,6 +66,10 @@ def dashboard(
         Path | None, typer.Option(help="Serve https with this certificate (PEM).")
     ] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="The certificate's key (PEM).")] = None,
+    poll: Annotated[
+        float,
+        typer.Option(min=0.2, max=60.0, help="Seconds between the syncs page's refreshes."),
+    ] = 2.0,
 ) -> None:
     """Serve the web dashboard (project health, syncs, schema drift) over a warehouse."""
     require_extra("dashboard", ("jinja2", "duckdb", "psycopg"), extra="ui")
@@ -84,10 +88,10 @@ def dashboard(
     try:
         warehouse = warehouse_for(dest, dataset)
     except DestinationError as exc:
-        raise error_line(f"error: {exc}", 2) from None
+        raise error_line(str(exc), 2) from None
     if warehouse.dialect not in ("duckdb", "postgres"):
         raise error_line(
-            f"error: the dashboard reads DuckDB or Postgres warehouses, not {warehouse.dialect!r}: "
+            f"the dashboard reads DuckDB or Postgres warehouses, not {warehouse.dialect!r}: "
             "pass --dest duckdb:///file.duckdb or --dest postgresql://...",
             2,
         )
@@ -96,7 +100,7 @@ def dashboard(
         token = None
     if not loopback and token is None:
         raise error_line(
-            f"error: --host {host} lets other machines reach the dashboard: set a login token "
+            f"--host {host} lets other machines reach the dashboard: set a login token "
             "in JIRAKIT_DASHBOARD_TOKEN (16+ characters, e.g. from python -c 'import secrets; "
             "print(secrets.token_urlsafe())'), or keep the default --host 127.0.0.1",
             2,
@@ -104,14 +108,14 @@ def dashboard(
     try:
         access = TokenAccess(token) if token is not None else None
     except ValueError as exc:
-        raise error_line(f"error: {exc}", 2) from None
+        raise error_line(str(exc), 2) from None
     if (ssl_certfile is None) != (ssl_keyfile is None):
-        raise error_line("error: --ssl-certfile and --ssl-keyfile go together", 2)
+        raise error_line("--ssl-certfile and --ssl-keyfile go together", 2)
 
     source = WarehouseSource(warehouse)
     if warehouse.dialect == "duckdb":
         if not source.path.parent.is_dir():
-            raise error_line(f"error: the folder of {source.path} does not exist", 1)
+            raise error_line(f"the folder of {source.path} does not exist", 1)
         if not source.path.is_file():
             typer.echo(
                 f"{source.path} does not exist yet: the pages fill in once `jirakit sync` writes it.",
@@ -124,7 +128,7 @@ def dashboard(
             with psycopg.connect(warehouse.conninfo(), connect_timeout=5):
                 pass
         except psycopg.Error as exc:
-            raise error_line(f"error: cannot reach Postgres: {_one_line(exc)}", 1) from None
+            raise error_line(f"cannot reach Postgres: {_one_line(exc)}", 1) from None
 
     sock = _bind(host, port)
     import uvicorn
@@ -132,7 +136,7 @@ def dashboard(
     app = create_app(
         Providers(analytics=source, sync_runs=source, drift=source),
         access=access,
-        settings=UiSettings(source=source.describe()),
+        settings=UiSettings(source=source.describe(), poll_seconds=poll),
         # Without a login, answer only to loopback names (no DNS rebinding).
         hosts=LOOPBACK_HOSTS if access is None else None,
     )

@@ -381,6 +381,7 @@ class _Pages:
                     "error": "This form has expired (or came from elsewhere): log in again.",
                 },
                 status=403,
+                session=session,
             )
         viewer = self.access.login(str(form.get("token") or ""))
         if viewer is None:

@@ -111,9 +111,11 @@ def _day_axis(field: str, title: str | None) -> dict[str, Any]:
     return {
         "field": field,
         "type": "temporal",
-        "timeUnit": "utcyearmonthdate",
+        # A UTC scale with no time unit: Vega labels its ticks by scale ("April", "2025",
+        # "Mar 09"), short enough not to crowd a phone's width.
+        "scale": {"type": "utc"},
         "title": title,
-        "axis": {"labelOverlap": "greedy", "format": "%d %b %Y"},
+        "axis": {"labelOverlap": "greedy", "labelFlush": True, "labelSeparation": 6},
     }
 
 
@@ -139,7 +141,8 @@ def line_chart(
 ) -> dict[str, Any]:
     """One line per series over days: rows ``{"day", "series", "value"}``."""
     spec = _base(description, data)
-    spec["mark"] = {"type": "line", "interpolate": "monotone", "point": False, "strokeWidth": 2}
+    # Straight segments: a smoothed curve would invent values between the points.
+    spec["mark"] = {"type": "line", "interpolate": "linear", "point": False, "strokeWidth": 2}
     colour = _colour(series, colours)
     colour["legend"] = {"symbolType": "stroke", "symbolStrokeWidth": 3}
     spec["encoding"] = {
@@ -261,15 +264,16 @@ def ranged_stacked_bars(
     colours: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Bars spanning ``start``..``end`` days, stacked by series: rows ``{"start", "end",
-    "series", "value"}`` (worklog hours per person per week)."""
+    "series", "value", "y0", "y1"}`` with the stack computed on the server (Vega-Lite
+    stacks bars along a band scale, not along a span of days)."""
     spec = _base(description, data)
-    spec["mark"] = {"type": "bar", "stroke": "white", "strokeWidth": 0.5}
+    spec["mark"] = {"type": "rect", "stroke": "white", "strokeWidth": 0.5}
     spec["encoding"] = {
         "x": _day_axis("start", None),
-        "x2": {"field": "end", "timeUnit": "utcyearmonthdate"},
-        "y": {"field": "value", "type": "quantitative", "title": y_title, "stack": "zero"},
+        "x2": {"field": "end"},
+        "y": {"field": "y1", "type": "quantitative", "title": y_title},
+        "y2": {"field": "y0"},
         "color": _colour(series, colours),
-        "order": {"field": "order", "type": "quantitative"},
         "tooltip": _tooltip(
             ("start", "temporal", "week of"),
             ("series", "nominal", "person"),

@@ -547,16 +547,21 @@ def _worklog(query: Query, scope: _Scope) -> Chart:
     for week_start, author, _, seconds, _n in rows:
         name = label.get(str(author or ""), "others")
         hours[(week_start, name)] += float(seconds or 0) / 3600
-    data = [
-        {
-            "start": ws.isoformat(),
-            "end": (ws + timedelta(days=7)).isoformat(),
-            "series": name,
-            "value": round(h, 2),
-            "order": series.index(name),
-        }
-        for (ws, name), h in sorted(hours.items())
-    ]
+    data: list[dict[str, Any]] = []
+    stacked: dict[date, float] = defaultdict(float)
+    for (ws, name), h in sorted(hours.items(), key=lambda i: (i[0][0], series.index(i[0][1]))):
+        value = round(h, 2)
+        data.append(
+            {
+                "start": ws.isoformat(),
+                "end": (ws + timedelta(days=7)).isoformat(),
+                "series": name,
+                "value": value,
+                "y0": round(stacked[ws], 2),
+                "y1": round(stacked[ws] + value, 2),
+            }
+        )
+        stacked[ws] += value
     table_rows = [
         (ws.isoformat(), str(name), _num(_r(float(seconds or 0) / 3600)), _num(n))
         for ws, _author, name, seconds, n in sorted(rows, key=lambda r: (r[0], str(r[2])))

@@ -129,6 +129,28 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _type_label(value: Any) -> str:
+    """A field type as the drift snapshot records it (``[type, items, custom type]``), in
+    words: ``number (float)``, ``array of option (multiselect)``."""
+    if not isinstance(value, list | tuple) or not value:
+        return str(value)
+    kind, items, custom = [*value, None, None][:3]
+    text = str(kind)
+    if items:
+        text += f" of {items}"
+    if custom:
+        text += f" ({str(custom).rsplit(':', 1)[-1]})"
+    return text
+
+
+def _describe(kind: str, field_id: Any, name: Any, before: Any, after: Any, column: Any) -> str:
+    """What changed, in a sentence (the sync's own wording, types in words)."""
+    if kind == "field_type_changed":
+        label = f"'{name}' ({field_id})" if field_id else f"'{name}'"
+        return f"Field {label} changed type: {_type_label(before)} → {_type_label(after)}."
+    return DriftEvent(kind, field_id, name, before, after, column).describe()  # type: ignore[arg-type]
+
+
 class WarehouseSource:
     """Project health, sync runs and schema drift of one warehouse, for every viewer
     (the standalone dashboard has one user; the service scopes warehouses per tenant
@@ -391,9 +413,7 @@ class WarehouseSource:
                     column_name=None if column is None else str(column),
                     before=before_v,
                     after=after_v,
-                    description=DriftEvent(
-                        kind, field_id, name, before_v, after_v, column
-                    ).describe(),
+                    description=_describe(kind, field_id, name, before_v, after_v, column),
                 )
             )
         return tuple(events)
