@@ -588,3 +588,25 @@ def test_postgres_gives_the_same_pages(pg_schema: str, synced: Synced):
     with client_for(app_for(down)) as c:
         page = c.get("/")
         assert page.status_code == 503 and "Cannot reach Postgres" in page.text
+
+
+def test_the_ui_extra_is_enough(synced: Synced):
+    """The dashboard reads the warehouse without the sync extra's heavy parts."""
+    code = (
+        "import sys\n"
+        "for name in ('dlt', 'pyarrow', 'matplotlib'):\n"
+        "    sys.modules[name] = None\n"
+        "import httpx\n"
+        "from jirakit.sync.destination import warehouse_for\n"
+        "from jirakit.testing.asgi import SyncASGITransport\n"
+        "from jirakit.ui import Providers, WarehouseSource, create_app\n"
+        "s = WarehouseSource(warehouse_for(sys.argv[1]))\n"
+        "app = create_app(Providers(analytics=s, sync_runs=s, drift=s))\n"
+        "with httpx.Client(transport=SyncASGITransport(app), base_url='http://127.0.0.1') as c:\n"
+        "    print(*(c.get(p).status_code for p in ('/', '/syncs', '/drift')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, synced.dest], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["200", "200", "200"]
