@@ -36,7 +36,8 @@ def test_where_the_file_lives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert state_dir() == tmp_path / "xdg" / "jirakit"
 
 
-def test_a_run_written_and_read_back(tmp_path: Path):
+def test_a_run_written_and_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("JIRAKIT_STATE_DIR", str(tmp_path / "state"))  # this test's alone
     warehouse = warehouse_for(f"duckdb:///{tmp_path / 'jira.duckdb'}")
     assert read_progress(warehouse) is None
     stats = ClientStats()
