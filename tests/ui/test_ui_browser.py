@@ -373,8 +373,12 @@ def test_a_sync_in_another_process_is_followed_live(browser: Any, synced: Synced
                 _, err = sync.communicate()
                 assert sync.returncode == 0, err
             # The page catches up by itself: the run recorded, the live card closed.
-            page.wait_for_selector("#runs tr[data-status='succeeded']", timeout=15_000)
-            page.wait_for_selector("#live-run.is-succeeded", timeout=15_000)
+            try:
+                page.wait_for_selector("#runs tr[data-status='succeeded']", timeout=30_000)
+                page.wait_for_selector("#live-run.is-succeeded", timeout=30_000)
+            except Exception as exc:
+                activity = page.inner_text("#sync-activity")
+                raise AssertionError(f"the page did not catch up: {activity!r}") from exc
             shoot(page, "syncs-after-live-desktop")
         finally:
             view.close()

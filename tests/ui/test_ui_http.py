@@ -117,7 +117,7 @@ def test_every_page_loads_with_data(client: httpx.Client, synced: Synced):
     syncs = client.get("/syncs")
     assert syncs.status_code == 200
     runs = synced.sql("select run_id, status from _sync_runs order by started_at desc")
-    found = re.findall(r'<tr data-run="(\w+)" data-status="(\w+)">', syncs.text)
+    found = re.findall(r'<tr data-run="(\w+)" data-status="(\w+)"', syncs.text)
     assert found == [(r, s) for r, s in runs]
     assert "Jira rejected the credentials while reading /myself (401)" in syncs.text
 
@@ -464,6 +464,10 @@ def test_token_login_sessions_and_csrf(source: WarehouseSource):
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
         assert 'name="next" value="/drift"' in form.text
+        # Before logging in, nothing says what the data is or which pages there are.
+        nowhere = c.get("/nowhere")
+        for page in (form, nowhere):
+            assert source.describe() not in page.text and "Schema drift" not in page.text
 
         no_csrf = c.post("/login", data={"token": SECRET, "next": "/drift"})
         assert no_csrf.status_code == 403 and "This form has expired" in no_csrf.text
@@ -479,6 +483,7 @@ def test_token_login_sessions_and_csrf(source: WarehouseSource):
         assert c.get("/drift").status_code == 200
         page = c.get("/")
         assert page.status_code == 200 and "Log out" in page.text
+        assert source.describe() in page.text and "Schema drift" in page.text
 
         # Logging out needs the session's CSRF token, and revokes the session.
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]

@@ -131,6 +131,9 @@ def dashboard(
             raise error_line(f"cannot reach Postgres: {_one_line(exc)}", 1) from None
 
     sock = _bind(host, port)
+    # Listening before the address is printed: a browser opening it at once waits in the
+    # backlog while the server starts, instead of being refused.
+    sock.listen(128)
     import uvicorn
 
     app = create_app(

@@ -211,6 +211,8 @@ class _Pages:
             settings=self.settings,
             csrf=session.csrf if session is not None else "",
             logged_in=bool(self.access.login_required and session and session.viewer),
+            # What the data is and which pages exist: for those who may look only.
+            private=self.access.viewer(request, session) is not None,
             version=__version__,
             **context,
         )
