@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest slow bench clean venv
+.PHONY: demo test lint typecheck pytest slow bench clean venv vendor browser
 
 venv: $(STAMP)
 
@@ -18,18 +18,32 @@ demo: $(STAMP)
 	$(BIN)/jirakit demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # The soak and scale tests (@pytest.mark.slow); docs/development.md lists them and their times.
 slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# The dashboard's browser tests drive Debian's chromium (Playwright never downloads one).
+# As root (CI, containers) it is installed when missing; otherwise those tests say how.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || [ "$$(id -u)" != 0 ] || { \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }; }
+	@test -x $(CHROMIUM) || echo "note: $(CHROMIUM) is missing, so the dashboard's browser tests are skipped: sudo apt-get install chromium"
+
+# Refresh the dashboard's vendored JavaScript from npm (versions in tools/vendor.json).
+vendor:
+	$(PYTHON) tools/vendor_js.py
 
 test: lint typecheck pytest
 

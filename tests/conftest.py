@@ -5,6 +5,9 @@ docs/development.md."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 
 from needs import IN_CI, INTEROP, PG_DSN, missing, module_problem, postgres_problem, shared_problem
@@ -39,3 +42,16 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     absent = item.get_closest_marker("needs_missing")
     if absent is not None:
         missing(absent.args[0])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Per-machine state (the progress files of running syncs) goes to a folder of the test
+    session's own, never the user's ~/.local/state (subprocesses inherit it)."""
+    previous = os.environ.get("JIRAKIT_STATE_DIR")
+    os.environ["JIRAKIT_STATE_DIR"] = str(tmp_path_factory.mktemp("jirakit-state"))
+    yield
+    if previous is None:
+        os.environ.pop("JIRAKIT_STATE_DIR", None)
+    else:
+        os.environ["JIRAKIT_STATE_DIR"] = previous

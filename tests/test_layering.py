@@ -1,6 +1,6 @@
 """Imports flow one way (DESIGN.md): jql and adf are leaves, client uses only them,
 the sandbox never imports the client, webhooks and the service never import the sandbox,
-jobs sits on what it runs and never on the sandbox."""
+jobs sits on what it runs and never on the sandbox, the dashboard (ui) reads through sync and service."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "jobs": {"client", "sync", "webhooks", "service", "jql", "adf"},
     # the service sits on the client (and the receiver, the sync); never the sandbox
     "service": {"client", "jql", "adf", "sync", "webhooks"},
+    # The dashboard reads the warehouse (through sync's destination and progress file)
+    # and, mounted in `jirakit serve`, the service; nothing imports it but the CLI.
+    "ui": {"sync", "service"},
 }
 
 

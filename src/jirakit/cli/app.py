@@ -13,6 +13,7 @@ from jirakit.cli._root import JirakitGroup, error_line
 from jirakit.cli.attach import attach
 from jirakit.cli.automation import issue_app, search, whoami
 from jirakit.cli.config import config_app
+from jirakit.cli.dashboard import dashboard
 from jirakit.cli.demo import demo
 from jirakit.cli.issue_list import issue_list
 from jirakit.cli.issue_view import issue_view
@@ -66,6 +67,7 @@ app.command()(search)
 app.command()(sync)
 app.command()(report)
 app.command()(sql)
+app.command()(dashboard)
 issue_app.command("list")(issue_list)
 issue_app.command("view")(issue_view)
 app.add_typer(issue_app, name="issue")

@@ -27,6 +27,7 @@ from jirakit.sync.schema import STREAMS
 if TYPE_CHECKING:  # the sync machinery (dlt) loads when a sync runs, not for `--help`
     from jirakit.sync.drift import AlertSink
     from jirakit.sync.pipeline import SyncResult
+    from jirakit.sync.progress import ProgressWriter
     from jirakit.sync.source import StopSignal
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
@@ -62,8 +63,9 @@ class _Progress:
     """What the live display shows; rich re-renders it four times a second, so the
     elapsed time keeps moving through the phases that extract nothing (load, models)."""
 
-    def __init__(self, stats: ClientStats) -> None:
+    def __init__(self, stats: ClientStats, live: ProgressWriter | None = None) -> None:
         self.stats = stats
+        self.live = live
         self.counts: dict[str, int] = {}
         self.expected: dict[str, int] = {}
         self.started = time.monotonic()
@@ -74,9 +76,13 @@ class _Progress:
         self.counts[table] = self.counts.get(table, 0) + n
         if total is not None:
             self.expected[table] = total
+        if self.live is not None:
+            self.live.rows(table, n, total)
 
     def enter(self, phase: str) -> None:
         self.phase, self.phase_started = phase, time.monotonic()
+        if self.live is not None:
+            self.live.phase(phase)
 
     def render(self) -> Table:
         """Rows per table (with the total and an ETA where the total is known: issues,
@@ -230,6 +236,7 @@ def sync(
     from jirakit.sync.destination import DestinationError, check_destination
     from jirakit.sync.drift import LogSink, WebhookSink
     from jirakit.sync.pipeline import SyncInterrupted, run_sync, warehouse_for
+    from jirakit.sync.progress import ProgressWriter
     from jirakit.sync.source import FatalSyncError, StopSignal, SyncOptions
 
     console = Console(stderr=True)
@@ -262,41 +269,49 @@ def sync(
             duckdb_memory=_duckdb_memory(duckdb_memory),
             duckdb_threads=duckdb_threads,
         )
-        check_destination(warehouse)
     except DestinationError as exc:
         _fail(console, f"error: {exc}", 2)
-    # This process is the sync: keep its fetch threads' heaps together, and Arrow's
-    # buffers where the trim between phases reaches them.
-    limit_arenas()
-    arrow_to_system_allocator()
-    sinks: list[AlertSink] = [LogSink()]
-    if alert_url:
-        sinks.append(WebhookSink(alert_url))
-    stop = StopSignal()
-    _stop_on_signals(stop)
-    with conn.open() as jira:
-        shown = _Progress(jira.stats)
+    # Live progress for `jirakit dashboard` in another terminal; written before the
+    # warehouse is opened, so that a dashboard stops opening a DuckDB file from then on.
+    with ProgressWriter(warehouse) as live:
         try:
-            with Live(get_renderable=shown.render, console=console, transient=True):
-                result = run_sync(
-                    jira,
-                    warehouse=warehouse,
-                    options=options,
-                    sinks=sinks,
-                    progress=shown.rows,
-                    on_phase=shown.enter,
-                    pipelines_dir=pipelines_dir,
-                    stop=stop,
-                )
-        except SyncInterrupted as exc:
-            name = signal.Signals(exc.signum).name
-            _fail(
-                console,
-                f"Interrupted ({name}) during {exc.phase}. {exc.committed}",
-                128 + exc.signum,
-            )
-        except FatalSyncError as exc:
-            _fail(console, f"sync failed: {exc}", 1)
+            check_destination(warehouse)
+        except DestinationError as exc:
+            live.finish("failed", str(exc))
+            _fail(console, f"error: {exc}", 2)
+        # This process is the sync: keep its fetch threads' heaps together, and Arrow's
+        # buffers where the trim between phases reaches them.
+        limit_arenas()
+        arrow_to_system_allocator()
+        sinks: list[AlertSink] = [LogSink()]
+        if alert_url:
+            sinks.append(WebhookSink(alert_url))
+        stop = StopSignal()
+        _stop_on_signals(stop)
+        with conn.open() as jira:
+            shown = _Progress(jira.stats, live)
+            live.connected(jira.stats, jira.base_url)
+            try:
+                with Live(get_renderable=shown.render, console=console, transient=True):
+                    result = run_sync(
+                        jira,
+                        warehouse=warehouse,
+                        options=options,
+                        sinks=sinks,
+                        progress=shown.rows,
+                        on_phase=shown.enter,
+                        pipelines_dir=pipelines_dir,
+                        stop=stop,
+                    )
+            except SyncInterrupted as exc:
+                name = signal.Signals(exc.signum).name
+                message = f"Interrupted ({name}) during {exc.phase}. {exc.committed}"
+                live.finish("interrupted", message)
+                _fail(console, message, 128 + exc.signum)
+            except FatalSyncError as exc:
+                live.finish("failed", f"sync failed: {exc}")
+                _fail(console, f"sync failed: {exc}", 1)
+        live.finish(result.status, result.error)
     out = Console()
     out.print(summary(result))
     out.print(result.plan.capitalize() + ".", highlight=False)

@@ -11,6 +11,7 @@ also from ``JIRAKIT_DEST_PASSWORD`` or ``PGPASSWORD``), or another dlt destinati
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +37,8 @@ ACCEPTED = (
 # 1GB --duckdb-threads 2`.
 DUCKDB_MEMORY = "128MB"
 DUCKDB_THREADS = 1
+# Seconds `check_destination` waits for a reader to let go of a DuckDB file.
+LOCK_WAIT = 3.0
 
 
 class DestinationError(ValueError):
@@ -238,11 +241,20 @@ def _check_duckdb(path: Path) -> None:
     if path.exists():
         import duckdb
 
-        try:
-            duckdb.connect(str(path)).close()
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DestinationError(f"--dest: cannot open {path} as DuckDB: {first}") from None
+        # A reader (`jirakit sql`, a dashboard page) holds a DuckDB file for a moment, and
+        # while it does no writer can open it: wait that moment out rather than fail.
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                duckdb.connect(str(path)).close()
+                break
+            except duckdb.Error as exc:
+                if "lock" in str(exc).lower() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                text = str(exc).strip()
+                first = text.splitlines()[0] if text else type(exc).__name__
+                raise DestinationError(f"--dest: cannot open {path} as DuckDB: {first}") from None
 
 
 def _check_postgres(warehouse: Warehouse, timeout: float) -> None:

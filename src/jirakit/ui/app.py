@@ -1,0 +1,461 @@
+"""The dashboard as an ASGI app: server-rendered pages (Jinja2), a little plain JS.
+
+`create_app(providers, access=...)` builds it; `jirakit dashboard` serves it over one
+warehouse, and `jirakit serve` mounts it at ``/ui`` (every link is made from the mount's
+``root_path``, so it works under any prefix).
+
+Pages (each offered when its provider is given):
+
+``/``             project health: seven charts with captions and table views, filtered
+                  by GET parameters ``project``, ``board``, ``from``, ``to`` (linkable)
+``/syncs``        sync runs, and the run in progress; ``/syncs/live`` is the part the
+                  page polls (an HTML fragment)
+``/drift``        schema drift events
+``/login``        (token access) the login form; ``/logout`` ends the session
+
+Why server-rendered pages with a little JS rather than a single-page app: every page is
+a plain HTML document (tables readable without JS, links that keep filters, forms that
+work with the keyboard), and the only scripts are the chart embedder and a poller.
+Why polling for live progress rather than server-sent events: a poll every two seconds
+is one short request through any proxy, needs no open connection per viewer in the
+worker threads, and a fragment rendered by the same template as the page cannot drift
+from it; SSE would save a second of latency nobody watching a sync needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+from jirakit import __version__
+from jirakit.ui.access import (
+    COOKIE,
+    Access,
+    OpenAccess,
+    SecurityHeaders,
+    Session,
+    SessionStore,
+    check_csrf,
+    clear_session_cookie,
+    set_session_cookie,
+)
+from jirakit.ui.providers import (
+    BadFilter,
+    HealthFilters,
+    Providers,
+    SyncActivity,
+    Unavailable,
+    Viewer,
+)
+
+__all__ = ["UiSettings", "create_app"]
+
+HERE = Path(__file__).parent
+# A failed login waits this long before answering (a guessing script gets nowhere).
+LOGIN_DELAY = 0.5
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """``title`` heads every page; ``source`` says what the data is (a file, a server);
+    ``poll_seconds`` is how often the syncs page asks for news (cheap: the warehouse is
+    opened again only when its file changed)."""
+
+    title: str = "jirakit"
+    source: str = ""
+    poll_seconds: float = 2.0
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["when"] = _when
+    env.filters["duration"] = _duration
+    env.filters["number"] = lambda n: "–" if n is None else f"{int(n):,}"
+    env.filters["spec_json"] = _spec_json
+    return env
+
+
+def _when(value: datetime | None, seconds: bool = False) -> str:
+    if value is None:
+        return "–"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _spec_json(spec: Mapping[str, Any]) -> Markup:
+    """A spec inside ``<script type="application/json">``: ``<`` escaped, so that no
+    value (a summary, a sprint name) can close the element."""
+    text = json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def _parse_date(text: str | None, name: str) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadFilter(f"'{name}' must be a date like 2026-03-01 (got {text[:40]!r}).") from None
+
+
+def parse_filters(params: Mapping[str, str]) -> HealthFilters:
+    """Project health's filters from GET parameters; `BadFilter` says what is wrong."""
+    project = (params.get("project") or "").strip() or None
+    if project is not None and len(project) > 255:
+        raise BadFilter("'project' is a project key, such as ENG.")
+    board_text = (params.get("board") or "").strip()
+    board: int | None = None
+    if board_text:
+        try:
+            board = int(board_text)
+        except ValueError:
+            raise BadFilter(
+                f"'board' must be a board's number (got {board_text[:40]!r})."
+            ) from None
+    return HealthFilters(
+        project, board, _parse_date(params.get("from"), "from"), _parse_date(params.get("to"), "to")
+    )
+
+
+class _Pages:
+    def __init__(
+        self,
+        providers: Providers,
+        access: Access,
+        settings: UiSettings,
+        sessions: SessionStore,
+    ) -> None:
+        self.providers = providers
+        self.access = access
+        self.settings = settings
+        self.sessions = sessions
+        self.env = _environment()
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def nav(self) -> list[tuple[str, str, str]]:
+        """(key, path, label) of the pages on offer."""
+        pages = []
+        if self.providers.analytics is not None:
+            pages.append(("health", "/", "Project health"))
+        if self.providers.sync_runs is not None:
+            pages.append(("syncs", "/syncs", "Syncs"))
+        if self.providers.drift is not None:
+            pages.append(("drift", "/drift", "Schema drift"))
+        return pages
+
+    def session(self, request: Request) -> Session | None:
+        return self.sessions.get(request.cookies.get(COOKIE))
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: Mapping[str, Any],
+        *,
+        status: int = 200,
+        session: Session | None = None,
+        headers: Mapping[str, str] | None = None,
+        fragment: bool = False,
+    ) -> HTMLResponse:
+        root = request.scope.get("root_path") or ""
+        new_session = None
+        if session is None and not fragment:
+            session = new_session = self.sessions.new()
+
+        def link(path: str, query: Mapping[str, str] | None = None) -> str:
+            url = root + path
+            return url + ("?" + urlencode(query) if query else "")
+
+        html = self.env.get_template(template).render(
+            request=request,
+            link=link,
+            static=lambda name: f"{root}/static/{name}",
+            nav=self.nav(),
+            settings=self.settings,
+            csrf=session.csrf if session is not None else "",
+            logged_in=bool(self.access.login_required and session and session.viewer),
+            # What the data is and which pages exist: for those who may look only.
+            private=self.access.viewer(request, session) is not None,
+            version=__version__,
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
+        if new_session is not None:
+            set_session_cookie(response, request, new_session)
+        return response
+
+    def viewer(self, request: Request) -> tuple[Viewer | None, Session | None]:
+        session = self.session(request)
+        return self.access.viewer(request, session), session
+
+    def denied(self, request: Request, fragment: bool = False) -> Response:
+        if fragment or request.method != "GET":
+            return Response("Log in first.", status_code=401, media_type="text/plain")
+        target = request.url.path
+        root = request.scope.get("root_path") or ""
+        if request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(f"{root}/login?{urlencode({'next': target})}", status_code=303)
+
+    def unavailable(
+        self, request: Request, page: str, exc: Unavailable, session: Session | None
+    ) -> HTMLResponse:
+        return self.render(
+            request,
+            "message.html",
+            {
+                "page": page,
+                "heading": "Not available right now",
+                "message": exc.message,
+                "retry_after": exc.retry_after,
+            },
+            status=503,
+            session=session,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+
+    # -- pages ---------------------------------------------------------------------
+
+    def health(self, request: Request) -> Response:
+        viewer, session = self.viewer(request)
+        if viewer is None:
+            return self.denied(request)
+        analytics = self.providers.analytics
+        if analytics is None:
+            raise HTTPException(404)
+        error: str | None = None
+        filters = HealthFilters()
+        try:
+            filters = parse_filters(request.query_params)
+        except BadFilter as exc:
+            error = str(exc)
+        try:
+            choices = analytics.filter_choices(viewer)
+            report = None
+            if error is None:
+                try:
+                    report = analytics.project_health(viewer, filters)
+                except BadFilter as exc:
+                    error = str(exc)
+        except Unavailable as exc:
+            return self.unavailable(request, "health", exc, session)
+        return self.render(
+            request,
+            "health.html",
+            {
+                "page": "health",
+                "filters": filters,
+                "raw": {
+                    k: request.query_params.get(k, "") for k in ("project", "board", "from", "to")
+                },
+                "choices": choices,
+                "report": report,
+                "error": error,
+            },
+            status=400 if error else 200,
+            session=session,
+        )
+
+    def _activity(self, viewer: Viewer) -> SyncActivity:
+        assert self.providers.sync_runs is not None
+        return self.providers.sync_runs.sync_activity(viewer)
+
+    def syncs(self, request: Request) -> Response:
+        viewer, session = self.viewer(request)
+        if viewer is None:
+            return self.denied(request)
+        if self.providers.sync_runs is None:
+            raise HTTPException(404)
+        activity = self._activity(viewer)
+        return self.render(
+            request,
+            "syncs.html",
+            {"page": "syncs", **self._live_context(activity)},
+            session=session,
+        )
+
+    def syncs_live(self, request: Request) -> Response:
+        viewer, _ = self.viewer(request)
+        if viewer is None:
+            return self.denied(request, fragment=True)
+        if self.providers.sync_runs is None:
+            raise HTTPException(404)
+        activity = self._activity(viewer)
+        return self.render(
+            request, "_sync_activity.html", self._live_context(activity), fragment=True
+        )
+
+    def _live_context(self, activity: SyncActivity) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        running = activity.live is not None and activity.live.running
+        poll = self.settings.poll_seconds
+        return {"activity": activity, "now": now, "running": running, "poll_ms": int(poll * 1000)}
+
+    def drift(self, request: Request) -> Response:
+        viewer, session = self.viewer(request)
+        if viewer is None:
+            return self.denied(request)
+        if self.providers.drift is None:
+            raise HTTPException(404)
+        try:
+            events = self.providers.drift.drift_events(viewer)
+        except Unavailable as exc:
+            return self.unavailable(request, "drift", exc, session)
+        kinds: dict[str, int] = {}
+        for event in events:
+            kinds[event.kind] = kinds.get(event.kind, 0) + 1
+        return self.render(
+            request,
+            "drift.html",
+            {"page": "drift", "events": events, "kinds": sorted(kinds.items())},
+            session=session,
+        )
+
+    # -- login ---------------------------------------------------------------------
+
+    def _next(self, value: str | None) -> str:
+        """Where to go after logging in: a path of this app only (no open redirect)."""
+        if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+            return value
+        return "/"
+
+    async def login(self, request: Request) -> Response:
+        session = self.session(request)
+        if not self.access.login_required:
+            return RedirectResponse((request.scope.get("root_path") or "") + "/", status_code=303)
+        if request.method == "GET":
+            return self.render(
+                request,
+                "login.html",
+                {
+                    "page": "login",
+                    "error": None,
+                    "next": self._next(request.query_params.get("next")),
+                },
+                session=session,
+            )
+        form = await request.form()
+        target = self._next(str(form.get("next") or ""))
+        if not check_csrf(session, str(form.get("csrf_token") or "")):
+            return self.render(
+                request,
+                "login.html",
+                {
+                    "page": "login",
+                    "next": target,
+                    "error": "This form has expired (or came from elsewhere): log in again.",
+                },
+                status=403,
+                session=session,
+            )
+        viewer = self.access.login(str(form.get("token") or ""))
+        if viewer is None:
+            await asyncio.sleep(LOGIN_DELAY)  # a guessing script gets nowhere
+            return self.render(
+                request,
+                "login.html",
+                {"page": "login", "next": target, "error": "That token is not right."},
+                status=401,
+                session=session,
+            )
+        assert session is not None
+        self.sessions.drop(session.id)  # a new id on login: no session fixation
+        fresh = self.sessions.new(viewer)
+        response = RedirectResponse(
+            (request.scope.get("root_path") or "") + target, status_code=303
+        )
+        set_session_cookie(response, request, fresh)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        session = self.session(request)
+        form = await request.form()
+        if not check_csrf(session, str(form.get("csrf_token") or "")):
+            return Response(
+                "This form has expired: reload the page.", status_code=403, media_type="text/plain"
+            )
+        assert session is not None
+        self.sessions.drop(session.id)
+        response = RedirectResponse(
+            (request.scope.get("root_path") or "") + "/login", status_code=303
+        )
+        clear_session_cookie(response, request)
+        return response
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        return self.render(
+            request,
+            "message.html",
+            {
+                "page": "",
+                "heading": "Not found",
+                "message": "There is no page here; the pages are listed above.",
+                "retry_after": None,
+            },
+            status=404,
+            session=self.session(request),
+        )
+
+
+def create_app(
+    providers: Providers,
+    *,
+    access: Access | None = None,
+    settings: UiSettings | None = None,
+    hosts: Iterable[str] | None = None,
+    sessions: SessionStore | None = None,
+) -> ASGIApp:
+    """The dashboard app. ``access`` defaults to `OpenAccess` (no login: bind it to
+    loopback and pass ``hosts=LOOPBACK_HOSTS``); ``hosts``, when given, are the only
+    ``Host`` names answered."""
+    pages = _Pages(
+        providers, access or OpenAccess(), settings or UiSettings(), sessions or SessionStore()
+    )
+    routes = [
+        Route("/", pages.health, name="health"),
+        Route("/syncs", pages.syncs, name="syncs"),
+        Route("/syncs/live", pages.syncs_live, name="syncs_live"),
+        Route("/drift", pages.drift, name="drift"),
+        Route("/login", pages.login, methods=["GET", "POST"], name="login"),
+        Route("/logout", pages.logout, methods=["POST"], name="logout"),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: pages.not_found})
+    return SecurityHeaders(app, hosts=hosts)
