@@ -187,14 +187,24 @@ def test_a_site_down_from_the_first_request_is_recorded_and_alerted(tmp_path: Pa
     assert len(alerts) == 1 and alerts[0][0].describe().startswith("3 ")
 
 
-BLOCK_SYNC_EXTRA = "import sys; sys.modules['dlt'] = None; from jirakit.cli import main; main()"
+BLOCK = "import sys; sys.modules[{module!r}] = None; from jirakit.cli import main; main()"
+EXTRAS = [
+    ("sync", "dlt", "sync"),
+    ("report", "matplotlib", "sync"),
+    ("demo", "dlt", "sync"),
+    ("serve", "fastapi", "service"),
+    ("tenants create acme", "fastapi", "service"),
+    ("webhooks serve", "sqlalchemy", "webhooks"),
+    ("dashboard", "jinja2", "ui"),
+]
 
 
-@pytest.mark.parametrize("command", ["sync", "report", "demo"])
-def test_without_the_sync_extra_the_command_names_it(command: str, tmp_path: Path):
-    block = BLOCK_SYNC_EXTRA.replace("'dlt'", "'matplotlib'" if command == "report" else "'dlt'")
+@pytest.mark.parametrize(("command", "module", "extra"), EXTRAS, ids=[e[0] for e in EXTRAS])
+def test_without_an_extra_the_command_names_it(
+    command: str, module: str, extra: str, tmp_path: Path
+):
     done = subprocess.run(
-        [sys.executable, "-c", block, command],
+        [sys.executable, "-c", BLOCK.format(module=module), *command.split()],
         env={**os.environ, "JIRAKIT_URL": "http://127.0.0.1:9"},
         capture_output=True,
         text=True,
@@ -203,6 +213,6 @@ def test_without_the_sync_extra_the_command_names_it(command: str, tmp_path: Pat
     )
     lines = said(done)
     assert done.returncode == 1 and len(lines) == 1, done.stderr
-    assert f"jirakit {command} needs the sync extra" in lines[0]
-    assert "pip install 'jirakit[sync]'" in lines[0]
+    assert f"jirakit {command.split()[0]} needs the {extra} extra (missing: {module})" in lines[0]
+    assert f"pip install 'jirakit[{extra}]'" in lines[0]
     assert not list(tmp_path.iterdir())  # nothing written

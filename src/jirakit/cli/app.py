@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated
 
 import typer
 
 from jirakit import __version__
 from jirakit._logging import configure
+from jirakit.cli._extras import missing_extra
 from jirakit.cli._root import JirakitGroup, error_line
 from jirakit.cli.attach import attach
 from jirakit.cli.automation import issue_app, search, whoami
@@ -105,3 +107,9 @@ def main() -> None:
         app(standalone_mode=True)
     except JiraError as exc:  # raised outside a command (the group handles the rest)
         raise SystemExit(error_line(str(exc), 1).exit_code) from None
+    except ModuleNotFoundError as exc:  # an optional extra that is not installed
+        command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+        line = missing_extra(command, exc.name)
+        if line is None:
+            raise
+        raise SystemExit(error_line(line, 1).exit_code) from None
