@@ -1,0 +1,708 @@
+"""The dashboard inside ``jirakit serve``: at ``/ui``, one tenant's pages.
+
+`mount(app)` adds the dashboard to the service's FastAPI app. Who is looking is a
+tenant: a browser logs in with the tenant's API key (a session cookie follows:
+``HttpOnly``, ``SameSite=Strict``, CSRF-checked forms), a script sends it as
+``Authorization: Bearer KEY`` (`ServiceAccess`). Every provider here takes the viewer's
+tenant and answers only with that tenant's rows; another tenant's ids answer as unknown
+ones do (`KeyError`, a 404 page).
+
+What each page reads (`ServiceSource`), read-only over the service's tables except
+where a button asks for a change:
+
+- **connections**: the ``connections`` table; the newest finished sync job; a
+  re-authorise button for ``needs_reauth`` OAuth connections (the service's own OAuth
+  start route makes the consent URL);
+- **syncs**: ``sync_connection`` jobs of the job queue (``JIRAKIT_JOBS_URL``) whose
+  `SyncTarget` is named after the connection's id (``jirakit jobs add-target <id>``),
+  and the runs that sync wrote into its warehouse; Start defers a job, Stop cancels the
+  waiting ones;
+- **project health, schema drift**: the warehouse of the connection's sync target
+  (`jirakit.ui.warehouse.WarehouseSource`);
+- **webhooks**: the connection's Jira webhook inbox (`jirakit.webhooks.store.Inbox`;
+  ``JIRAKIT_UI_INBOX``, a URL with ``{connection}`` standing for its id) and the
+  tenant's outgoing webhook outbox (the ``deliveries`` table);
+- **rate-limit budget**: the governor's snapshot (`jirakit.jobs.budget.Governor`, as
+  ``state.extra["governor"]``, or given), sampled while the page is watched.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from starlette.requests import Request
+
+from jirakit.ui.access import Session
+from jirakit.ui.providers import (
+    BadFilter,
+    BoxItem,
+    BudgetSnapshot,
+    ConnectionSummary,
+    DriftEventRow,
+    FilterChoices,
+    HealthFilters,
+    ProjectHealth,
+    Providers,
+    SyncActivity,
+    SyncJob,
+    Unavailable,
+    Viewer,
+    WebhookBoxSummary,
+)
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from jirakit.jobs.budget import Governor
+    from jirakit.jobs.queue import JobQueue, JobRow
+    from jirakit.jobs.tasks import SyncTarget
+    from jirakit.service.models import Connection
+    from jirakit.service.state import ServiceState
+    from jirakit.ui.warehouse import WarehouseSource
+
+__all__ = ["ServiceAccess", "ServiceSource", "mount"]
+
+INBOX_ENV = "JIRAKIT_UI_INBOX"
+SYNC_TASK = "sync_connection"
+# Inbox states shown per event type, in this order.
+INBOX_STATES = ("received", "verified", "rejected", "retried by Jira", "replayed")
+OUTBOX_STATES = ("pending", "retrying", "delivered", "dead")
+
+
+def _utc(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _ms(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
+
+
+class ServiceAccess:
+    """Tenants: the API key typed into the login form, or sent as a Bearer credential."""
+
+    login_required = True
+
+    def __init__(self, state: ServiceState) -> None:
+        self.state = state
+
+    def _tenant(self, key: str) -> Viewer | None:
+        from jirakit.service.models import Tenant
+        from jirakit.service.tenants import tenant_for_key
+
+        key = key.strip()
+        if not key or len(key) > 500:
+            return None
+        with self.state.sessions() as session:
+            tenant_id = tenant_for_key(session, key)
+            if tenant_id is None:
+                return None
+            name = session.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
+        return Viewer(tenant_id=tenant_id, name=str(name or tenant_id))
+
+    def viewer(self, request: Request, session: Session | None) -> Viewer | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, credential = header.partition(" ")
+        if scheme.lower() == "bearer" and credential.strip():
+            return self._tenant(credential)
+        return session.viewer if session is not None else None
+
+    def login(self, secret: str) -> Viewer | None:
+        return self._tenant(secret)
+
+
+@dataclass
+class _Sample:
+    at: float
+    mine: float
+    others: float
+
+
+class ServiceSource:
+    """Every service page's provider, scoped to the viewer's tenant (see the module
+    docstring). ``queue``: the job queue (None: no syncs page); ``inbox_url``: the
+    inboxes' URL with ``{connection}`` (None: the inbox part says how to set it);
+    ``governor``: the budget (None: no budget page)."""
+
+    def __init__(
+        self,
+        state: ServiceState,
+        *,
+        queue: JobQueue | None = None,
+        inbox_url: str | None = None,
+        governor: Governor | None = None,
+        samples: int = 720,
+    ) -> None:
+        self.state = state
+        self.queue = queue
+        self.inbox_url = inbox_url
+        self.governor = governor
+        self._lock = threading.Lock()
+        self._warehouses: dict[tuple[str, str | None], WarehouseSource] = {}
+        self._samples: dict[str, deque[_Sample]] = {}
+        self._sample_limit = samples
+
+    # -- scoping -------------------------------------------------------------------
+
+    def _tenant(self, viewer: Viewer) -> str:
+        if not viewer.tenant_id:
+            raise KeyError("no tenant")
+        return viewer.tenant_id
+
+    def _owned(self, viewer: Viewer, connection: str) -> Connection:
+        from jirakit.service.models import Connection
+
+        tenant = self._tenant(viewer)
+        with self.state.sessions() as session:
+            row = session.scalar(
+                select(Connection).where(
+                    Connection.id == connection, Connection.tenant_id == tenant
+                )
+            )
+        if row is None:
+            raise KeyError(connection)
+        return row
+
+    def _connections(self, viewer: Viewer) -> list[Connection]:
+        from jirakit.service.models import Connection
+
+        tenant = self._tenant(viewer)
+        with self.state.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Connection)
+                    .where(Connection.tenant_id == tenant)
+                    .order_by(Connection.created_at, Connection.id)
+                )
+            )
+
+    def _targets(self) -> dict[str, SyncTarget]:
+        if self.queue is None:
+            return {}
+        return {target.name: target for target, _ in self.queue.targets()}
+
+    def _sync_jobs(self, names: set[str]) -> list[JobRow]:
+        if self.queue is None or not names:
+            return []
+        out = []
+        for row in self.queue.jobs():
+            if row.task != SYNC_TASK:
+                continue
+            target = row.args.get("target")
+            if isinstance(target, dict) and target.get("name") in names:
+                out.append(row)
+        return out
+
+    # -- connections ---------------------------------------------------------------
+
+    def connections(self, viewer: Viewer) -> Sequence[ConnectionSummary]:
+        rows = self._connections(viewer)
+        targets = self._targets()
+        last: dict[str, JobRow] = {}
+        for job in self._sync_jobs({c.id for c in rows}):
+            if job.status in ("succeeded", "failed") and job.finished_at is not None:
+                name = str(job.args["target"]["name"])
+                held = last.get(name)
+                if held is None or (held.finished_at or 0) <= job.finished_at:
+                    last[name] = job
+        out = []
+        for c in rows:
+            target = targets.get(c.id)
+            newest = last.get(c.id)
+            out.append(
+                ConnectionSummary(
+                    id=c.id,
+                    name=c.external_xref or c.site,
+                    site=c.site,
+                    auth_kind=c.kind,
+                    health=c.status,
+                    scopes=tuple(c.scopes or ()),
+                    token_expires_at=c.token_expires_at,
+                    last_sync_at=_utc(newest.finished_at) if newest else None,
+                    last_sync_status=newest.status if newest else None,
+                    last_error=c.last_error or (newest.error if newest else None),
+                    paused=bool(c.is_paused),
+                    sync_target=_describe_target(target) if target else None,
+                    last_used_at=c.last_activity_at,
+                )
+            )
+        return out
+
+    def reauthorize(self, viewer: Viewer, connection: str) -> str:
+        conn = self._owned(viewer, connection)
+        if conn.kind != "oauth2":
+            raise BadFilter(
+                f"{conn.site} connects with an API token, not OAuth: give it a new token "
+                f"(PUT /unified/connection/{conn.id})."
+            )
+        # The service's own OAuth start route makes the consent URL (its state bound to
+        # this tenant, with the site preferred), as an API client calling it would get.
+        from jirakit.service.problems import Problem
+        from jirakit.service.routers.connection import oauth_start
+
+        with self.state.sessions() as session:
+            try:
+                answer = oauth_start(
+                    self.state,
+                    session,
+                    conn.tenant_id,
+                    conn.tenant_id,
+                    "jira",
+                    success_redirect=None,
+                    external_xref=conn.external_xref,
+                    subdomain=conn.site,
+                    scopes=None,
+                    redirect=False,
+                )
+            except Problem as exc:
+                raise BadFilter(exc.detail) from None
+        return bytes(answer.body).decode()
+
+    # -- syncs ---------------------------------------------------------------------
+
+    @property
+    def full_refresh_supported(self) -> bool:
+        """Whether the queue's ``sync_connection`` takes ``full_refresh``."""
+        if self.queue is None or SYNC_TASK not in self.queue.registry:
+            return False
+        function = self.queue.registry.get(SYNC_TASK).function
+        return "full_refresh" in inspect.signature(function).parameters
+
+    def _target(self, viewer: Viewer, connection: str) -> SyncTarget:
+        self._owned(viewer, connection)
+        if self.queue is None:
+            raise BadFilter("No job queue is set up: set JIRAKIT_JOBS_URL for jirakit serve.")
+        target = self._targets().get(connection)
+        if target is None:
+            raise BadFilter(
+                f"Connection {connection} has no sync target yet: add one named after it "
+                f"(jirakit jobs add-target {connection} --url ... --dest ...)."
+            )
+        return target
+
+    def start(self, viewer: Viewer, connection: str, *, full_refresh: bool = False) -> int | None:
+        target = self._target(viewer, connection)
+        assert self.queue is not None
+        args: dict[str, Any] = {"target": target.as_json()}
+        if full_refresh:
+            if not self.full_refresh_supported:
+                raise BadFilter("This job queue's syncs cannot be asked for a full refresh.")
+            args["full_refresh"] = True
+        return self.queue.defer(SYNC_TASK, **args)
+
+    def stop(self, viewer: Viewer, connection: str) -> int:
+        self._target(viewer, connection)
+        assert self.queue is not None
+        return sum(
+            1
+            for job in self._sync_jobs({connection})
+            if job.status == "todo" and self.queue.cancel(job.id)
+        )
+
+    def jobs(self, viewer: Viewer, connection: str, *, limit: int = 50) -> Sequence[SyncJob]:
+        self._owned(viewer, connection)
+        rows = sorted(self._sync_jobs({connection}), key=lambda j: j.id, reverse=True)
+        return [
+            SyncJob(
+                id=j.id,
+                connection=connection,
+                status=j.status,
+                attempts=j.attempts,
+                queued_at=_utc(j.queued_at),
+                finished_at=_utc(j.finished_at),
+                error=j.error,
+                full_refresh=bool(j.args.get("full_refresh")),
+            )
+            for j in rows[:limit]
+        ]
+
+    # -- the connection's warehouse ------------------------------------------------
+
+    def chosen(self, viewer: Viewer, connection: str | None) -> str | None:
+        """The connection a warehouse page shows: the one asked for (if the viewer's),
+        else the viewer's first with a sync target, else the first."""
+        if connection:
+            self._owned(viewer, connection)
+            return connection
+        rows = self._connections(viewer)
+        targets = self._targets()
+        for c in rows:
+            if c.id in targets:
+                return c.id
+        return rows[0].id if rows else None
+
+    def warehouse(self, viewer: Viewer, connection: str | None) -> WarehouseSource:
+        from jirakit.sync.pipeline import warehouse_for
+        from jirakit.ui.warehouse import WarehouseSource
+
+        chosen = self.chosen(viewer, connection)
+        if chosen is None:
+            raise Unavailable("You have no connection yet: create one with the API first.")
+        try:
+            target = self._target(viewer, chosen)
+        except BadFilter as exc:
+            raise Unavailable(str(exc), retry_after=60) from None
+        key = (target.dest, target.dataset)
+        with self._lock:
+            source = self._warehouses.get(key)
+            if source is None:
+                source = self._warehouses[key] = WarehouseSource(
+                    warehouse_for(target.dest, target.dataset)
+                )
+            return source
+
+    def filter_choices(self, viewer: Viewer, connection: str | None = None) -> FilterChoices:
+        return self.warehouse(viewer, connection).filter_choices(viewer)
+
+    def project_health(
+        self, viewer: Viewer, filters: HealthFilters, connection: str | None = None
+    ) -> ProjectHealth:
+        return self.warehouse(viewer, connection).project_health(viewer, filters)
+
+    def sync_activity(
+        self, viewer: Viewer, connection: str | None = None, *, limit: int = 50
+    ) -> SyncActivity:
+        return self.warehouse(viewer, connection).sync_activity(viewer, limit=limit)
+
+    def drift_events(
+        self, viewer: Viewer, connection: str | None = None, *, limit: int = 500
+    ) -> tuple[DriftEventRow, ...]:
+        return self.warehouse(viewer, connection).drift_events(viewer, limit=limit)
+
+    # -- webhooks ------------------------------------------------------------------
+
+    @contextmanager
+    def _inbox(self, viewer: Viewer, connection: str) -> Iterator[Any]:
+        self._owned(viewer, connection)
+        if not self.inbox_url:
+            raise Unavailable(
+                f"No webhook inbox is set up: set {INBOX_ENV} to the inboxes' URL, with "
+                "{connection} for the connection's id (sqlite:////var/lib/jirakit/"
+                "inbox-{connection}.db).",
+                retry_after=60,
+            )
+        from jirakit.webhooks.store import Inbox
+
+        url = self.inbox_url.replace("{connection}", connection)
+        if url.startswith("sqlite:///") and not os.path.exists(url.removeprefix("sqlite:///")):
+            raise Unavailable(
+                f"The webhook inbox of connection {connection} is empty: nothing has arrived yet.",
+                retry_after=60,
+            )
+        inbox = Inbox(url, create=False)
+        try:
+            yield inbox
+        finally:
+            inbox.close()
+
+    def inbox(self, viewer: Viewer, connection: str) -> WebhookBoxSummary:
+        from jirakit.webhooks.store import APPLIED, REJECTED, deliveries
+
+        d = deliveries.c
+        with self._inbox(viewer, connection) as inbox, inbox.read() as conn:
+            grouped = conn.execute(
+                select(
+                    func.coalesce(d.event, "(none)"),
+                    d.status,
+                    d.retry > 0,
+                    d.replay,
+                    func.count(),
+                    func.sum(d.applied_ms - d.received_ms),
+                    func.count(d.applied_ms),
+                    func.min(d.received_ms),
+                    func.max(d.received_ms),
+                ).group_by(func.coalesce(d.event, "(none)"), d.status, d.retry > 0, d.replay)
+            ).all()
+            recent = conn.execute(
+                select(d.delivery_id, d.event, d.status, d.received_ms, d.attempts, d.error)
+                .order_by(d.seq.desc())
+                .limit(50)
+            ).all()
+        counts: dict[str, dict[str, int]] = {}
+        lag_total: dict[str, float] = {}
+        lag_n: dict[str, int] = {}
+        first: int | None = None
+        last: int | None = None
+        for event, status, retried, replayed, n, lag_ms, applied_n, lo, hi in grouped:
+            row = counts.setdefault(str(event), dict.fromkeys(INBOX_STATES, 0))
+            row["received"] += int(n)
+            if status == REJECTED:
+                row["rejected"] += int(n)
+            else:
+                row["verified"] += int(n)
+            if retried:
+                row["retried by Jira"] += int(n)
+            if replayed:
+                row["replayed"] += int(n)
+            if status == APPLIED and applied_n:
+                lag_total[str(event)] = lag_total.get(str(event), 0.0) + float(lag_ms or 0)
+                lag_n[str(event)] = lag_n.get(str(event), 0) + int(applied_n)
+            first = lo if first is None else min(first, lo)
+            last = hi if last is None else max(last, hi)
+        return WebhookBoxSummary(
+            counts=dict(sorted(counts.items())),
+            lag_seconds={e: lag_total[e] / lag_n[e] / 1000 for e in sorted(lag_total)},
+            items=tuple(
+                BoxItem(
+                    id=str(r[0]),
+                    event=str(r[1] or "(none)"),
+                    status=str(r[2]),
+                    at=_ms(r[3]),
+                    attempts=int(r[4] or 0),
+                    detail=None if r[5] is None else str(r[5])[:300],
+                )
+                for r in recent
+            ),
+            source=f"connection {connection}",
+            first_at=_ms(first),
+            last_at=_ms(last),
+        )
+
+    def replay(self, viewer: Viewer, connection: str, start: datetime, end: datetime) -> int:
+        if end <= start:
+            raise BadFilter("The range must end after it starts.")
+        with self._inbox(viewer, connection) as inbox:
+            return int(
+                inbox.replay(
+                    since_ms=int(start.timestamp() * 1000), until_ms=int(end.timestamp() * 1000)
+                )
+            )
+
+    def outbox(self, viewer: Viewer) -> WebhookBoxSummary:
+        from jirakit.service.models import Delivery
+
+        tenant = self._tenant(viewer)
+        with self.state.sessions() as session:
+            grouped = session.execute(
+                select(
+                    Delivery.event_type,
+                    Delivery.status,
+                    Delivery.attempts > 0,
+                    func.count(),
+                    func.min(Delivery.created_at),
+                    func.max(Delivery.created_at),
+                )
+                .where(Delivery.tenant_id == tenant)
+                .group_by(Delivery.event_type, Delivery.status, Delivery.attempts > 0)
+            ).all()
+            delivered = session.execute(
+                select(Delivery.event_type, Delivery.created_at, Delivery.delivered_at).where(
+                    Delivery.tenant_id == tenant, Delivery.status == "delivered"
+                )
+            ).all()
+            trouble = session.execute(
+                select(Delivery)
+                .where(
+                    Delivery.tenant_id == tenant,
+                    (Delivery.status == "failed")
+                    | ((Delivery.status == "pending") & (Delivery.attempts > 0)),
+                )
+                .order_by(Delivery.created_at.desc(), Delivery.id)
+                .limit(100)
+            ).scalars()
+            items = tuple(
+                BoxItem(
+                    id=m.id,
+                    event=m.event_type,
+                    status="dead" if m.status == "failed" else "retrying",
+                    at=m.created_at,
+                    attempts=m.attempts,
+                    detail=(m.last_error or "")[:300]
+                    + (f" (HTTP {m.last_status})" if m.last_status else ""),
+                )
+                for m in trouble
+            )
+        counts: dict[str, dict[str, int]] = {}
+        first: datetime | None = None
+        last: datetime | None = None
+        for event, status, tried, n, lo, hi in grouped:
+            row = counts.setdefault(str(event), dict.fromkeys(OUTBOX_STATES, 0))
+            if status == "failed":
+                row["dead"] += int(n)
+            elif status == "delivered":
+                row["delivered"] += int(n)
+            elif tried:
+                row["retrying"] += int(n)
+            else:
+                row["pending"] += int(n)
+            first = lo if first is None or (lo and lo < first) else first
+            last = hi if last is None or (hi and hi > last) else last
+        lag_total: dict[str, float] = {}
+        lag_n: dict[str, int] = {}
+        for event, created, sent in delivered:
+            if created is not None and sent is not None:
+                lag_total[event] = lag_total.get(event, 0.0) + (sent - created).total_seconds()
+                lag_n[event] = lag_n.get(event, 0) + 1
+        return WebhookBoxSummary(
+            counts=dict(sorted(counts.items())),
+            lag_seconds={e: lag_total[e] / lag_n[e] for e in sorted(lag_total)},
+            items=items,
+            source=f"tenant {viewer.name}",
+            first_at=first,
+            last_at=last,
+        )
+
+    def retry(self, viewer: Viewer, delivery_id: str | None = None) -> int:
+        from jirakit.service.models import Delivery
+        from jirakit.service.outbox import replay
+
+        tenant = self._tenant(viewer)
+        with self.state.sessions() as session:
+            query = select(Delivery.webhook_id, Delivery.id).where(
+                Delivery.tenant_id == tenant, Delivery.status == "failed"
+            )
+            if delivery_id is not None:
+                query = query.where(Delivery.id == delivery_id)
+            found = session.execute(query).all()
+        if delivery_id is not None and not found:
+            raise KeyError(delivery_id)
+        if delivery_id is not None:
+            return replay(self.state, tenant, found[0][0], delivery_id)
+        return sum(replay(self.state, tenant, hook) for hook in sorted({h for h, _ in found}))
+
+    # -- the rate-limit budget -----------------------------------------------------
+
+    def budget(self, viewer: Viewer) -> BudgetSnapshot:
+        tenant = self._tenant(viewer)
+        governor = self.governor or self.state.extra.get("governor")
+        if governor is None:
+            raise Unavailable(
+                "No rate-limit governor is set up in this service, so there is no shared "
+                "points budget to show.",
+                retry_after=60,
+            )
+        snap = governor.snapshot()
+        now = time.time()
+        mine_rows = [r for r in snap.tenants if r["tenant"] == tenant]
+        others = [r for r in snap.tenants if r["tenant"] != tenant]
+        mine_total = sum(float(r["granted_points"]) for r in mine_rows)
+        others_total = sum(float(r["granted_points"]) for r in others)
+        with self._lock:
+            series = self._samples.setdefault(tenant, deque(maxlen=self._sample_limit))
+            if not series or now - series[-1].at >= 1.0:
+                series.append(_Sample(now, mine_total, others_total))
+            taken = list(series)
+        base = taken[0]
+        used = {
+            "you": [(_when(s.at), round(s.mine - base.mine, 3)) for s in taken],
+            "other tenants": [(_when(s.at), round(s.others - base.others, 3)) for s in taken],
+        }
+        reserves = getattr(getattr(governor, "policy", None), "reserves", None)
+        throttled = {}
+        for r in mine_rows:
+            if not r["waiting"]:
+                continue
+            why = _why_waiting(r, snap, others, reserves)
+            throttled[str(r["priority"])] = why
+        return BudgetSnapshot(
+            pool_points_per_hour=round(snap.points * 3600 / snap.window),
+            used=used,
+            throttled=throttled,
+            window_seconds=snap.window,
+            pool_left=max(0.0, snap.tokens),
+            server_remaining=snap.server_remaining,
+            mine=tuple(
+                (
+                    str(r["priority"]),
+                    float(r["granted_points"]),
+                    int(r["requests"]),
+                    float(r["waited_seconds"]),
+                    bool(r["waiting"]),
+                )
+                for r in mine_rows
+            ),
+            others_waiting=len({r["tenant"] for r in others if r["waiting"]}),
+            others=len({r["tenant"] for r in others}),
+            sampled_at=_when(now),
+        )
+
+
+def _when(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+PRIORITY_ORDER = ("interactive", "webhook", "incremental", "backfill")
+
+
+def _why_waiting(
+    row: dict[str, Any], snap: Any, others: list[dict[str, Any]], reserves: Any
+) -> str:
+    """Why a tenant's class waits, in a sentence, from the snapshot alone."""
+    name = str(row["priority"])
+    rank = PRIORITY_ORDER.index(name) if name in PRIORITY_ORDER else len(PRIORITY_ORDER)
+    higher = [r for r in others if r["waiting"] and PRIORITY_ORDER.index(str(r["priority"])) < rank]
+    if higher:
+        return "a class of higher priority is waiting, and goes first"
+    reserve = 0.0
+    if isinstance(reserves, Sequence) and rank < len(reserves):
+        reserve = float(reserves[rank]) * float(snap.capacity)
+    if snap.server_remaining is not None and snap.server_remaining <= 0:
+        return "Jira says the pool is spent until it resets"
+    if snap.tokens <= reserve:
+        return (
+            f"the pool is down to the share kept for higher priorities ({reserve:,.0f} points)"
+            if reserve
+            else "the pool is spent: points come back as the window moves on"
+        )
+    lighter = [r for r in others if r["waiting"] and str(r["priority"]) == name]
+    if lighter:
+        return "another tenant of the same class used less lately, and goes first (fair share)"
+    return "waiting for points to come back"
+
+
+def _describe_target(target: SyncTarget) -> str:
+    dest = target.dest
+    if "@" in dest:  # no user names in what a page shows
+        scheme, _, rest = dest.partition("://")
+        dest = f"{scheme}://{rest.split('@', 1)[1]}"
+    return dest + (f" ({target.dataset})" if target.dataset else "")
+
+
+def providers_for(source: ServiceSource) -> Providers:
+    """The pages on offer: connections, webhooks and the budget always (the budget says
+    when no governor runs); syncs, project health and drift with a job queue."""
+    with_queue = source.queue is not None
+    return Providers(
+        analytics=source if with_queue else None,
+        sync_runs=source if with_queue else None,
+        drift=source if with_queue else None,
+        connections=source,
+        sync_control=source if with_queue else None,
+        webhooks=source,
+        budget=source,
+    )
+
+
+def mount(app: FastAPI, path: str = "/ui") -> ServiceSource:
+    """Mount the dashboard on the service ``app`` at ``path``. The job queue is
+    ``JIRAKIT_JOBS_URL`` (when set), the inboxes ``JIRAKIT_UI_INBOX``, the governor
+    ``app.state.service.extra["governor"]`` (read when the budget page is asked for)."""
+    from jirakit.ui.app import UiSettings, create_app
+
+    state: ServiceState = app.state.service
+    queue = None
+    url = os.environ.get("JIRAKIT_JOBS_URL")
+    if url:
+        from jirakit.jobs.queue import open_queue
+
+        queue = open_queue(url)
+    source = ServiceSource(state, queue=queue, inbox_url=os.environ.get(INBOX_ENV) or None)
+    state.extra["ui"] = source
+    app.mount(
+        path,
+        create_app(
+            providers_for(source),
+            access=ServiceAccess(state),
+            settings=UiSettings(title="jirakit", source="jirakit serve", service=True),
+        ),
+    )
+    return source

@@ -1,0 +1,101 @@
+"""The service pages' charts (webhook inbox and outbox, rate-limit budget), as `Chart`s:
+a Vega-Lite spec and a table of the same numbers, like project health's (see `charts`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jirakit.ui.charts import PALETTE, grouped_bars, line_chart
+from jirakit.ui.providers import BudgetSnapshot, Chart, TableData, WebhookBoxSummary
+
+__all__ = ["box_chart", "budget_chart"]
+
+
+def box_chart(
+    key: str, title: str, box: WebhookBoxSummary, states: Sequence[str], what: str
+) -> Chart:
+    """Messages per event type, one bar per state in ``states``."""
+    events = list(box.counts)
+    data = [
+        {"category": event, "series": state, "value": int(box.counts[event].get(state, 0))}
+        for event in events
+        for state in states
+    ]
+    columns = ("event type", *states, "mean lag")
+    rows = tuple(
+        (
+            event,
+            *(f"{int(box.counts[event].get(s, 0)):,}" for s in states),
+            f"{box.lag_seconds[event]:.1f} s" if event in box.lag_seconds else "–",
+        )
+        for event in events
+    )
+    total = sum(int(box.counts[e].get(states[0], 0)) for e in events)
+    caption = f"{what} per event type: {', '.join(states)}; {total:,} {states[0]} in all" + (
+        f", from {box.first_at:%Y-%m-%d %H:%M} to {box.last_at:%Y-%m-%d %H:%M} UTC."
+        if box.first_at and box.last_at
+        else "."
+    )
+    return Chart(
+        key=key,
+        title=title,
+        caption=caption,
+        spec=grouped_bars(
+            caption,
+            data,
+            series=list(states),
+            categories=events,
+            value_title="messages",
+            horizontal=True,
+        ),
+        table=TableData(columns, (False, *(True for _ in states), True), rows),
+        series=tuple(states),
+        empty=None if events else f"No {what.lower()} yet.",
+    )
+
+
+def budget_chart(snapshot: BudgetSnapshot) -> Chart:
+    """Points granted since the page started watching: yours and the other tenants'."""
+    series = list(snapshot.used)
+    data = [
+        {"day": at.isoformat(), "series": name, "value": points}
+        for name in series
+        for at, points in snapshot.used[name]
+    ]
+    times = sorted({at for name in series for at, _ in snapshot.used[name]})
+    by = {name: dict(snapshot.used[name]) for name in series}
+    rows = tuple(
+        (at.strftime("%H:%M:%S"), *(f"{by[name].get(at, 0):,.1f}" for name in series))
+        for at in times
+    )
+    caption = (
+        f"Points granted from the shared pool ({snapshot.pool_points_per_hour:,} points an "
+        "hour for every tenant together) since this page began watching, to you and to "
+        "all other tenants together; sampled each time the page refreshes."
+    )
+    spec = line_chart(
+        caption,
+        data,
+        series=series,
+        y_title="points granted",
+        colours=[PALETTE[0], PALETTE[1]],
+        x_title="time (UTC)",
+    )
+    spec["encoding"]["x"]["axis"].update({"format": "%H:%M:%S", "formatType": "utc"})
+    spec["encoding"]["tooltip"][0] = {
+        "field": "day",
+        "type": "temporal",
+        "title": "time (UTC)",
+        "format": "%H:%M:%S",
+        "formatType": "utc",
+    }
+    spec["mark"]["point"] = True
+    return Chart(
+        key="budget_used",
+        title="Points used",
+        caption=caption,
+        spec=spec,
+        table=TableData(("time (UTC)", *series), (False, *(True for _ in series)), rows),
+        series=tuple(series),
+        empty=None if len(times) else "No samples yet.",
+    )
