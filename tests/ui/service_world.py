@@ -20,6 +20,8 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,10 +89,11 @@ class World:
             follow_redirects=False,
         )
 
-    def logged_in(self, who: str) -> httpx.Client:
-        http = self.client()
-        login(http, self.keys[who])
-        return http
+    @contextmanager
+    def logged_in(self, who: str) -> Iterator[httpx.Client]:
+        with self.client() as http:
+            login(http, self.keys[who])
+            yield http
 
     def inbox_sql(self, sql: str) -> list[tuple[Any, ...]]:
         import sqlite3

@@ -37,6 +37,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -355,10 +356,29 @@ class ServiceSource:
         with self._lock:
             source = self._warehouses.get(key)
             if source is None:
-                source = self._warehouses[key] = WarehouseSource(
-                    warehouse_for(target.dest, target.dataset)
-                )
+                warehouse = warehouse_for(target.dest, target.dataset)
+                busy = None
+                if warehouse.dialect == "duckdb":
+                    # A sync job writing the file: do not open it meanwhile (a reader
+                    # holding it open would make the job's next open fail).
+                    busy = partial(self._writing, target.dest)
+                source = self._warehouses[key] = WarehouseSource(warehouse, busy=busy)
             return source
+
+    def _writing(self, dest: str) -> str | None:
+        """ "Sync job N" when a running job of the queue syncs into ``dest``."""
+        if self.queue is None:
+            return None
+        for job in self.queue.jobs():
+            target = job.args.get("target")
+            if (
+                job.task == SYNC_TASK
+                and job.status == "doing"
+                and isinstance(target, dict)
+                and target.get("dest") == dest
+            ):
+                return f"Sync job {job.id}"
+        return None
 
     def filter_choices(self, viewer: Viewer, connection: str | None = None) -> FilterChoices:
         return self.warehouse(viewer, connection).filter_choices(viewer)
@@ -636,27 +656,37 @@ PRIORITY_ORDER = ("interactive", "webhook", "incremental", "backfill")
 def _why_waiting(
     row: dict[str, Any], snap: Any, others: list[dict[str, Any]], reserves: Any
 ) -> str:
-    """Why a tenant's class waits, in a sentence, from the snapshot alone."""
+    """Why a tenant's class waits, in a sentence, from the snapshot alone, in the order
+    the governor decides (`jirakit.jobs.budget.decide`): a higher class waiting goes
+    first; then a lighter tenant of the same class; else the pool is too low for this
+    class (each class leaves a share of it to the classes above)."""
     name = str(row["priority"])
     rank = PRIORITY_ORDER.index(name) if name in PRIORITY_ORDER else len(PRIORITY_ORDER)
-    higher = [r for r in others if r["waiting"] and PRIORITY_ORDER.index(str(r["priority"])) < rank]
-    if higher:
+
+    def rank_of(r: dict[str, Any]) -> int:
+        p = str(r["priority"])
+        return PRIORITY_ORDER.index(p) if p in PRIORITY_ORDER else len(PRIORITY_ORDER)
+
+    if any(r["waiting"] and rank_of(r) < rank for r in others):
         return "a class of higher priority is waiting, and goes first"
-    reserve = 0.0
-    if isinstance(reserves, Sequence) and rank < len(reserves):
-        reserve = float(reserves[rank]) * float(snap.capacity)
+    if any(
+        r["waiting"]
+        and rank_of(r) == rank
+        and float(r["recent_points"]) < float(row["recent_points"])
+        for r in others
+    ):
+        return "another tenant of the same class used less lately, and goes first (fair share)"
     if snap.server_remaining is not None and snap.server_remaining <= 0:
         return "Jira says the pool is spent until it resets"
-    if snap.tokens <= reserve:
+    floor = 0.0
+    if isinstance(reserves, Sequence) and rank < len(reserves):
+        floor = float(reserves[rank]) * float(snap.capacity)
+    if floor > 0:
         return (
-            f"the pool is down to the share kept for higher priorities ({reserve:,.0f} points)"
-            if reserve
-            else "the pool is spent: points come back as the window moves on"
+            f"the pool is too low for this class: it may spend only above the share kept "
+            f"for higher priorities ({floor:,.0f} points; {max(0.0, snap.tokens):,.0f} left)"
         )
-    lighter = [r for r in others if r["waiting"] and str(r["priority"]) == name]
-    if lighter:
-        return "another tenant of the same class used less lately, and goes first (fair share)"
-    return "waiting for points to come back"
+    return "the pool is spent for now: points come back as the window moves on"
 
 
 def _describe_target(target: SyncTarget) -> str:
