@@ -147,9 +147,11 @@ def build_world(synced: Synced, sandbox_url: str, work: Path) -> World:
         oauth_auth_url=sandbox_url,
         oauth_api_url=sandbox_url,
     )
-    saved = {k: os.environ.get(k) for k in ("JIRAKIT_JOBS_URL", "JIRAKIT_UI_INBOX")}
+    names = ("JIRAKIT_JOBS_URL", "JIRAKIT_UI_INBOX", "JIRAKIT_UI_POLL")
+    saved = {k: os.environ.get(k) for k in names}
     os.environ["JIRAKIT_JOBS_URL"] = f"sqlite:///{work / 'jobs.db'}"
     os.environ["JIRAKIT_UI_INBOX"] = inbox
+    os.environ["JIRAKIT_UI_POLL"] = "0.3"
     try:
         app = create_app(settings)
     finally:

@@ -81,6 +81,24 @@ def test_every_page_needs_a_tenant_and_the_login_takes_its_api_key(world: World)
         assert forged.status_code == 403
         done = login(http, world.keys["a"])
         cookie = done.headers["set-cookie"]
+        # Back where the login was asked for (a path inside /ui, kept with its query).
+        asked = http.get("/ui/webhooks", params={"connection": world.conns["a"]})
+        assert asked.status_code == 200
+        http.cookies.clear()
+        sent = http.get("/ui/drift", params={"connection": world.conns["a"]})
+        assert sent.headers["location"] == (
+            f"/ui/login?next=%2Fdrift%3Fconnection%3D{world.conns['a']}"
+        )
+        form = http.get(sent.headers["location"])
+        back = http.post(
+            "/ui/login",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "token": world.keys["a"],
+                "next": f"/drift?connection={world.conns['a']}",
+            },
+        )
+        assert back.headers["location"] == f"/ui/drift?connection={world.conns['a']}"
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/ui/" in cookie
         assert http.get("/ui/connections").status_code == 200
     with world.client() as script:

@@ -262,8 +262,10 @@ class _Pages:
     def denied(self, request: Request, fragment: bool = False) -> Response:
         if fragment or request.method != "GET":
             return Response("Log in first.", status_code=401, media_type="text/plain")
-        target = request.url.path
         root = request.scope.get("root_path") or ""
+        target = request.url.path
+        if root and target.startswith(root):  # the path inside this app, as links are made
+            target = target[len(root) :] or "/"
         if request.url.query:
             target += "?" + request.url.query
         return RedirectResponse(f"{root}/login?{urlencode({'next': target})}", status_code=303)

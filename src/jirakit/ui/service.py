@@ -74,6 +74,7 @@ if TYPE_CHECKING:
 __all__ = ["ServiceAccess", "ServiceSource", "mount"]
 
 INBOX_ENV = "JIRAKIT_UI_INBOX"
+POLL_ENV = "JIRAKIT_UI_POLL"
 SYNC_TASK = "sync_connection"
 # Inbox states shown per event type, in this order.
 INBOX_STATES = ("received", "verified", "rejected", "retried by Jira", "replayed")
@@ -712,10 +713,26 @@ def providers_for(source: ServiceSource) -> Providers:
     )
 
 
+def _poll_seconds() -> float:
+    text = os.environ.get(POLL_ENV, "").strip()
+    try:
+        value = float(text) if text else 2.0
+    except ValueError:
+        from jirakit.errors import ConfigurationError
+
+        raise ConfigurationError(f"{POLL_ENV} must be seconds, such as 2 (got {text!r})") from None
+    if not 0.1 <= value <= 3600:
+        from jirakit.errors import ConfigurationError
+
+        raise ConfigurationError(f"{POLL_ENV} must be between 0.1 and 3600 seconds")
+    return value
+
+
 def mount(app: FastAPI, path: str = "/ui") -> ServiceSource:
     """Mount the dashboard on the service ``app`` at ``path``. The job queue is
     ``JIRAKIT_JOBS_URL`` (when set), the inboxes ``JIRAKIT_UI_INBOX``, the governor
-    ``app.state.service.extra["governor"]`` (read when the budget page is asked for)."""
+    ``app.state.service.extra["governor"]`` (read when the budget page is asked for);
+    the syncs and budget pages refresh every ``JIRAKIT_UI_POLL`` seconds (2)."""
     from jirakit.ui.app import UiSettings, create_app
 
     state: ServiceState = app.state.service
@@ -732,7 +749,12 @@ def mount(app: FastAPI, path: str = "/ui") -> ServiceSource:
         create_app(
             providers_for(source),
             access=ServiceAccess(state),
-            settings=UiSettings(title="jirakit", source="jirakit serve", service=True),
+            settings=UiSettings(
+                title="jirakit",
+                source="jirakit serve",
+                service=True,
+                poll_seconds=_poll_seconds(),
+            ),
         ),
     )
     return source
