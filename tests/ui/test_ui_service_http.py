@@ -444,9 +444,17 @@ def test_budget_shows_the_tenants_own_use_against_the_pool(world: World) -> None
     ]
     assert "1 (0 waiting)" in fragment.text  # one other tenant, not named
     assert world.tenants["b"] not in fragment.text
+    # Over time: the last sample is what the governor granted each side in all; the
+    # 20 points just granted to A are the difference from the sample before them.
     table = chart_table(fragment.text, "budget_used")
     assert len(table) >= 2
-    assert table[0][1] == "0.0" and float(table[-1][1].replace(",", "")) == pytest.approx(20.0)
+    granted: dict[str, float] = {}
+    for row in snap.tenants:
+        granted[row["tenant"]] = granted.get(row["tenant"], 0.0) + row["granted_points"]
+    you, others = (float(v.replace(",", "")) for v in table[-1][1:3])
+    assert you == pytest.approx(granted[world.tenants["a"]], abs=0.05)
+    assert others == pytest.approx(granted[world.tenants["b"]], abs=0.05)
+    assert you - float(table[-2][1].replace(",", "")) == pytest.approx(20.0)
 
 
 def test_a_throttled_tenant_is_told_why(world: World) -> None:

@@ -393,10 +393,10 @@ class WebhooksProvider(Protocol):
 @dataclass(frozen=True)
 class BudgetSnapshot:
     """The rate-limit budget as one tenant may see it: the shared pool (points per
-    window), points granted over time (``used``: series name -> (when, points granted
-    since the first sample); the viewer's own, and all other tenants together), what is
-    left in the pool now, and who is throttled and why (the viewer by priority class;
-    other tenants only counted)."""
+    hour), points granted over time (``used``: series name -> (when, points granted in
+    all by then); the viewer's own, and all other tenants together), what is left in the
+    pool now, and who is throttled and why (the viewer by priority class; other tenants
+    only counted, never named)."""
 
     pool_points_per_hour: int
     used: Mapping[str, Sequence[tuple[datetime, float]]] = field(default_factory=dict)

@@ -35,7 +35,6 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -122,13 +121,6 @@ class ServiceAccess:
         return self._tenant(secret)
 
 
-@dataclass
-class _Sample:
-    at: float
-    mine: float
-    others: float
-
-
 class ServiceSource:
     """Every service page's provider, scoped to the viewer's tenant (see the module
     docstring). ``queue``: the job queue (None: no syncs page); ``inbox_url``: the
@@ -143,6 +135,7 @@ class ServiceSource:
         inbox_url: str | None = None,
         governor: Governor | None = None,
         samples: int = 720,
+        sample_every: float = 5.0,
     ) -> None:
         self.state = state
         self.queue = queue
@@ -150,8 +143,12 @@ class ServiceSource:
         self.governor = governor
         self._lock = threading.Lock()
         self._warehouses: dict[tuple[str, str | None], WarehouseSource] = {}
-        self._samples: dict[str, deque[_Sample]] = {}
-        self._sample_limit = samples
+        # The budget over time: (when, points granted per tenant), sampled every
+        # ``sample_every`` seconds from the first look at the budget page on, and at
+        # each look (at most once a second); the governor keeps only the present.
+        self._history: deque[tuple[float, dict[str, float]]] = deque(maxlen=samples)
+        self._sample_every = sample_every
+        self._sampler: threading.Thread | None = None
 
     # -- scoping -------------------------------------------------------------------
 
@@ -592,38 +589,65 @@ class ServiceSource:
 
     # -- the rate-limit budget -----------------------------------------------------
 
+    def _governor(self) -> Governor | None:
+        return self.governor or self.state.extra.get("governor")
+
+    def _sample(self, governor: Governor) -> Any:
+        snap = governor.snapshot()
+        totals: dict[str, float] = {}
+        for row in snap.tenants:
+            key = str(row["tenant"])
+            totals[key] = totals.get(key, 0.0) + float(row["granted_points"])
+        now = time.time()
+        with self._lock:
+            if not self._history or now - self._history[-1][0] >= 1.0:
+                self._history.append((now, totals))
+            else:
+                self._history[-1] = (self._history[-1][0], totals)
+        return snap
+
+    def _keep_sampling(self) -> None:
+        while True:
+            time.sleep(self._sample_every)
+            governor = self._governor()
+            if governor is None:
+                continue
+            try:
+                self._sample(governor)
+            except Exception:  # the governor's database blinked: the next sample will do
+                continue
+
     def budget(self, viewer: Viewer) -> BudgetSnapshot:
         tenant = self._tenant(viewer)
-        governor = self.governor or self.state.extra.get("governor")
+        governor = self._governor()
         if governor is None:
             raise Unavailable(
                 "No rate-limit governor is set up in this service, so there is no shared "
                 "points budget to show.",
                 retry_after=60,
             )
-        snap = governor.snapshot()
-        now = time.time()
+        snap = self._sample(governor)
+        with self._lock:
+            if self._sampler is None and self._sample_every > 0:
+                self._sampler = threading.Thread(
+                    target=self._keep_sampling, name="jirakit-ui-budget", daemon=True
+                )
+                self._sampler.start()
+            history = list(self._history)
+        used = {
+            "you": [(_when(at), round(totals.get(tenant, 0.0), 3)) for at, totals in history],
+            "other tenants": [
+                (_when(at), round(sum(v for k, v in totals.items() if k != tenant), 3))
+                for at, totals in history
+            ],
+        }
         mine_rows = [r for r in snap.tenants if r["tenant"] == tenant]
         others = [r for r in snap.tenants if r["tenant"] != tenant]
-        mine_total = sum(float(r["granted_points"]) for r in mine_rows)
-        others_total = sum(float(r["granted_points"]) for r in others)
-        with self._lock:
-            series = self._samples.setdefault(tenant, deque(maxlen=self._sample_limit))
-            if not series or now - series[-1].at >= 1.0:
-                series.append(_Sample(now, mine_total, others_total))
-            taken = list(series)
-        base = taken[0]
-        used = {
-            "you": [(_when(s.at), round(s.mine - base.mine, 3)) for s in taken],
-            "other tenants": [(_when(s.at), round(s.others - base.others, 3)) for s in taken],
-        }
         reserves = getattr(getattr(governor, "policy", None), "reserves", None)
         throttled = {}
         for r in mine_rows:
-            if not r["waiting"]:
-                continue
-            why = _why_waiting(r, snap, others, reserves)
-            throttled[str(r["priority"])] = why
+            if r["waiting"]:
+                throttled[str(r["priority"])] = _why_waiting(r, snap, others, reserves)
         return BudgetSnapshot(
             pool_points_per_hour=round(snap.points * 3600 / snap.window),
             used=used,
@@ -643,7 +667,7 @@ class ServiceSource:
             ),
             others_waiting=len({r["tenant"] for r in others if r["waiting"]}),
             others=len({r["tenant"] for r in others}),
-            sampled_at=_when(now),
+            sampled_at=_when(history[-1][0]) if history else None,
         )
 
 

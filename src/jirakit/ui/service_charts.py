@@ -36,18 +36,17 @@ def box_chart(
         if box.first_at and box.last_at
         else "."
     )
+    spec = grouped_bars(
+        caption, data, series=list(states), categories=events, value_title="messages",
+        horizontal=True,
+    )  # fmt: skip
+    spec["height"] = {"step": 16}  # per bar (the offset's step): a compact chart
+    spec["encoding"]["x"]["axis"] = {"tickMinStep": 1, "format": "d"}  # whole messages
     return Chart(
         key=key,
         title=title,
         caption=caption,
-        spec=grouped_bars(
-            caption,
-            data,
-            series=list(states),
-            categories=events,
-            value_title="messages",
-            horizontal=True,
-        ),
+        spec=spec,
         table=TableData(columns, (False, *(True for _ in states), True), rows),
         series=tuple(states),
         empty=None if events else f"No {what.lower()} yet.",
@@ -55,7 +54,7 @@ def box_chart(
 
 
 def budget_chart(snapshot: BudgetSnapshot) -> Chart:
-    """Points granted since the page started watching: yours and the other tenants'."""
+    """Points granted over time: yours and the other tenants' together."""
     series = list(snapshot.used)
     data = [
         {"day": at.isoformat(), "series": name, "value": points}
@@ -70,24 +69,27 @@ def budget_chart(snapshot: BudgetSnapshot) -> Chart:
     )
     caption = (
         f"Points granted from the shared pool ({snapshot.pool_points_per_hour:,} points an "
-        "hour for every tenant together) since this page began watching, to you and to "
-        "all other tenants together; sampled each time the page refreshes."
+        "hour for every tenant together), in all, to you and to all other tenants "
+        "together; sampled every few seconds from the first look at this page on."
     )
     spec = line_chart(
         caption,
         data,
         series=series,
-        y_title="points granted",
+        y_title="points granted, in all",
         colours=[PALETTE[0], PALETTE[1]],
         x_title="time (UTC)",
     )
-    spec["encoding"]["x"]["axis"].update({"format": "%H:%M:%S", "formatType": "utc"})
+    # Times of day in UTC: a UTC time unit (an axis ``format`` would be ignored here,
+    # and Vega's default labels are in the browser's zone).
+    x = spec["encoding"]["x"]
+    x.pop("scale", None)
+    x["timeUnit"] = "utchoursminutesseconds"
     spec["encoding"]["tooltip"][0] = {
         "field": "day",
         "type": "temporal",
+        "timeUnit": "utchoursminutesseconds",
         "title": "time (UTC)",
-        "format": "%H:%M:%S",
-        "formatType": "utc",
     }
     spec["mark"]["point"] = True
     return Chart(
@@ -97,5 +99,7 @@ def budget_chart(snapshot: BudgetSnapshot) -> Chart:
         spec=spec,
         table=TableData(("time (UTC)", *series), (False, *(True for _ in series)), rows),
         series=tuple(series),
-        empty=None if len(times) else "No samples yet.",
+        empty=None
+        if len(times) >= 2
+        else "One sample so far: the chart draws from the next one (in a few seconds).",
     )
