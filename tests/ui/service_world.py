@@ -129,6 +129,8 @@ def _post_deliveries(url: str, bodies: list[tuple[str, bytes]]) -> None:
                 "X-Atlassian-Webhook-Identifier": ident,
                 "X-Hub-Signature": sandbox_webhooks.sign(body, HOOK_SECRET),
             }
+            if ident.endswith("-retried"):  # Jira sent it again after no answer in time
+                headers["X-Atlassian-Webhook-Retry"] = "1"
             answer = http.post(f"{url}/webhooks/jira", content=body, headers=headers)
             assert answer.status_code in (200, 202, 400), answer.text
 
@@ -241,7 +243,8 @@ def build_world(synced: Synced, sandbox_url: str, work: Path) -> World:
             world.seen.append(event.delivery_id)
 
     receiver_a.on("*")(record)
-    deliveries = [(f"a-upd-{n}", issue_body(10_001 + n, "jira:issue_updated")) for n in range(4)]
+    deliveries = [(f"a-upd-{n}", issue_body(10_001 + n, "jira:issue_updated")) for n in range(3)]
+    deliveries += [("a-upd-retried", issue_body(10_004, "jira:issue_updated"))]
     deliveries += [(f"a-com-{n}", issue_body(10_010 + n, "comment_created")) for n in range(2)]
     deliveries += [("a-bad-0", b'{"webhookEvent": "jira:issue_updated", "issue": 7')]
     with serve_receiver(receiver_a.app) as url:

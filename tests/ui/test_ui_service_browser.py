@@ -185,7 +185,7 @@ def test_starting_a_sync_shows_it_live_to_the_end(
         )
         newest = page.locator("#runs tr[data-run]").first
         assert newest.get_attribute("data-status") == "succeeded"
-        assert page.locator(f"{row} td[data-label='duration']").text_content() != "–"
+        assert page.locator(f"{row} td[data-label='queued to ended']").text_content() != "–"
         shoot(page, "service-syncs-done-desktop")
         assert view.errors == []
     finally:

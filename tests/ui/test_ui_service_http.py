@@ -314,15 +314,16 @@ def test_inbox_counts_and_lag_per_event_type_match_the_inbox(world: World) -> No
     table = {r[0]: r for r in chart_table(page.text, "inbox_events")}
     truth = world.inbox_sql(
         "select coalesce(event, '(none)'), count(*), sum(status != 'rejected'),"
-        " sum(status = 'rejected'), avg(case when status = 'applied' then applied_ms -"
-        " received_ms end) from webhook_deliveries group by 1"
+        " sum(status = 'rejected'), sum(retry > 0), sum(replay), avg(case when status ="
+        " 'applied' then applied_ms - received_ms end) from webhook_deliveries group by 1"
     )
     assert set(table) == {t[0] for t in truth}
-    for event, received, verified, rejected, lag in truth:
+    for event, received, verified, rejected, retried, replayed, lag in truth:
         row = table[event]
-        assert row[1:4] == [f"{received:,}", f"{verified:,}", f"{rejected:,}"], event
-        assert row[4] == (f"{lag / 1000:.1f} s" if lag is not None else "–")
+        assert row[1:6] == [str(n) for n in (received, verified, rejected, retried, replayed)]
+        assert row[6] == (f"{lag / 1000:.1f} s" if lag is not None else "–")
     assert table["jira:issue_updated"][1] == "4" and table["comment_created"][1] == "2"
+    assert table["jira:issue_updated"][4] == "1"  # the one Jira sent again
 
 
 def test_replaying_a_range_sends_those_deliveries_through_the_consumers_again(

@@ -617,6 +617,7 @@ class _Pages:
                     inbox,
                     ("received", "verified", "rejected"),
                     "Jira webhook deliveries",
+                    more=("retried by Jira", "replayed"),
                 )
                 if inbox is not None
                 else None,

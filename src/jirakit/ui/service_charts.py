@@ -12,20 +12,27 @@ __all__ = ["box_chart", "budget_chart"]
 
 
 def box_chart(
-    key: str, title: str, box: WebhookBoxSummary, states: Sequence[str], what: str
+    key: str,
+    title: str,
+    box: WebhookBoxSummary,
+    states: Sequence[str],
+    what: str,
+    more: Sequence[str] = (),
 ) -> Chart:
-    """Messages per event type, one bar per state in ``states``."""
+    """Messages per event type, one bar per state in ``states``; the table has the
+    states in ``more`` too."""
     events = list(box.counts)
     data = [
         {"category": event, "series": state, "value": int(box.counts[event].get(state, 0))}
         for event in events
         for state in states
     ]
-    columns = ("event type", *states, "mean lag")
+    shown = (*states, *more)
+    columns = ("event type", *shown, "mean lag")
     rows = tuple(
         (
             event,
-            *(f"{int(box.counts[event].get(s, 0)):,}" for s in states),
+            *(f"{int(box.counts[event].get(s, 0)):,}" for s in shown),
             f"{box.lag_seconds[event]:.1f} s" if event in box.lag_seconds else "–",
         )
         for event in events
@@ -47,7 +54,7 @@ def box_chart(
         title=title,
         caption=caption,
         spec=spec,
-        table=TableData(columns, (False, *(True for _ in states), True), rows),
+        table=TableData(columns, (False, *(True for _ in shown), True), rows),
         series=tuple(states),
         empty=None if events else f"No {what.lower()} yet.",
     )
