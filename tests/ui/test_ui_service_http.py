@@ -15,11 +15,13 @@ from typing import Any
 import duckdb
 import pytest
 from service_world import TOKEN_ENV, World, csrf_of, login
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from jirakit.jobs.budget import Priority
 from jirakit.jobs.queue import WorkerOptions
-from jirakit.service.models import Delivery, OAuthState
+from jirakit.service.crypto import hash_api_key
+from jirakit.service.models import ApiKey, Delivery, OAuthState, Tenant
+from jirakit.service.tenants import add_key
 
 PAGES = ("/ui/", "/ui/connections", "/ui/syncs", "/ui/drift", "/ui/webhooks", "/ui/budget")
 FRAGMENTS = ("/ui/syncs/live", "/ui/budget/live")
@@ -113,6 +115,24 @@ def test_every_page_needs_a_tenant_and_the_login_takes_its_api_key(world: World)
         )
         assert listed.status_code == 200
         assert {c["id"] for c in listed.json()} == {world.conns["a"], world.conns["a_oauth"]}
+
+
+def test_revoking_the_api_key_ends_its_sessions(world: World) -> None:
+    with world.state.sessions() as session, session.begin():
+        tenant = session.get(Tenant, world.tenants["b"])
+        assert tenant is not None
+        spare = add_key(session, tenant)
+    with world.client() as http:
+        login(http, spare)
+        assert http.get("/ui/connections").status_code == 200
+        with world.state.sessions() as session, session.begin():
+            session.execute(ApiKey.__table__.delete().where(ApiKey.key_hash == hash_api_key(spare)))
+        gone = http.get("/ui/connections")
+        assert gone.status_code == 303 and "/ui/login" in gone.headers["location"]
+        assert http.get("/ui/syncs/live").status_code == 401
+    # The tenant's other key still works.
+    with world.logged_in("b") as b:
+        assert b.get("/ui/connections").status_code == 200
 
 
 def test_no_page_or_fragment_of_one_tenant_shows_the_others_data(world: World) -> None:

@@ -59,6 +59,10 @@ class Viewer:
 
     tenant_id: str | None = None
     name: str = "local"
+    # What the access layer re-checks on each request of a session (the service: the
+    # SHA-256 of the API key that logged in, so a revoked key ends its sessions); never
+    # a secret itself.
+    credential: str | None = field(default=None, repr=False, compare=False)
 
 
 class Unavailable(Exception):

@@ -97,6 +97,7 @@ class ServiceAccess:
         self.state = state
 
     def _tenant(self, key: str) -> Viewer | None:
+        from jirakit.service.crypto import hash_api_key
         from jirakit.service.models import Tenant
         from jirakit.service.tenants import tenant_for_key
 
@@ -108,14 +109,31 @@ class ServiceAccess:
             if tenant_id is None:
                 return None
             name = session.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
-        return Viewer(tenant_id=tenant_id, name=str(name or tenant_id))
+        return Viewer(
+            tenant_id=tenant_id, name=str(name or tenant_id), credential=hash_api_key(key)
+        )
+
+    def _still_valid(self, viewer: Viewer) -> bool:
+        """The key a session logged in with still belongs to its tenant (a key revoked,
+        or its tenant deleted, ends the session at its next request)."""
+        from jirakit.service.models import ApiKey
+
+        if not viewer.credential:
+            return False
+        with self.state.sessions() as session:
+            owner = session.scalar(
+                select(ApiKey.tenant_id).where(ApiKey.key_hash == viewer.credential)
+            )
+        return owner is not None and owner == viewer.tenant_id
 
     def viewer(self, request: Request, session: Session | None) -> Viewer | None:
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
         if scheme.lower() == "bearer" and credential.strip():
             return self._tenant(credential)
-        return session.viewer if session is not None else None
+        if session is None or session.viewer is None:
+            return None
+        return session.viewer if self._still_valid(session.viewer) else None
 
     def login(self, secret: str) -> Viewer | None:
         return self._tenant(secret)
