@@ -126,7 +126,7 @@ def test_revoking_the_api_key_ends_its_sessions(world: World) -> None:
         login(http, spare)
         assert http.get("/ui/connections").status_code == 200
         with world.state.sessions() as session, session.begin():
-            session.execute(ApiKey.__table__.delete().where(ApiKey.key_hash == hash_api_key(spare)))
+            session.execute(delete(ApiKey).where(ApiKey.key_hash == hash_api_key(spare)))
         gone = http.get("/ui/connections")
         assert gone.status_code == 303 and "/ui/login" in gone.headers["location"]
         assert http.get("/ui/syncs/live").status_code == 401
