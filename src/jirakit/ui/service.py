@@ -434,9 +434,16 @@ class ServiceSource:
                 f"The webhook inbox of connection {connection} is empty: nothing has arrived yet.",
                 retry_after=60,
             )
-        inbox = Inbox(url, create=False)
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            inbox = Inbox(url, create=False)
+        except SQLAlchemyError as exc:
+            raise _unreadable(connection, exc) from None
         try:
             yield inbox
+        except SQLAlchemyError as exc:  # a server down, a database not created yet
+            raise _unreadable(connection, exc) from None
         finally:
             inbox.close()
 
@@ -445,18 +452,20 @@ class ServiceSource:
 
         d = deliveries.c
         with self._inbox(viewer, connection) as inbox, inbox.read() as conn:
+            # Grouped by plain columns (an expression with a bound parameter is not the
+            # same expression twice to Postgres): the few values of each are folded below.
             grouped = conn.execute(
                 select(
-                    func.coalesce(d.event, "(none)"),
+                    d.event,
                     d.status,
-                    d.retry > 0,
+                    d.retry,
                     d.replay,
                     func.count(),
                     func.sum(d.applied_ms - d.received_ms),
                     func.count(d.applied_ms),
                     func.min(d.received_ms),
                     func.max(d.received_ms),
-                ).group_by(func.coalesce(d.event, "(none)"), d.status, d.retry > 0, d.replay)
+                ).group_by(d.event, d.status, d.retry, d.replay)
             ).all()
             recent = conn.execute(
                 select(d.delivery_id, d.event, d.status, d.received_ms, d.attempts, d.error)
@@ -468,8 +477,10 @@ class ServiceSource:
         lag_n: dict[str, int] = {}
         first: int | None = None
         last: int | None = None
-        for event, status, retried, replayed, n, lag_ms, applied_n, lo, hi in grouped:
-            row = counts.setdefault(str(event), dict.fromkeys(INBOX_STATES, 0))
+        for raw_event, status, retry, replayed, n, lag_ms, applied_n, lo, hi in grouped:
+            event = "(none)" if raw_event is None else str(raw_event)
+            retried = bool(retry)
+            row = counts.setdefault(event, dict.fromkeys(INBOX_STATES, 0))
             row["received"] += int(n)
             if status == REJECTED:
                 row["rejected"] += int(n)
@@ -480,8 +491,8 @@ class ServiceSource:
             if replayed:
                 row["replayed"] += int(n)
             if status == APPLIED and applied_n:
-                lag_total[str(event)] = lag_total.get(str(event), 0.0) + float(lag_ms or 0)
-                lag_n[str(event)] = lag_n.get(str(event), 0) + int(applied_n)
+                lag_total[event] = lag_total.get(event, 0.0) + float(lag_ms or 0)
+                lag_n[event] = lag_n.get(event, 0) + int(applied_n)
             first = lo if first is None else min(first, lo)
             last = hi if last is None else max(last, hi)
         return WebhookBoxSummary(
@@ -522,13 +533,13 @@ class ServiceSource:
                 select(
                     Delivery.event_type,
                     Delivery.status,
-                    Delivery.attempts > 0,
+                    Delivery.attempts,
                     func.count(),
                     func.min(Delivery.created_at),
                     func.max(Delivery.created_at),
                 )
                 .where(Delivery.tenant_id == tenant)
-                .group_by(Delivery.event_type, Delivery.status, Delivery.attempts > 0)
+                .group_by(Delivery.event_type, Delivery.status, Delivery.attempts)
             ).all()
             delivered = session.execute(
                 select(Delivery.event_type, Delivery.created_at, Delivery.delivered_at).where(
@@ -730,6 +741,15 @@ def _why_waiting(
             f"for higher priorities ({floor:,.0f} points; {max(0.0, snap.tokens):,.0f} left)"
         )
     return "the pool is spent for now: points come back as the window moves on"
+
+
+def _unreadable(connection: str, exc: BaseException) -> Unavailable:
+    cause = getattr(exc, "orig", None) or exc
+    text = " ".join(str(cause).split())[:300]  # the driver's words: host and database
+    return Unavailable(
+        f"The webhook inbox of connection {connection} cannot be read now: {text}",
+        retry_after=30,
+    )
 
 
 def _describe_target(target: SyncTarget) -> str:
