@@ -74,6 +74,7 @@ __all__ = ["ServiceAccess", "ServiceSource", "mount"]
 
 INBOX_ENV = "JIRAKIT_UI_INBOX"
 POLL_ENV = "JIRAKIT_UI_POLL"
+JOBS_TTL = 0.25
 SYNC_TASK = "sync_connection"
 # Inbox states shown per event type, in this order.
 INBOX_STATES = ("received", "verified", "rejected", "retried by Jira", "replayed")
@@ -167,6 +168,7 @@ class ServiceSource:
         self._history: deque[tuple[float, dict[str, float]]] = deque(maxlen=samples)
         self._sample_every = sample_every
         self._sampler: threading.Thread | None = None
+        self._jobs_cache: tuple[float, list[JobRow]] | None = None
 
     # -- scoping -------------------------------------------------------------------
 
@@ -207,11 +209,31 @@ class ServiceSource:
             return {}
         return {target.name: target for target, _ in self.queue.targets()}
 
+    def _all_jobs(self) -> list[JobRow]:
+        """The queue's jobs, read at most every ``JOBS_TTL`` seconds: one page (the
+        connection picker, the jobs, whether one writes the warehouse) asks several
+        times, and the queue lists every job it holds."""
+        if self.queue is None:
+            return []
+        now = time.monotonic()
+        with self._lock:
+            held = self._jobs_cache
+            if held is not None and now - held[0] < JOBS_TTL:
+                return held[1]
+        rows = self.queue.jobs()
+        with self._lock:
+            self._jobs_cache = (now, rows)
+        return rows
+
+    def _forget_jobs(self) -> None:
+        with self._lock:
+            self._jobs_cache = None
+
     def _sync_jobs(self, names: set[str]) -> list[JobRow]:
         if self.queue is None or not names:
             return []
         out = []
-        for row in self.queue.jobs():
+        for row in self._all_jobs():
             if row.task != SYNC_TASK:
                 continue
             target = row.args.get("target")
@@ -314,16 +336,23 @@ class ServiceSource:
             if not self.full_refresh_supported:
                 raise BadFilter("This job queue's syncs cannot be asked for a full refresh.")
             args["full_refresh"] = True
-        return self.queue.defer(SYNC_TASK, **args)
+        try:
+            return self.queue.defer(SYNC_TASK, **args)
+        finally:
+            self._forget_jobs()
 
     def stop(self, viewer: Viewer, connection: str) -> int:
         self._target(viewer, connection)
         assert self.queue is not None
-        return sum(
-            1
-            for job in self._sync_jobs({connection})
-            if job.status == "todo" and self.queue.cancel(job.id)
-        )
+        self._forget_jobs()
+        try:
+            return sum(
+                1
+                for job in self._sync_jobs({connection})
+                if job.status == "todo" and self.queue.cancel(job.id)
+            )
+        finally:
+            self._forget_jobs()
 
     def jobs(self, viewer: Viewer, connection: str, *, limit: int = 50) -> Sequence[SyncJob]:
         self._owned(viewer, connection)
@@ -385,7 +414,7 @@ class ServiceSource:
         """ "Sync job N" when a running job of the queue syncs into ``dest``."""
         if self.queue is None:
             return None
-        for job in self.queue.jobs():
+        for job in self._all_jobs():
             target = job.args.get("target")
             if (
                 job.task == SYNC_TASK
