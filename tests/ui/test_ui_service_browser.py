@@ -114,6 +114,11 @@ def test_webhook_and_budget_charts_draw_their_series(
         budget = drawn(page, "budget_used")
         assert sorted(budget["legend"]) == ["other tenants", "you"]
         assert budget["colours"] == 2
+        page.wait_for_selector("#budget_rate [data-rendered='true']", timeout=15_000)
+        rate = drawn(page, "budget_rate")
+        assert sorted(rate["legend"]) == ["other tenants", "pool", "you"]
+        assert rate["colours"] == 3
+        shoot(page, "service-budget-charts-desktop")
         assert view.errors == []
     finally:
         view.close()

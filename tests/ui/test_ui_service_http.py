@@ -476,6 +476,11 @@ def test_budget_shows_the_tenants_own_use_against_the_pool(world: World) -> None
     assert you == pytest.approx(granted[world.tenants["a"]], abs=0.05)
     assert others == pytest.approx(granted[world.tenants["b"]], abs=0.05)
     assert you - float(table[-2][1].replace(",", "")) == pytest.approx(20.0)
+    # Per minute, against the pool's 100 points a minute (6,000 an hour): A's 20
+    # points in the last interval show; B drew nothing meanwhile.
+    rates = chart_table(fragment.text, "budget_rate")
+    assert rates and all(row[3] == "100.0" for row in rates)
+    assert float(rates[-1][1].replace(",", "")) > 0 and rates[-1][2] == "0.0"
 
 
 def test_a_throttled_tenant_is_told_why(world: World) -> None:

@@ -65,7 +65,7 @@ from jirakit.ui.providers import (
     Unavailable,
     Viewer,
 )
-from jirakit.ui.service_charts import box_chart, budget_chart
+from jirakit.ui.service_charts import box_chart, budget_chart, budget_rate_chart
 
 __all__ = ["UiSettings", "create_app"]
 
@@ -694,6 +694,7 @@ class _Pages:
         return {
             "budget": snapshot,
             "chart": budget_chart(snapshot),
+            "rate_chart": budget_rate_chart(snapshot),
             "poll_ms": int(self.settings.poll_seconds * 1000),
         }
 

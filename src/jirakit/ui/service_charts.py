@@ -4,11 +4,13 @@ a Vega-Lite spec and a table of the same numbers, like project health's (see `ch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from itertools import pairwise
 
 from jirakit.ui.charts import PALETTE, grouped_bars, line_chart
 from jirakit.ui.providers import BudgetSnapshot, Chart, TableData, WebhookBoxSummary
 
-__all__ = ["box_chart", "budget_chart"]
+__all__ = ["box_chart", "budget_chart", "budget_rate_chart"]
 
 
 def box_chart(
@@ -109,4 +111,71 @@ def budget_chart(snapshot: BudgetSnapshot) -> Chart:
         empty=None
         if len(times) >= 2
         else "One sample so far: the chart draws from the next one (in a few seconds).",
+    )
+
+
+def budget_rate_chart(snapshot: BudgetSnapshot) -> Chart:
+    """Points granted per minute between samples, yours and the others', against the
+    pool's rate (what it hands out in the long run to every tenant together)."""
+    pool = snapshot.pool_points_per_hour / 60
+    names = list(snapshot.used)
+    rates: dict[str, list[tuple[datetime, float]]] = {name: [] for name in names}
+    for name in names:
+        points = list(snapshot.used[name])
+        for (t0, v0), (t1, v1) in pairwise(points):
+            seconds = (t1 - t0).total_seconds()
+            if seconds > 0:
+                rates[name].append((t1, max(0.0, v1 - v0) / seconds * 60))
+    series = [*names, "pool"]
+    times = sorted({at for name in names for at, _ in rates[name]})
+    rates["pool"] = [(at, pool) for at in times]
+    data = [
+        {"day": at.isoformat(), "series": name, "value": round(value, 3)}
+        for name in series
+        for at, value in rates[name]
+    ]
+    by = {name: dict(rates[name]) for name in series}
+    rows = tuple(
+        (at.strftime("%H:%M:%S"), *(f"{by[name].get(at, 0):,.1f}" for name in series))
+        for at in times
+    )
+    caption = (
+        "Points granted per minute between samples, to you and to all other tenants "
+        f"together, against the pool: {pool:,.0f} points a minute for every tenant "
+        "together (Jira's points an hour, spread evenly)."
+    )
+    spec = line_chart(
+        caption,
+        data,
+        series=series,
+        y_title="points a minute",
+        colours=[PALETTE[0], PALETTE[1], PALETTE[7]],
+        x_title="time (UTC)",
+    )
+    x = spec["encoding"]["x"]
+    x.pop("scale", None)
+    x["timeUnit"] = "utchoursminutesseconds"
+    spec["encoding"]["tooltip"][0] = {
+        "field": "day",
+        "type": "temporal",
+        "timeUnit": "utchoursminutesseconds",
+        "title": "time (UTC)",
+    }
+    spec["encoding"]["strokeDash"] = {
+        "field": "series",
+        "type": "nominal",
+        "scale": {"domain": series, "range": [[1, 0], [1, 0], [6, 4]]},
+        "legend": None,
+    }
+    spec["mark"]["point"] = True
+    return Chart(
+        key="budget_rate",
+        title="Points a minute, against the pool",
+        caption=caption,
+        spec=spec,
+        table=TableData(("time (UTC)", *series), (False, *(True for _ in series)), rows),
+        series=tuple(series),
+        empty=None
+        if len(times) >= 2
+        else "Too few samples so far: the chart draws from the third (in a few seconds).",
     )
