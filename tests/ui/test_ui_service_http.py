@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -17,8 +18,10 @@ import pytest
 from service_world import TOKEN_ENV, World, csrf_of, login
 from sqlalchemy import delete, select
 
+from jirakit.errors import ConfigurationError
 from jirakit.jobs.budget import Priority
 from jirakit.jobs.queue import WorkerOptions
+from jirakit.service import create_app, load_settings
 from jirakit.service.crypto import hash_api_key
 from jirakit.service.models import ApiKey, Delivery, OAuthState, Tenant
 from jirakit.service.tenants import add_key
@@ -506,3 +509,20 @@ def test_no_governor_says_so(world: World) -> None:
         assert page.status_code == 503 and "No rate-limit governor" in page.text
     finally:
         world.state.extra["governor"] = governor
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("JIRAKIT_UI_POLL", "soon", "JIRAKIT_UI_POLL must be seconds"),
+        ("JIRAKIT_UI_POLL", "0", "between 0.1 and 3600"),
+        ("JIRAKIT_JOBS_URL", "mysql://db/jobs", "JIRAKIT_JOBS_URL: jobs URL"),
+    ],
+)
+def test_bad_dashboard_settings_stop_the_service_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", background=False)
+    with pytest.raises(ConfigurationError, match=re.escape(says)):
+        create_app(settings)

@@ -830,9 +830,13 @@ def mount(app: FastAPI, path: str = "/ui") -> ServiceSource:
     queue = None
     url = os.environ.get("JIRAKIT_JOBS_URL")
     if url:
+        from jirakit.errors import ConfigurationError
         from jirakit.jobs.queue import open_queue
 
-        queue = open_queue(url)
+        try:
+            queue = open_queue(url)
+        except ValueError as exc:  # a URL of another kind: one line, before serving
+            raise ConfigurationError(f"JIRAKIT_JOBS_URL: {exc}") from None
     source = ServiceSource(state, queue=queue, inbox_url=os.environ.get(INBOX_ENV) or None)
     state.extra["ui"] = source
     app.mount(
