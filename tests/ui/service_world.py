@@ -39,7 +39,7 @@ from jirakit.service.models import Connection, Delivery, Subscription
 from jirakit.service.state import ServiceState
 from jirakit.service.tenants import create_tenant
 from jirakit.testing.asgi import SyncASGITransport
-from jirakit.ui.service import ServiceSource
+from jirakit.ui.service import ServiceSource, mount
 from jirakit.webhooks import Receiver, Secrets
 from jirakit.webhooks.serve import serve_in_thread as serve_receiver
 
@@ -156,6 +156,7 @@ def build_world(synced: Synced, sandbox_url: str, work: Path) -> World:
     os.environ["JIRAKIT_UI_POLL"] = "0.3"
     try:
         app = create_app(settings)
+        mount(app)  # as `jirakit serve` does
     finally:
         for k, v in saved.items():
             if v is None:

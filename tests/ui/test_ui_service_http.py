@@ -25,6 +25,7 @@ from jirakit.service import create_app, load_settings
 from jirakit.service.crypto import hash_api_key
 from jirakit.service.models import ApiKey, Delivery, OAuthState, Tenant
 from jirakit.service.tenants import add_key
+from jirakit.ui.service import mount
 
 PAGES = ("/ui/", "/ui/connections", "/ui/syncs", "/ui/drift", "/ui/webhooks", "/ui/budget")
 FRAGMENTS = ("/ui/syncs/live", "/ui/budget/live")
@@ -524,5 +525,6 @@ def test_bad_dashboard_settings_stop_the_service_with_one_line(
 ) -> None:
     monkeypatch.setenv(name, value)
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", background=False)
+    app = create_app(settings)
     with pytest.raises(ConfigurationError, match=re.escape(says)):
-        create_app(settings)
+        mount(app)

@@ -21,6 +21,7 @@ from jirakit.service import create_app, load_settings
 from jirakit.service.models import Connection, Delivery, Subscription
 from jirakit.service.tenants import create_tenant
 from jirakit.testing.asgi import SyncASGITransport
+from jirakit.ui.service import mount
 from jirakit.webhooks import Receiver, Secrets
 from jirakit.webhooks.store import Incoming, now_ms
 from needs import PG_DSN, pg_url, require_postgres
@@ -74,6 +75,7 @@ def test_the_service_pages_on_postgres(databases: Any, monkeypatch: pytest.Monke
             rate_limit=0,
         )
     )
+    mount(app)  # as `jirakit serve` does
     state = app.state.service
     source = state.extra["ui"]
     source.queue.migrate()  # as `jirakit jobs migrate` does before a deployment

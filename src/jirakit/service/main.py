@@ -78,14 +78,4 @@ def create_app(
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
-    _mount_dashboard(app)
     return app
-
-
-def _mount_dashboard(app: FastAPI) -> None:
-    """The web dashboard at ``/ui`` (`jirakit.ui.service`), when the ui extra is installed."""
-    try:
-        from jirakit.ui.service import mount
-    except ImportError:  # no jinja2: pip install 'jirakit[ui]'
-        return
-    mount(app)
