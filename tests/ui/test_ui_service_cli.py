@@ -73,3 +73,34 @@ def test_a_bad_dashboard_setting_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip() == "error: JIRAKIT_UI_POLL must be seconds, such as 2 (got 'soon')"
     assert done.stdout == ""
+
+
+def test_without_the_ui_extra_jirakit_serve_serves_the_api_and_says_so(tmp_path: Path) -> None:
+    block = "import sys; sys.modules['jinja2'] = None; from jirakit.cli import main; main()"
+    port = free_port()
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", block, "serve", "--db", db, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "JIRAKIT_BACKGROUND": "false"},
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        said = proc.stdout.readline().strip()
+        assert said == "no dashboard: pip install 'jirakit[ui]' to have it at /ui/"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "jirakit serve did not listen"
+                time.sleep(0.1)
+        assert health.status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/ui/login").status_code == 404
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
