@@ -26,8 +26,9 @@ ALLOWED: dict[str, set[str]] = {
     # the service sits on the client (and the receiver, the sync); never the sandbox
     "service": {"client", "jql", "adf", "sync", "webhooks"},
     # The dashboard reads the warehouse (through sync's destination and progress file)
-    # and, mounted in `jirakit serve`, the service; nothing imports it but the CLI.
-    "ui": {"sync", "service"},
+    # and, mounted in `jirakit serve`, the service, its job queue and budget governor
+    # (jobs) and its webhook inboxes (webhooks); nothing imports it but the CLI.
+    "ui": {"sync", "service", "jobs", "webhooks"},
 }
 
 

@@ -9,6 +9,7 @@ from contextlib import suppress
 
 import pytest
 from dashboard_support import EMAIL, HOSTILE, TOKEN, Synced
+from service_world import World, build_world
 
 from jirakit import BasicAuth, Jira
 from jirakit.sandbox import Sandbox
@@ -58,3 +59,17 @@ def synced(served_site: tuple[Sandbox, str], tmp_path_factory: pytest.TempPathFa
     statuses = [r[0] for r in site.sql("select status from _sync_runs order by started_at")]
     assert statuses == ["succeeded", "succeeded", "failed"]
     return site
+
+
+@pytest.fixture(scope="session")
+def world(
+    synced: Synced, served_site: tuple[Sandbox, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """`jirakit serve` with two tenants and data behind every service page (see
+    service_world.py); one per session, shared by the HTTP and browser tests."""
+    built = build_world(synced, served_site[1], tmp_path_factory.mktemp("service"))
+    try:
+        yield built
+    finally:
+        built.receiver_a.close()
+        built.state.engine.dispose()

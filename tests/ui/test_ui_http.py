@@ -521,7 +521,7 @@ def test_mounted_under_a_prefix_every_link_keeps_it(source: WarehouseSource):
     ui = app_for(source, access=TokenAccess(SECRET))
     parent = Starlette(routes=[Mount("/ui", app=ui)])
     with client_for(parent) as c:
-        assert c.get("/ui/").headers["location"] == "/ui/login?next=%2Fui%2F"
+        assert c.get("/ui/").headers["location"] == "/ui/login?next=%2F"
         form = c.get("/ui/login?next=/ui/syncs")
         assert 'action="/ui/login"' in form.text and 'href="/ui/static/app.css"' in form.text
         assert "Path=/ui/" in form.headers["set-cookie"]

@@ -68,15 +68,33 @@ def serve(
     try:
         settings = load_settings(**({"database_url": db} if db else {}))
         app = create_app(settings)
+        dashboard = _mount_dashboard(app)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     _logging.configure(logging.INFO)
     typer.echo(
         f"jirakit serve on http://{host}:{port} ({settings.env}, {settings.database_url.split(':')[0]})"
     )
+    typer.echo(
+        f"dashboard on http://{host}:{port}/ui/"
+        if dashboard
+        else "no dashboard: pip install 'jirakit[ui]' to have it at /ui/"
+    )
     from jirakit.service.server import config
 
     uvicorn.Server(config(app, host=host, port=port)).run()
+
+
+def _mount_dashboard(app: Any) -> bool:
+    """The web dashboard at ``/ui`` (`jirakit.ui.service.mount`), when the ui extra is
+    installed. Mounted here, not in the service's app factory: the dashboard reads
+    through the service, never the other way (DESIGN.md)."""
+    try:
+        from jirakit.ui.service import mount
+    except ImportError:
+        return False
+    mount(app)
+    return True
 
 
 @tenants_app.command("create")

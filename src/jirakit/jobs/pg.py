@@ -120,10 +120,30 @@ class PostgresQueue(JobQueue):
     def jobs(self) -> list[JobRow]:
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT id, task_name, status, attempts, lock, args FROM procrastinate_jobs "
-                "ORDER BY id"
+                "SELECT id, task_name, status, attempts, lock, args, "
+                "(SELECT extract(epoch FROM min(e.at)) FROM procrastinate_events e "
+                "WHERE e.job_id = j.id AND e.type = 'deferred'), "
+                "(SELECT extract(epoch FROM max(e.at)) FROM procrastinate_events e "
+                "WHERE e.job_id = j.id AND e.type IN ('succeeded', 'failed', 'cancelled', "
+                "'aborted')) FROM procrastinate_jobs j ORDER BY id"
             ).fetchall()
-        return [JobRow(int(r[0]), r[1], str(r[2]), int(r[3]), r[4], dict(r[5])) for r in rows]
+        return [
+            JobRow(
+                int(r[0]),
+                r[1],
+                str(r[2]),
+                int(r[3]),
+                r[4],
+                dict(r[5]),
+                queued_at=None if r[6] is None else float(r[6]),
+                finished_at=None if r[7] is None else float(r[7]),
+            )
+            for r in rows
+        ]
+
+    def cancel(self, job_id: int) -> bool:
+        # procrastinate cancels only jobs still waiting (``todo``) when not asked to abort.
+        return bool(self._deferrer().job_manager.cancel_job_by_id(job_id))
 
     def add_target(self, target: SyncTarget) -> None:
         with self._connect() as conn:

@@ -58,6 +58,8 @@ class JobRow:
     lock: str | None
     args: dict[str, Any]
     error: str | None = None
+    queued_at: float | None = None  # epoch seconds
+    finished_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,11 @@ class JobQueue(ABC):
 
     @abstractmethod
     def jobs(self) -> list[JobRow]: ...
+
+    @abstractmethod
+    def cancel(self, job_id: int) -> bool:
+        """Cancel a job still waiting to run (status ``cancelled``); False when there is
+        none (unknown, already running or finished: a running job is not interrupted)."""
 
     @abstractmethod
     def add_target(self, target: SyncTarget) -> None: ...
@@ -242,9 +249,21 @@ class SqliteQueue(JobQueue):
     def jobs(self) -> list[JobRow]:
         with self._db() as db:
             rows = db.execute(
-                "SELECT id, task, status, attempts, lock, args, error FROM jirakit_jobs ORDER BY id"
+                "SELECT id, task, status, attempts, lock, args, error, created_at, finished_at "
+                "FROM jirakit_jobs ORDER BY id"
             ).fetchall()
-        return [JobRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
+        return [
+            JobRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8]) for r in rows
+        ]
+
+    def cancel(self, job_id: int) -> bool:
+        with self._db(write=True) as db:
+            cur = db.execute(
+                "UPDATE jirakit_jobs SET status = 'cancelled', finished_at = ? "
+                "WHERE id = ? AND status = 'todo'",
+                (time.time(), job_id),
+            )
+            return cur.rowcount == 1
 
     def add_target(self, target: SyncTarget) -> None:
         with self._db(write=True) as db:

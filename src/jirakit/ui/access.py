@@ -65,6 +65,8 @@ class Session:
     csrf: str
     viewer: Viewer | None = None
     created: float = field(default_factory=time.monotonic)
+    # What the last form did, said once on the next page (a POST answers with a redirect).
+    flash: list[str] = field(default_factory=list)
     seen: float = field(default_factory=time.monotonic)
 
 

@@ -28,7 +28,7 @@ import asyncio
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +36,7 @@ from urllib.parse import urlencode
 import jinja2
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -57,12 +58,14 @@ from jirakit.ui.access import (
 )
 from jirakit.ui.providers import (
     BadFilter,
+    ConnectionSummary,
     HealthFilters,
     Providers,
     SyncActivity,
     Unavailable,
     Viewer,
 )
+from jirakit.ui.service_charts import box_chart, budget_chart, budget_rate_chart
 
 __all__ = ["UiSettings", "create_app"]
 
@@ -75,11 +78,13 @@ LOGIN_DELAY = 0.5
 class UiSettings:
     """``title`` heads every page; ``source`` says what the data is (a file, a server);
     ``poll_seconds`` is how often the syncs page asks for news (cheap: the warehouse is
-    opened again only when its file changed)."""
+    opened again only when its file changed); ``service``: the login asks for a tenant's
+    API key."""
 
     title: str = "jirakit"
     source: str = ""
     poll_seconds: float = 2.0
+    service: bool = False  # inside `jirakit serve`: tenants log in with their API key
 
 
 def _environment() -> jinja2.Environment:
@@ -134,6 +139,24 @@ def _parse_date(text: str | None, name: str) -> date | None:
         raise BadFilter(f"'{name}' must be a date like 2026-03-01 (got {text[:40]!r}).") from None
 
 
+def _parse_instant(text: str | None, name: str, *, end: bool = False) -> datetime | None:
+    """A UTC instant from a form: ``2026-03-01``, ``2026-03-01T10:30`` or with seconds
+    (a day alone means its start, or for ``end`` the start of the next day)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+            return day + timedelta(days=1) if end else day
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadFilter(
+            f"'{name}' must be a UTC time like 2026-03-01T10:30 (got {text[:40]!r})."
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def parse_filters(params: Mapping[str, str]) -> HealthFilters:
     """Project health's filters from GET parameters; `BadFilter` says what is wrong."""
     project = (params.get("project") or "").strip() or None
@@ -172,13 +195,23 @@ class _Pages:
     def nav(self) -> list[tuple[str, str, str]]:
         """(key, path, label) of the pages on offer."""
         pages = []
+        if self.providers.connections is not None:
+            pages.append(("connections", "/connections", "Connections"))
         if self.providers.analytics is not None:
             pages.append(("health", "/", "Project health"))
-        if self.providers.sync_runs is not None:
+        if self.providers.sync_runs is not None or self.providers.sync_control is not None:
             pages.append(("syncs", "/syncs", "Syncs"))
         if self.providers.drift is not None:
             pages.append(("drift", "/drift", "Schema drift"))
+        if self.providers.webhooks is not None:
+            pages.append(("webhooks", "/webhooks", "Webhooks"))
+        if self.providers.budget is not None:
+            pages.append(("budget", "/budget", "Rate-limit budget"))
         return pages
+
+    def home(self) -> str:
+        """The first page on offer (where ``/`` leads when there is no project health)."""
+        return self.nav()[0][1] if self.nav() else "/"
 
     def session(self, request: Request) -> Session | None:
         return self.sessions.get(request.cookies.get(COOKIE))
@@ -214,7 +247,8 @@ class _Pages:
             # What the data is and which pages exist: for those who may look only.
             private=self.access.viewer(request, session) is not None,
             version=__version__,
-            **context,
+            flash=session.flash.pop(0) if session is not None and session.flash else None,
+            **{"connections": None, "chosen": None, **context},
         )
         response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
         if new_session is not None:
@@ -228,14 +262,21 @@ class _Pages:
     def denied(self, request: Request, fragment: bool = False) -> Response:
         if fragment or request.method != "GET":
             return Response("Log in first.", status_code=401, media_type="text/plain")
-        target = request.url.path
         root = request.scope.get("root_path") or ""
+        target = request.url.path
+        if root and target.startswith(root):  # the path inside this app, as links are made
+            target = target[len(root) :] or "/"
         if request.url.query:
             target += "?" + request.url.query
         return RedirectResponse(f"{root}/login?{urlencode({'next': target})}", status_code=303)
 
     def unavailable(
-        self, request: Request, page: str, exc: Unavailable, session: Session | None
+        self,
+        request: Request,
+        page: str,
+        exc: Unavailable,
+        session: Session | None,
+        **context: Any,
     ) -> HTMLResponse:
         return self.render(
             request,
@@ -245,6 +286,7 @@ class _Pages:
                 "heading": "Not available right now",
                 "message": exc.message,
                 "retry_after": exc.retry_after,
+                **context,
             },
             status=503,
             session=session,
@@ -259,6 +301,9 @@ class _Pages:
             return self.denied(request)
         analytics = self.providers.analytics
         if analytics is None:
+            if self.home() != "/":
+                root = request.scope.get("root_path") or ""
+                return RedirectResponse(root + self.home(), status_code=303)
             raise HTTPException(404)
         error: str | None = None
         filters = HealthFilters()
@@ -266,16 +311,20 @@ class _Pages:
             filters = parse_filters(request.query_params)
         except BadFilter as exc:
             error = str(exc)
+        connections, chosen = self.choose(request, viewer)
+        which = chosen.id if chosen else None
         try:
-            choices = analytics.filter_choices(viewer)
+            choices = analytics.filter_choices(viewer, which)
             report = None
             if error is None:
                 try:
-                    report = analytics.project_health(viewer, filters)
+                    report = analytics.project_health(viewer, filters, which)
                 except BadFilter as exc:
                     error = str(exc)
         except Unavailable as exc:
-            return self.unavailable(request, "health", exc, session)
+            return self.unavailable(
+                request, "health", exc, session, connections=connections, chosen=chosen
+            )
         return self.render(
             request,
             "health.html",
@@ -288,6 +337,8 @@ class _Pages:
                 "choices": choices,
                 "report": report,
                 "error": error,
+                "connections": connections,
+                "chosen": chosen,
             },
             status=400 if error else 200,
             session=session,
@@ -301,6 +352,13 @@ class _Pages:
         viewer, session = self.viewer(request)
         if viewer is None:
             return self.denied(request)
+        if self.providers.sync_control is not None:
+            return self.render(
+                request,
+                "service_syncs.html",
+                {"page": "syncs", **self._service_syncs(request, viewer)},
+                session=session,
+            )
         if self.providers.sync_runs is None:
             raise HTTPException(404)
         activity = self._activity(viewer)
@@ -315,6 +373,13 @@ class _Pages:
         viewer, _ = self.viewer(request)
         if viewer is None:
             return self.denied(request, fragment=True)
+        if self.providers.sync_control is not None:
+            return self.render(
+                request,
+                "_service_sync.html",
+                self._service_syncs(request, viewer),
+                fragment=True,
+            )
         if self.providers.sync_runs is None:
             raise HTTPException(404)
         activity = self._activity(viewer)
@@ -334,19 +399,328 @@ class _Pages:
             return self.denied(request)
         if self.providers.drift is None:
             raise HTTPException(404)
+        connections, chosen = self.choose(request, viewer)
         try:
-            events = self.providers.drift.drift_events(viewer)
+            events = self.providers.drift.drift_events(viewer, chosen.id if chosen else None)
         except Unavailable as exc:
-            return self.unavailable(request, "drift", exc, session)
+            return self.unavailable(
+                request, "drift", exc, session, connections=connections, chosen=chosen
+            )
         kinds: dict[str, int] = {}
         for event in events:
             kinds[event.kind] = kinds.get(event.kind, 0) + 1
         return self.render(
             request,
             "drift.html",
-            {"page": "drift", "events": events, "kinds": sorted(kinds.items())},
+            {
+                "page": "drift",
+                "events": events,
+                "kinds": sorted(kinds.items()),
+                "connections": connections,
+                "chosen": chosen,
+            },
             session=session,
         )
+
+    # -- the service's pages -------------------------------------------------------
+
+    def choose(
+        self, request: Request, viewer: Viewer
+    ) -> tuple[list[ConnectionSummary] | None, ConnectionSummary | None]:
+        """The viewer's connections and the one a page shows (``?connection=``, else the
+        first with a sync target, else the first); (None, None) without connections. An
+        id that is not the viewer's is a 404, as an unknown one."""
+        provider = self.providers.connections
+        if provider is None:
+            return None, None
+        connections = list(provider.connections(viewer))
+        wanted = (request.query_params.get("connection") or "").strip()
+        if wanted:
+            for c in connections:
+                if c.id == wanted:
+                    return connections, c
+            raise HTTPException(404)
+        for c in connections:
+            if c.sync_target:
+                return connections, c
+        return connections, (connections[0] if connections else None)
+
+    def connections_page(self, request: Request) -> Response:
+        viewer, session = self.viewer(request)
+        if viewer is None:
+            return self.denied(request)
+        if self.providers.connections is None:
+            raise HTTPException(404)
+        connections = list(self.providers.connections.connections(viewer))
+        return self.render(
+            request,
+            "connections.html",
+            {"page": "connections", "items": connections, "now": datetime.now(UTC)},
+            session=session,
+        )
+
+    def _service_syncs(self, request: Request, viewer: Viewer) -> dict[str, Any]:
+        control = self.providers.sync_control
+        assert control is not None
+        connections, chosen = self.choose(request, viewer)
+        jobs: list[Any] = []
+        activity: SyncActivity | None = None
+        notice: str | None = None
+        if chosen is not None:
+            jobs = list(control.jobs(viewer, chosen.id))
+            if chosen.sync_target and self.providers.sync_runs is not None:
+                try:
+                    activity = self.providers.sync_runs.sync_activity(viewer, chosen.id)
+                except Unavailable as exc:
+                    notice = exc.message
+        running = any(j.status in ("todo", "doing") for j in jobs) or bool(
+            activity and activity.live and activity.live.running
+        )
+        poll = self.settings.poll_seconds
+        return {
+            "connections": connections,
+            "chosen": chosen,
+            "jobs": jobs,
+            "activity": activity,
+            "notice": notice,
+            "now": datetime.now(UTC),
+            "running": running,
+            "poll_ms": int(poll * 1000),
+            "full_refresh": control.full_refresh_supported,
+        }
+
+    async def _form(
+        self, request: Request
+    ) -> tuple[Viewer | None, Session | None, Mapping[str, str], Response | None]:
+        """A POST's viewer, session and form, or the answer refusing it: 401 without a
+        viewer, 403 when a browser's form lacks this session's CSRF token (a script
+        sending its key as a Bearer credential has no ambient credential to abuse)."""
+        viewer, session = self.viewer(request)
+        if viewer is None:
+            return None, None, {}, self.denied(request)
+        form = await request.form()
+        fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+        if not bearer and not check_csrf(session, fields.get("csrf_token")):
+            return (
+                viewer,
+                session,
+                fields,
+                Response(
+                    "This form has expired (or came from elsewhere): reload the page.",
+                    status_code=403,
+                    media_type="text/plain",
+                ),
+            )
+        return viewer, session, fields, None
+
+    def _done(
+        self, request: Request, session: Session | None, path: str, message: str, status: int = 303
+    ) -> Response:
+        if session is not None:
+            del session.flash[:]
+            session.flash.append(message)
+        root = request.scope.get("root_path") or ""
+        response = RedirectResponse(root + path, status_code=status)
+        response.headers["X-Jirakit-Result"] = message.encode("ascii", "replace").decode()
+        return response
+
+    async def sync_action(self, request: Request) -> Response:
+        control = self.providers.sync_control
+        if control is None:
+            raise HTTPException(404)
+        viewer, session, _, refused = await self._form(request)
+        if refused is not None:
+            return refused
+        assert viewer is not None
+        connection = str(request.path_params["connection"])
+        action = str(request.path_params["action"])
+        back = "/syncs?" + urlencode({"connection": connection})
+        try:
+            if action == "start":
+                job = await run_in_threadpool(control.start, viewer, connection)
+                message = (
+                    f"Sync queued (job {job})."
+                    if job is not None
+                    else "A sync of this connection is queued already."
+                )
+            elif action == "full-refresh":
+                job = await run_in_threadpool(
+                    lambda: control.start(viewer, connection, full_refresh=True)
+                )
+                message = (
+                    f"Full refresh queued (job {job})."
+                    if job is not None
+                    else "A sync of this connection is queued already."
+                )
+            elif action == "stop":
+                n = await run_in_threadpool(control.stop, viewer, connection)
+                message = (
+                    f"Cancelled {n} queued sync{'s' if n != 1 else ''}; a sync already "
+                    "running finishes (it is safe to stop only between runs)."
+                )
+            else:
+                raise HTTPException(404)
+        except KeyError:
+            raise HTTPException(404) from None
+        except BadFilter as exc:
+            return self._done(request, session, back, str(exc))
+        return self._done(request, session, back, message)
+
+    async def reauthorize(self, request: Request) -> Response:
+        provider = self.providers.connections
+        if provider is None:
+            raise HTTPException(404)
+        viewer, session, _, refused = await self._form(request)
+        if refused is not None:
+            return refused
+        assert viewer is not None
+        connection = str(request.path_params["connection"])
+        try:
+            url = await run_in_threadpool(provider.reauthorize, viewer, connection)
+        except KeyError:
+            raise HTTPException(404) from None
+        except BadFilter as exc:
+            return self._done(request, session, "/connections", str(exc))
+        return RedirectResponse(url, status_code=303)
+
+    def webhooks_page(self, request: Request) -> Response:
+        viewer, session = self.viewer(request)
+        if viewer is None:
+            return self.denied(request)
+        provider = self.providers.webhooks
+        if provider is None:
+            raise HTTPException(404)
+        connections, chosen = self.choose(request, viewer)
+        inbox = None
+        inbox_notice = None
+        if chosen is not None:
+            try:
+                inbox = provider.inbox(viewer, chosen.id)
+            except Unavailable as exc:
+                inbox_notice = exc.message
+        else:
+            inbox_notice = "You have no connection yet, so no webhook inbox."
+        outbox = provider.outbox(viewer)
+        return self.render(
+            request,
+            "webhooks.html",
+            {
+                "page": "webhooks",
+                "connections": connections,
+                "chosen": chosen,
+                "inbox": inbox,
+                "inbox_notice": inbox_notice,
+                "inbox_chart": box_chart(
+                    "inbox_events",
+                    "Inbox: events per type",
+                    inbox,
+                    ("received", "verified", "rejected"),
+                    "Jira webhook deliveries",
+                    more=("retried by Jira", "replayed"),
+                )
+                if inbox is not None
+                else None,
+                "outbox": outbox,
+                "outbox_chart": box_chart(
+                    "outbox_messages",
+                    "Outbox: messages per type",
+                    outbox,
+                    ("delivered", "retrying", "dead", "pending"),
+                    "Messages to your endpoints",
+                ),
+                "raw": {k: request.query_params.get(k, "") for k in ("from", "to")},
+            },
+            session=session,
+        )
+
+    async def webhook_replay(self, request: Request) -> Response:
+        provider = self.providers.webhooks
+        if provider is None:
+            raise HTTPException(404)
+        viewer, session, form, refused = await self._form(request)
+        if refused is not None:
+            return refused
+        assert viewer is not None
+        connection = form.get("connection", "")
+        back = "/webhooks?" + urlencode({"connection": connection})
+        try:
+            start = _parse_instant(form.get("from"), "from")
+            end = _parse_instant(form.get("to"), "to", end=True)
+            if start is None or end is None:
+                raise BadFilter("Give both ends of the range to replay ('from' and 'to').")
+            n = await run_in_threadpool(provider.replay, viewer, connection, start, end)
+        except KeyError:
+            raise HTTPException(404) from None
+        except BadFilter as exc:
+            return self._done(request, session, back, str(exc))
+        except Unavailable as exc:
+            return self._done(request, session, back, exc.message)
+        return self._done(
+            request,
+            session,
+            back,
+            f"{n} deliver{'ies' if n != 1 else 'y'} received from {start:%Y-%m-%d %H:%M:%S} "
+            f"to {end:%Y-%m-%d %H:%M:%S} UTC queued to be applied again.",
+        )
+
+    async def webhook_retry(self, request: Request) -> Response:
+        provider = self.providers.webhooks
+        if provider is None:
+            raise HTTPException(404)
+        viewer, session, form, refused = await self._form(request)
+        if refused is not None:
+            return refused
+        assert viewer is not None
+        message_id = form.get("message") or None
+        back = "/webhooks"
+        if form.get("connection"):
+            back += "?" + urlencode({"connection": form["connection"]})
+        try:
+            n = await run_in_threadpool(provider.retry, viewer, message_id)
+        except KeyError:
+            raise HTTPException(404) from None
+        return self._done(
+            request,
+            session,
+            back,
+            f"{n} dead letter{'s' if n != 1 else ''} queued to be sent again.",
+        )
+
+    def _budget(self, viewer: Viewer) -> dict[str, Any]:
+        provider = self.providers.budget
+        assert provider is not None
+        snapshot = provider.budget(viewer)
+        return {
+            "budget": snapshot,
+            "chart": budget_chart(snapshot),
+            "rate_chart": budget_rate_chart(snapshot),
+            "poll_ms": int(self.settings.poll_seconds * 1000),
+        }
+
+    def budget_page(self, request: Request) -> Response:
+        viewer, session = self.viewer(request)
+        if viewer is None:
+            return self.denied(request)
+        if self.providers.budget is None:
+            raise HTTPException(404)
+        try:
+            context = self._budget(viewer)
+        except Unavailable as exc:
+            return self.unavailable(request, "budget", exc, session)
+        return self.render(request, "budget.html", {"page": "budget", **context}, session=session)
+
+    def budget_live(self, request: Request) -> Response:
+        viewer, _ = self.viewer(request)
+        if viewer is None:
+            return self.denied(request, fragment=True)
+        if self.providers.budget is None:
+            raise HTTPException(404)
+        try:
+            context = self._budget(viewer)
+        except Unavailable as exc:
+            return Response(exc.message, status_code=503, media_type="text/plain")
+        return self.render(request, "_budget.html", context, fragment=True)
 
     # -- login ---------------------------------------------------------------------
 
@@ -453,6 +827,21 @@ def create_app(
         Route("/syncs", pages.syncs, name="syncs"),
         Route("/syncs/live", pages.syncs_live, name="syncs_live"),
         Route("/drift", pages.drift, name="drift"),
+        Route("/connections", pages.connections_page, name="connections"),
+        Route(
+            "/connections/{connection}/reauthorize",
+            pages.reauthorize,
+            methods=["POST"],
+            name="reauthorize",
+        ),
+        Route(
+            "/syncs/{connection}/{action}", pages.sync_action, methods=["POST"], name="sync_action"
+        ),
+        Route("/webhooks", pages.webhooks_page, name="webhooks"),
+        Route("/webhooks/replay", pages.webhook_replay, methods=["POST"], name="webhook_replay"),
+        Route("/webhooks/retry", pages.webhook_retry, methods=["POST"], name="webhook_retry"),
+        Route("/budget", pages.budget_page, name="budget"),
+        Route("/budget/live", pages.budget_live, name="budget_live"),
         Route("/login", pages.login, methods=["GET", "POST"], name="login"),
         Route("/logout", pages.logout, methods=["POST"], name="logout"),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 __all__ = [
     "AnalyticsProvider",
     "BadFilter",
+    "BoxItem",
     "BudgetProvider",
     "BudgetSnapshot",
     "Chart",
@@ -36,6 +37,7 @@ __all__ = [
     "Providers",
     "SyncActivity",
     "SyncControl",
+    "SyncJob",
     "SyncRun",
     "SyncRunsProvider",
     "TableData",
@@ -57,6 +59,10 @@ class Viewer:
 
     tenant_id: str | None = None
     name: str = "local"
+    # What the access layer re-checks on each request of a session (the service: the
+    # SHA-256 of the API key that logged in, so a revoked key ends its sessions); never
+    # a secret itself.
+    credential: str | None = field(default=None, repr=False, compare=False)
 
 
 class Unavailable(Exception):
@@ -269,13 +275,16 @@ class DriftProvider(Protocol):
     ) -> tuple[DriftEventRow, ...]: ...
 
 
-# -- the service's pages (implemented by `jirakit serve`) ------------------------------
+# -- the service's pages (implemented by `jirakit serve`, `jirakit.ui.service`) ------
 
 
 @dataclass(frozen=True)
 class ConnectionSummary:
-    """A tenant's Jira connection: ``health`` is ``healthy``, ``failing`` or
-    ``needs_reauth`` (then ``reauthorize_url`` starts the OAuth flow again)."""
+    """A tenant's Jira connection: ``health`` is ``healthy`` or ``needs_reauth`` (then
+    `ConnectionsProvider.reauthorize` starts the OAuth flow again, for ``oauth2``
+    connections). ``sync_target`` names where its syncs write (None: no sync target is
+    set up for it, so it cannot be synced from here); ``last_sync_*`` is its newest
+    finished sync job."""
 
     id: str
     name: str
@@ -287,34 +296,95 @@ class ConnectionSummary:
     last_sync_at: datetime | None = None
     last_error: str | None = None
     reauthorize_url: str | None = None
+    paused: bool = False
+    last_sync_status: str | None = None
+    sync_target: str | None = None
+    last_used_at: datetime | None = None
 
 
 @runtime_checkable
 class ConnectionsProvider(Protocol):
     def connections(self, viewer: Viewer) -> Sequence[ConnectionSummary]: ...
 
+    def reauthorize(self, viewer: Viewer, connection: str) -> str:
+        """The consent URL that authorises ``connection`` again (`KeyError` for an
+        unknown or foreign id; `BadFilter` when it cannot be, saying why)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SyncJob:
+    """One ``sync_connection`` job of the job queue: its status (``todo``, ``doing``,
+    ``succeeded``, ``failed``, ``cancelled``), attempts, when it was queued and ended,
+    and the last error."""
+
+    id: int
+    connection: str
+    status: str
+    attempts: int
+    queued_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    full_refresh: bool = False
+
+    @property
+    def seconds(self) -> float | None:
+        if self.queued_at is None or self.finished_at is None:
+            return None
+        return max(0.0, (self.finished_at - self.queued_at).total_seconds())
+
 
 @runtime_checkable
 class SyncControl(Protocol):
-    """Start, stop and fully refresh a connection's sync (queued as jobs). Unknown or
-    foreign connection ids raise `KeyError`."""
+    """Start, stop and fully refresh a connection's sync (queued as jobs), and list its
+    jobs. Unknown or foreign connection ids raise `KeyError`; a connection without a
+    sync target raises `BadFilter` (saying how to set one up)."""
 
-    def start(self, viewer: Viewer, connection: str, *, full_refresh: bool = False) -> str: ...
+    def start(
+        self, viewer: Viewer, connection: str, *, full_refresh: bool = False
+    ) -> int | None: ...
 
-    def stop(self, viewer: Viewer, connection: str) -> bool: ...
+    def stop(self, viewer: Viewer, connection: str) -> int: ...
+
+    def jobs(self, viewer: Viewer, connection: str, *, limit: int = 50) -> Sequence[SyncJob]: ...
+
+    @property
+    def full_refresh_supported(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class BoxItem:
+    """One message of an inbox or outbox (a row of its table on the page)."""
+
+    id: str
+    event: str
+    status: str
+    at: datetime | None
+    attempts: int = 0
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
 class WebhookBoxSummary:
-    """Counts per event type and state (inbox: received, verified, rejected, duplicate;
-    outbox: delivered, failed, dead), with the lag seconds per event type."""
+    """Counts per event type and state (inbox: received, verified, rejected, retried by
+    Jira, replayed; outbox: pending, retrying, delivered, dead), the mean lag seconds per
+    event type, and the newest messages (``items``) of interest. ``source`` says where
+    it was read."""
 
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     lag_seconds: Mapping[str, float] = field(default_factory=dict)
+    items: tuple[BoxItem, ...] = ()
+    source: str = ""
+    first_at: datetime | None = None
+    last_at: datetime | None = None
 
 
 @runtime_checkable
 class WebhooksProvider(Protocol):
+    """The connection's Jira webhook inbox and the tenant's outgoing webhook outbox.
+    Foreign or unknown connection and message ids raise `KeyError`; a connection without
+    an inbox raises `Unavailable` (saying how to set one up)."""
+
     def inbox(self, viewer: Viewer, connection: str) -> WebhookBoxSummary: ...
 
     def replay(self, viewer: Viewer, connection: str, start: datetime, end: datetime) -> int: ...
@@ -326,12 +396,22 @@ class WebhooksProvider(Protocol):
 
 @dataclass(frozen=True)
 class BudgetSnapshot:
-    """Rate-limit points used per tenant over time against the shared pool, and who is
-    throttled and why."""
+    """The rate-limit budget as one tenant may see it: the shared pool (points per
+    hour), points granted over time (``used``: series name -> (when, points granted in
+    all by then); the viewer's own, and all other tenants together), what is left in the
+    pool now, and who is throttled and why (the viewer by priority class; other tenants
+    only counted, never named)."""
 
     pool_points_per_hour: int
-    used: Mapping[str, Sequence[tuple[datetime, int]]] = field(default_factory=dict)
+    used: Mapping[str, Sequence[tuple[datetime, float]]] = field(default_factory=dict)
     throttled: Mapping[str, str] = field(default_factory=dict)
+    window_seconds: float = 3600.0
+    pool_left: float | None = None
+    server_remaining: int | None = None
+    mine: tuple[tuple[str, float, int, float, bool], ...] = ()
+    others_waiting: int = 0
+    others: int = 0
+    sampled_at: datetime | None = None
 
 
 @runtime_checkable

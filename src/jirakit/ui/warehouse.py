@@ -156,7 +156,10 @@ class WarehouseSource:
     (the standalone dashboard has one user; the service scopes warehouses per tenant
     before it builds one of these).
 
-    ``now`` is injectable (tests); ``connect_timeout`` bounds a Postgres connection."""
+    ``now`` is injectable (tests); ``connect_timeout`` bounds a Postgres connection;
+    ``busy`` says (in a few words) that a writer this source cannot see through a
+    progress file is writing the DuckDB file now (the service: a sync job of the queue),
+    else None: then, as during a `jirakit sync`, the file is not opened at all."""
 
     def __init__(
         self,
@@ -164,6 +167,7 @@ class WarehouseSource:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         connect_timeout: int = 5,
+        busy: Callable[[], str | None] | None = None,
     ) -> None:
         if warehouse.dialect not in ("duckdb", "postgres"):
             raise ValueError(
@@ -172,6 +176,7 @@ class WarehouseSource:
         self.warehouse = warehouse
         self.now = now
         self.connect_timeout = connect_timeout
+        self.busy = busy
         self._lock = threading.Lock()
         self._runs: tuple[SyncRun, ...] = ()
         self._runs_at: datetime | None = None
@@ -218,6 +223,14 @@ class WarehouseSource:
                 f"A sync is writing {self.path} ({running.phase}), and DuckDB lets no "
                 "other program read a file while one writes it. These pages come back "
                 "when the sync ends; the Syncs page follows it meanwhile.",
+                retry_after=5,
+            )
+        writer = self.busy() if self.busy is not None else None
+        if writer is not None:
+            raise Unavailable(
+                f"{writer} is writing {self.path}, and DuckDB lets no other program read a "
+                "file while one writes it. These pages come back when it ends; the Syncs "
+                "page follows it meanwhile.",
                 retry_after=5,
             )
         if not self.path.is_file():
@@ -310,6 +323,21 @@ class WarehouseSource:
     ) -> SyncActivity:
         progress = read_progress(self.warehouse)
         live = _live(progress)
+        writer = self.busy() if self.busy is not None else None
+        if self.warehouse.dialect == "duckdb" and writer is not None:
+            with self._lock:
+                runs, at = self._runs, self._runs_at
+            when = f" (read at {at:%H:%M:%S} UTC)" if at else ""
+            return SyncActivity(
+                runs,
+                live,
+                notice=(
+                    f"{writer} is writing the DuckDB file, which no other program can open "
+                    f"meanwhile: the runs below are as last read{when}, and the list "
+                    "refreshes when it ends."
+                ),
+                runs_as_of=at,
+            )
         if self.warehouse.dialect == "duckdb" and progress is not None and progress.running:
             with self._lock:
                 runs, at = self._runs, self._runs_at

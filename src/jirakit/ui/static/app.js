@@ -16,8 +16,8 @@
     return spec;
   }
 
-  function embedCharts() {
-    var nodes = document.querySelectorAll("[data-spec]");
+  function embedCharts(root) {
+    var nodes = (root || document).querySelectorAll("[data-spec]");
     if (!nodes.length) { return; }
     if (typeof window.vegaEmbed !== "function") {
       nodes.forEach(function (el) {
@@ -84,6 +84,7 @@
             box.querySelectorAll("tr[data-run]").forEach(function (tr) {
               if (open[tr.getAttribute("data-run")]) { var d = tr.querySelector("details"); if (d) { d.open = true; } }
             });
+            embedCharts(box);
             box.setAttribute("data-updated", String(Date.now()));
             announce();
           }
@@ -103,7 +104,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    embedCharts();
+    embedCharts(document);
     followSyncs();
     retryLater();
   });
