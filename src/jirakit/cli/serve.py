@@ -177,6 +177,33 @@ def connections_list(
             raise _fail(str(exc)) from None
 
 
+@connections_app.command("webhook-secret")
+def connections_webhook_secret(
+    connection_id: Annotated[str, typer.Argument(help="The connection's id.")],
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            help="The secret its Jira admin webhooks are registered with.",
+            envvar="JIRAKIT_JIRA_WEBHOOK_SECRET",
+        ),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the secret.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Set the HMAC secret that admin webhooks of this connection sign with (they post to
+    /webhooks/jira/<connection_id>); OAuth dynamic webhooks need none."""
+    from jirakit.service.inbound import set_webhook_secret
+
+    if not clear and not secret:
+        raise _fail("give --secret (or JIRAKIT_JIRA_WEBHOOK_SECRET), or --clear")
+    with _state(db) as state:
+        try:
+            set_webhook_secret(state, connection_id, None if clear else secret)
+        except KeyError:
+            raise _fail(f"no connection {connection_id!r}") from None
+    typer.echo(f"connection {connection_id}: webhook secret {'removed' if clear else 'set'}")
+
+
 @keys_app.command("generate")
 def keys_generate() -> None:
     """Print a new encryption key (put it first in JIRAKIT_ENCRYPTION_KEYS)."""

@@ -1,6 +1,7 @@
 """The work `jirakit serve` does between requests, as plain functions (issue 14 moves them
-onto a job queue): deliver due webhooks, poll virtual webhooks, refresh expiring OAuth
-tokens, forget expired idempotency keys."""
+onto a job queue): deliver due webhooks, poll virtual webhooks, apply received Jira
+deliveries (native events), refresh expiring OAuth tokens and dynamic webhooks, forget
+expired idempotency keys."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from sqlalchemy import delete
 
 from jirakit._logging import get_logger
 from jirakit.service.connections import refresh_expiring
+from jirakit.service.inbound import process_inbox
+from jirakit.service.inbound import stop as stop_inbound
 from jirakit.service.models import IdempotencyRecord, OAuthState, PendingGrant, utcnow
 from jirakit.service.native import refresh_native
 from jirakit.service.outbox import deliver_due
@@ -37,6 +40,7 @@ def tick(state: ServiceState) -> dict[str, int]:
     for name, job in (
         ("refreshed", refresh_expiring),
         ("polled", poll_due),
+        ("received", process_inbox),
         ("delivered", deliver_due),
         ("native refreshed", refresh_native),
         ("purged", purge_expired),
@@ -65,3 +69,4 @@ async def running(state: ServiceState):  # type: ignore[no-untyped-def]
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await to_thread.run_sync(stop_inbound, state)
