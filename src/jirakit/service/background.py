@@ -15,6 +15,7 @@ from jirakit._logging import get_logger
 from jirakit.service.connections import refresh_expiring
 from jirakit.service.inbound import process_inbox
 from jirakit.service.inbound import stop as stop_inbound
+from jirakit.service.jobs import JobRunner
 from jirakit.service.models import IdempotencyRecord, OAuthState, PendingGrant, utcnow
 from jirakit.service.native import refresh_native
 from jirakit.service.outbox import deliver_due
@@ -59,9 +60,27 @@ async def run_forever(state: ServiceState) -> None:
         await asyncio.sleep(interval)
 
 
+async def dispatch_forever(runner: JobRunner) -> None:
+    interval = runner.state.settings.background_interval
+    while True:
+        await to_thread.run_sync(runner.round)
+        await asyncio.sleep(interval)
+
+
 @contextlib.asynccontextmanager
 async def running(state: ServiceState):  # type: ignore[no-untyped-def]
-    task = asyncio.create_task(run_forever(state)) if state.settings.background else None
+    """The background work while the app runs: `tick` in a loop, or, with a job queue
+    (``JIRAKIT_JOBS_URL``, `jirakit.service.jobs`), deferring jobs (and on SQLite running
+    them here)."""
+    runner: JobRunner | None = None
+    task = None
+    if state.settings.background:
+        if state.settings.jobs_url:
+            runner = await to_thread.run_sync(JobRunner, state, state.settings.jobs_url)
+            runner.start()
+            task = asyncio.create_task(dispatch_forever(runner))
+        else:
+            task = asyncio.create_task(run_forever(state))
     try:
         yield
     finally:
@@ -69,4 +88,6 @@ async def running(state: ServiceState):  # type: ignore[no-untyped-def]
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if runner is not None:
+            await to_thread.run_sync(runner.stop)
         await to_thread.run_sync(stop_inbound, state)

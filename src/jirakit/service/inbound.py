@@ -103,6 +103,13 @@ def _may_have_deliveries(state: ServiceState) -> bool:
     return bool(inspect(state.engine).has_table("webhook_deliveries"))
 
 
+def inbox_pending(state: ServiceState) -> bool:
+    """Whether received deliveries wait to be applied."""
+    if "inbox" not in state.extra and not _may_have_deliveries(state):
+        return False
+    return inbox(state).has_pending()
+
+
 def stop(state: ServiceState) -> None:
     """Give up the processor's lease and close the inbox (at shutdown)."""
     proc = state.extra.pop("processor", None)

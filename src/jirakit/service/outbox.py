@@ -190,6 +190,34 @@ def deliver_due(state: ServiceState, *, limit: int = 50, now: datetime | None = 
     return len(claimed)
 
 
+def deliver_one(state: ServiceState, msg_id: str, *, now: datetime | None = None) -> bool:
+    """One attempt of one message if it is due (the ``service.deliver`` job); whether an
+    attempt was made. The job queue runs one job per message id at a time, so this takes
+    over the lease of an attempt whose process died (it is sent again, same ``webhook-id``)."""
+    owner = secrets.token_hex(8)
+    now = now or utcnow()
+    with state.sessions() as session, session.begin():
+        claimed = session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == msg_id,
+                Delivery.status == "pending",
+                Delivery.next_attempt_at <= now,
+            )
+            .values(locked_by=owner, locked_until=now + timedelta(seconds=LEASE))
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(claimed, "rowcount", 0):
+            return False
+    with httpx.Client(
+        transport=state.hook_transport,
+        timeout=state.settings.webhook_timeout,
+        follow_redirects=False,
+    ) as http:
+        _attempt(state, http, msg_id, owner, state.settings.retry_schedule)
+    return True
+
+
 def _attempt(
     state: ServiceState, http: httpx.Client, msg_id: str, owner: str, schedule: tuple[float, ...]
 ) -> None:
