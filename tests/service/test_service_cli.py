@@ -149,3 +149,12 @@ def test_jirakit_serve_starts_with_no_setting(tmp_path: Path):
         proc.terminate()
         _, err = proc.communicate(timeout=15)
     assert '"event": "request"' in err and "/healthz" in err  # one JSON line per request
+
+
+def test_serve_refuses_a_bad_jobs_url(tmp_path: Path, env: dict[str, str]):
+    code, _, err = run(
+        "serve", "--db", f"sqlite:///{tmp_path / 's.db'}", "--jobs", "mysql://x", env=env
+    )  # fmt: skip
+    assert code == 1 and err.strip() == (
+        "error: jobs URL 'mysql://x': use sqlite:///path.db or postgresql://..."
+    )

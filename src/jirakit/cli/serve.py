@@ -54,9 +54,18 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     db: DbOption = None,
+    jobs: Annotated[
+        str | None,
+        typer.Option(
+            "--jobs",
+            help="Background work as jobs: sqlite:///jobs.db (run here) or postgresql://... "
+            "(run by `jirakit worker`); default $JIRAKIT_JOBS_URL, else this process's loop.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the unified task API (FastAPI on uvicorn) until interrupted. To scale out, run
-    several on one Postgres database (`--db postgresql://...`) behind a load balancer."""
+    several on one Postgres database (`--db postgresql://...`) behind a load balancer, with
+    `--jobs postgresql://...` and `jirakit worker` processes doing the background work."""
     import logging
 
     import uvicorn
@@ -65,14 +74,25 @@ def serve(
     from jirakit.errors import ConfigurationError
     from jirakit.service import create_app, load_settings
 
+    overrides: dict[str, Any] = {"database_url": db} if db else {}
+    if jobs:
+        overrides["jobs_url"] = jobs
     try:
-        settings = load_settings(**({"database_url": db} if db else {}))
+        settings = load_settings(**overrides)
+        if settings.jobs_url and not settings.jobs_url.startswith(
+            ("sqlite:///", "postgresql://", "postgres://")
+        ):
+            raise ConfigurationError(
+                f"jobs URL {settings.jobs_url!r}: use sqlite:///path.db or postgresql://..."
+            )
         app = create_app(settings)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     _logging.configure(logging.INFO)
+    work = settings.jobs_url.split(":")[0] + " jobs" if settings.jobs_url else "in-process"
     typer.echo(
-        f"jirakit serve on http://{host}:{port} ({settings.env}, {settings.database_url.split(':')[0]})"
+        f"jirakit serve on http://{host}:{port} ({settings.env}, "
+        f"{settings.database_url.split(':')[0]}, background work: {work})"
     )
     from jirakit.service.server import config
 
