@@ -19,6 +19,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,19 @@ def test_sqlite_mode_runs_every_kind_in_process(make_service: Any, tmp_path: Pat
                 return bool(row and row.token_expires_at and row.token_expires_at > utcnow())
 
         wait(refreshed, what="the token refresh")
+        # Native registrations near their 30 days: extended by webhooks.refresh_dynamic.
+        from jirakit.service.native import _remember
+
+        registered = service.sandbox.webhooks.of_kind("dynamic", service.sandbox.webhooks.app_key)
+        _remember(service.state, pushed, [r.id for r in registered], utcnow() + timedelta(days=1))
+
+        def extended() -> bool:
+            with service.state.sessions() as session:
+                row = session.get(Connection, pushed)
+                expires = (row.extra or {})["native_webhooks"]["expires"] if row else ""
+            return str(expires) > (utcnow() + timedelta(days=20)).isoformat()
+
+        wait(extended, what="the dynamic webhook refresh")
         time.sleep(0.3)
     ids = [d.headers["webhook-id"] for d in app.accepted]
     assert len(ids) == len(set(ids))  # nothing sent twice
@@ -154,6 +168,7 @@ def test_sqlite_mode_runs_every_kind_in_process(make_service: Any, tmp_path: Pat
         "webhooks.poll_virtual",
         "webhooks.process_inbox",
         "service.refresh_token",
+        "webhooks.refresh_dynamic",
     ):
         assert done[kind] >= 1, (kind, done)
     assert not [j for j in jobs if j.status == "failed"]
@@ -217,44 +232,66 @@ def publish_many(service: Service, conn_id: str, n: int) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-def test_serve_defers_and_two_workers_deliver_exactly_once(
+def test_two_serves_defer_and_two_workers_deliver_exactly_once(
     make_service: Any, db_url: str, jobs_db: str, tmp_path: Path
 ):
-    service = make_service(jobs_url=jobs_db, background=True, background_interval=0.1)
+    """Two serve processes defer (each piece of work once, by the queueing locks), two
+    `jirakit worker` processes run: polls, received Jira deliveries and deliveries."""
+    service = make_service(
+        jobs_url=jobs_db, public_url="self", background=True, background_interval=0.1
+    )
+    other = make_service(jobs_url=jobs_db, background=True, background_interval=0.1)
     api = service.client(service.tenant())
     conn_id = service.connect(api)
     log = tmp_path / "workers.log"
     with WebhookReceiver() as app:
         hook = subscribe(api, conn_id, app.url, interval=0)
+        pushed = consent(api)
+        native = subscribe(api, pushed, app.url)
+        assert native["webhook_type"] == "native"
         workers = [start_worker(jobs_db, db_url, log) for _ in range(2)]
         try:
             # Events from a poll the workers run against the served sandbox...
             task = api.get(f"/task/{conn_id}/task", params={"limit": 1}).json()[0]
             time.sleep(0.5)
             api.patch(f"/task/{conn_id}/task/{task['id']}", json={"name": "Via the worker"})
-            # ... and events published by this serve process.
-            publish_many(service, conn_id, 20)
-            wait(
-                lambda: (
-                    len(rows(service, hook["id"])) >= 21
-                    and all(r.status == "delivered" for r in rows(service, hook["id"]))
-                ),
-                timeout=60,
-                what=lambda: f"delivery (log: {log.read_text()[-2000:]})",
-            )
+            # ... from Jira pushing to serve, applied by a worker ...
+            task = api.get(f"/task/{pushed}/task", params={"limit": 1}).json()[0]
+            api.patch(f"/task/{pushed}/task/{task['id']}", json={"name": "Pushed to a worker"})
+            # ... and published by both serve processes.
+            publish_many(service, conn_id, 10)
+            publish_many(other, conn_id, 10)
+
+            def settled() -> bool:
+                mine = rows(service, hook["id"])
+                theirs = rows(service, native["id"])
+                return (
+                    len(mine) >= 21
+                    and len(theirs) >= 1
+                    and all(r.status == "delivered" for r in mine + theirs)
+                )
+
+            wait(settled, timeout=60, what=lambda: state(service, hook["id"], app, log))
             time.sleep(1.0)  # time for anything sent twice to arrive
         finally:
             for proc in workers:
                 stop(proc)
     sent = Counter(d.headers["webhook-id"] for d in app.accepted)
-    assert set(sent) == {r.id for r in rows(service, hook["id"])}
+    assert set(sent) == {r.id for r in rows(service, hook["id"]) + rows(service, native["id"])}
     assert max(sent.values()) == 1, [i for i, n in sent.items() if n > 1]
-    names = [verify(hook["secret"], d.headers, d.body)["data"].get("name") for d in app.accepted]
-    assert "Via the worker" in names
+    names = [
+        verify(h["secret"], d.headers, d.body)["data"].get("name")
+        for d in app.accepted
+        for h in (hook, native)
+        if d.headers["webhook-id"] in {r.id for r in rows(service, h["id"])}
+    ]
+    assert "Via the worker" in names and "Pushed to a worker" in names
     with open_queue(jobs_db) as queue:
         jobs = queue.jobs()
     kinds = Counter(j.task for j in jobs if j.status == "succeeded")
-    assert kinds["service.deliver"] >= 21 and kinds["webhooks.poll_virtual"] >= 1
+    assert kinds["service.deliver"] >= 22 and kinds["webhooks.poll_virtual"] >= 1
+    assert kinds["webhooks.process_inbox"] >= 1
+    assert not [j for j in jobs if j.status == "failed"]
 
 
 @pytest.mark.postgres
