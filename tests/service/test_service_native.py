@@ -208,3 +208,12 @@ def test_admin_webhooks_verify_with_the_connections_secret(native: Any):
             httpx.post(url, content=b"{}", headers={"content-type": "text/plain"}).status_code
             == 415
         )
+        # Over the size limit: 413, whether declared or streamed without a length.
+        big = b'{"pad":"' + b"x" * (11 * 1024 * 1024) + b'"}'
+        assert httpx.post(url, content=big, headers=headers).status_code == 413
+
+        def chunks() -> Any:
+            for i in range(0, len(big), 1 << 20):
+                yield big[i : i + (1 << 20)]
+
+        assert httpx.post(url, content=chunks(), headers=headers).status_code == 413

@@ -188,9 +188,14 @@ async def receive(connection_id: str, request: Request) -> JSONResponse:
     if conn is None:
         # Nothing to verify against: no different from a bad signature to the caller.
         raise _unauthorized("unknown_connection", "no such connection")
-    raw = await request.body()
-    if len(raw) > limit:
-        raise Problem(413, f"the body is over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # a body without Content-Length: read up to limit
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"the body is over {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     headers = {k.lower(): v for k, v in request.headers.items()}
     jira_id = headers.get("x-atlassian-webhook-identifier")
     try:
