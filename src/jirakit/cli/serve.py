@@ -88,6 +88,10 @@ def serve(
         app = create_app(settings)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
+    if settings.jobs_url and not settings.jobs_url.startswith("sqlite"):
+        from jirakit.cli._extras import require_extra
+
+        require_extra("serve --jobs postgresql://...", ("procrastinate",), "jobs")
     _logging.configure(logging.INFO)
     work = settings.jobs_url.split(":")[0] + " jobs" if settings.jobs_url else "in-process"
     typer.echo(
