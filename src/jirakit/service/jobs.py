@@ -250,7 +250,7 @@ class JobRunner:
                 self.queue.run_worker(options)
             except Exception as exc:  # the next turn tries again
                 log.error("in-process jobs failed", error=type(exc).__name__)
-            self._stop.wait(0.05)
+            self._stop.wait(0.2)  # idle: look again soon (the queue has no wake-up)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
