@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from jirakit.jobs.queue import JobQueue, WorkerOptions, open_queue
-from jirakit.jobs.tasks import JobContext, SyncTarget, TaskKind, TaskRegistry, default_registry
+from jirakit.jobs.tasks import (
+    RESERVED_KINDS,
+    JobContext,
+    SyncTarget,
+    TaskKind,
+    TaskRegistry,
+    default_registry,
+)
 
 FAST = WorkerOptions(
     concurrency=3, until_idle=True, heartbeat=0.2, stalled_after=1.0, schedule_every=0, poll=0.02
@@ -136,9 +143,12 @@ def test_bad_urls_and_kinds_are_refused(tmp_path: Path):
     with pytest.raises(ValueError, match="use postgresql://user@host/db"):
         open_queue("mysql://x")
     q = open_queue(f"sqlite:///{tmp_path / 'q.db'}")
-    with pytest.raises(KeyError, match="no task kind 'service.deliver'"):
+    with pytest.raises(KeyError, match="no task kind 'service.nope'"):
+        q.defer("service.nope", id=1)
+    with pytest.raises(KeyError, match="service.deliver needs delivery_id"):
         q.defer("service.deliver", id=1)
     assert "sync_connection" in default_registry() and "schedule_syncs" in default_registry()
+    assert all(kind in default_registry() for kind in RESERVED_KINDS)
 
 
 def test_schedule_syncs_defers_due_targets_once(tmp_path: Path):
@@ -153,3 +163,49 @@ def test_schedule_syncs_defers_due_targets_once(tmp_path: Path):
     [job] = q.jobs()
     assert job.task == "sync_connection" and job.lock == "sync:acme"
     assert json.loads(json.dumps(job.args))["target"]["name"] == "acme"
+
+
+def _work(url: str) -> None:
+    """A worker in a forked child (killed by the test)."""
+    q = open_queue(url, registry())
+    q.run_worker(WorkerOptions(concurrency=1, heartbeat=0.2, stalled_after=1.0, schedule_every=0))
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_dead_workers_job_gives_way_to_one_waiting_under_its_queueing_lock(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+):
+    """A job deferred under a queueing lock while the lock's job ran (the service defers
+    a delivery again while its job runs) must not leave the two waiting for each other
+    when the running one's worker dies: the dead one is closed, the waiting one runs."""
+    import multiprocessing
+    import os
+    import signal
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    else:
+        url = str(request.getfixturevalue("pg_database"))
+    db = str(tmp_path / "effects.db")
+    q = open_queue(url, registry())
+    q.migrate()
+    try:
+        q.defer("record", db=db, key="first", hold=60, lock="L", qlock="Q")
+        child = multiprocessing.get_context("fork").Process(target=_work, args=(url,))
+        child.start()
+        deadline = time.time() + 30
+        while not [j for j in q.jobs() if j.status == "doing"]:
+            assert time.time() < deadline, "the child worker took no job"
+            time.sleep(0.05)
+        assert q.defer("record", db=db, key="second", lock="L", qlock="Q") is not None
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+        q.run_worker(FAST)
+        by_key = {j.args["key"]: j for j in q.jobs()}
+        assert by_key["first"].status == "failed" and by_key["second"].status == "succeeded"
+        assert effects(tmp_path / "effects.db") == {"second": 1}
+    finally:
+        q.close()

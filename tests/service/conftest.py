@@ -86,6 +86,8 @@ def sandbox() -> Iterator[Sandbox]:
     with Sandbox(seed=0, issues=40, projects=2, api_token=JIRA_TOKEN) as sb:
         assert sb.oauth is not None
         sb.oauth.clients[OAUTH_CLIENT] = OAuthClient(OAUTH_CLIENT, OAUTH_SECRET)
+        # Dynamic webhooks are this app's: signed with its client secret, as on Jira.
+        sb.webhooks.app_key, sb.webhooks.app_secret = OAUTH_CLIENT, OAUTH_SECRET
         yield sb
 
 
@@ -103,6 +105,8 @@ def make_service(db_url: str, sandbox: Sandbox, sandbox_url: str) -> Iterator[An
     def make(**overrides: Any) -> Service:
         port = free_port()
         overrides.setdefault("oauth_redirect_uri", f"http://127.0.0.1:{port}/oauth/callback")
+        if overrides.get("public_url") == "self":  # the service's own address
+            overrides["public_url"] = f"http://127.0.0.1:{port}"
         app = create_app(settings_for(db_url, sandbox_url, **overrides))
         if CAPTURE:
             app.add_middleware(CaptureMiddleware)

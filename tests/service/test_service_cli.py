@@ -86,6 +86,15 @@ def test_keys_rotate_reencrypts_every_row(
         "--site", sandbox_url, "--email", sandbox.admin_email, "--token", JIRA_TOKEN, env=env,
     )  # fmt: skip
     conn_id = out.strip().splitlines()[-1]
+    code, out, _ = run(
+        "connections", "webhook-secret", conn_id, "--db", db_url, env=env
+    )  # fmt: skip
+    assert code == 1
+    code, out, _ = run(
+        "connections", "webhook-secret", conn_id, "--db", db_url,
+        env={**env, "JIRAKIT_JIRA_WEBHOOK_SECRET": "SEKRIT-admin-hook"},
+    )  # fmt: skip
+    assert code == 0 and "webhook secret set" in out
     new_key = Fernet.generate_key().decode()
     code, out, _ = run(
         "keys", "rotate", "--db", db_url,
@@ -100,6 +109,12 @@ def test_keys_rotate_reencrypts_every_row(
     assert Vault([new_key]).decrypt(row.credentials)["token"] == JIRA_TOKEN
     with pytest.raises(Exception, match="cannot be decrypted"):
         Vault([ENCRYPTION_KEY]).decrypt(row.credentials)
+    # The admin-webhook secret too (it signs what Jira posts to /webhooks/jira/<id>).
+    from jirakit.service.inbound import secrets_for
+
+    assert secrets_for(state, row).hmac == ("SEKRIT-admin-hook",)
+    assert run("connections", "webhook-secret", "conn_nope", "--clear", "--db", db_url,
+               env={"JIRAKIT_ENCRYPTION_KEYS": new_key})[0] == 1  # fmt: skip
     state.engine.dispose()
 
 
@@ -134,3 +149,12 @@ def test_jirakit_serve_starts_with_no_setting(tmp_path: Path):
         proc.terminate()
         _, err = proc.communicate(timeout=15)
     assert '"event": "request"' in err and "/healthz" in err  # one JSON line per request
+
+
+def test_serve_refuses_a_bad_jobs_url(tmp_path: Path, env: dict[str, str]):
+    code, _, err = run(
+        "serve", "--db", f"sqlite:///{tmp_path / 's.db'}", "--jobs", "mysql://x", env=env
+    )  # fmt: skip
+    assert code == 1 and err.strip() == (
+        "error: jobs URL 'mysql://x': use sqlite:///path.db or postgresql://..."
+    )

@@ -54,9 +54,18 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     db: DbOption = None,
+    jobs: Annotated[
+        str | None,
+        typer.Option(
+            "--jobs",
+            help="Background work as jobs: sqlite:///jobs.db (run here) or postgresql://... "
+            "(run by `jirakit worker`); default $JIRAKIT_JOBS_URL, else this process's loop.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the unified task API (FastAPI on uvicorn) until interrupted. To scale out, run
-    several on one Postgres database (`--db postgresql://...`) behind a load balancer."""
+    several on one Postgres database (`--db postgresql://...`) behind a load balancer, with
+    `--jobs postgresql://...` and `jirakit worker` processes doing the background work."""
     import logging
 
     import uvicorn
@@ -65,15 +74,30 @@ def serve(
     from jirakit.errors import ConfigurationError
     from jirakit.service import create_app, load_settings
 
+    overrides: dict[str, Any] = {"database_url": db} if db else {}
+    if jobs:
+        overrides["jobs_url"] = jobs
     try:
-        settings = load_settings(**({"database_url": db} if db else {}))
+        settings = load_settings(**overrides)
+        if settings.jobs_url and not settings.jobs_url.startswith(
+            ("sqlite:///", "postgresql://", "postgres://")
+        ):
+            raise ConfigurationError(
+                f"jobs URL {settings.jobs_url!r}: use sqlite:///path.db or postgresql://..."
+            )
         app = create_app(settings)
         dashboard = _mount_dashboard(app)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
+    if settings.jobs_url and not settings.jobs_url.startswith("sqlite"):
+        from jirakit.cli._extras import require_extra
+
+        require_extra("serve --jobs postgresql://...", ("procrastinate",), "jobs")
     _logging.configure(logging.INFO)
+    work = settings.jobs_url.split(":")[0] + " jobs" if settings.jobs_url else "in-process"
     typer.echo(
-        f"jirakit serve on http://{host}:{port} ({settings.env}, {settings.database_url.split(':')[0]})"
+        f"jirakit serve on http://{host}:{port} ({settings.env}, "
+        f"{settings.database_url.split(':')[0]}, background work: {work})"
     )
     typer.echo(
         f"dashboard on http://{host}:{port}/ui/"
@@ -193,6 +217,33 @@ def connections_list(
                     typer.echo(f"{c.id}\t{c.kind}\t{c.status}\t{c.site}")
         except ConfigurationError as exc:
             raise _fail(str(exc)) from None
+
+
+@connections_app.command("webhook-secret")
+def connections_webhook_secret(
+    connection_id: Annotated[str, typer.Argument(help="The connection's id.")],
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            help="The secret its Jira admin webhooks are registered with.",
+            envvar="JIRAKIT_JIRA_WEBHOOK_SECRET",
+        ),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the secret.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Set the HMAC secret that admin webhooks of this connection sign with (they post to
+    /webhooks/jira/<connection_id>); OAuth dynamic webhooks need none."""
+    from jirakit.service.inbound import set_webhook_secret
+
+    if not clear and not secret:
+        raise _fail("give --secret (or JIRAKIT_JIRA_WEBHOOK_SECRET), or --clear")
+    with _state(db) as state:
+        try:
+            set_webhook_secret(state, connection_id, None if clear else secret)
+        except KeyError:
+            raise _fail(f"no connection {connection_id!r}") from None
+    typer.echo(f"connection {connection_id}: webhook secret {'removed' if clear else 'set'}")
 
 
 @keys_app.command("generate")

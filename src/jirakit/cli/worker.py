@@ -58,7 +58,10 @@ def worker(
         float, typer.Option(help="A running job whose worker is silent this long is retried.")
     ] = 10.0,
 ) -> None:
-    """Run background jobs (syncs, and later webhook work) until stopped."""
+    """Run background jobs until stopped: scheduled syncs, and `jirakit serve`'s work
+    (outgoing webhooks, token and dynamic-webhook refreshes, virtual-webhook polls, received
+    Jira webhooks) read with the service's settings from this environment (JIRAKIT_DB,
+    JIRAKIT_ENCRYPTION_KEYS, JIRAKIT_OAUTH_*)."""
     from jirakit.jobs.queue import WorkerOptions
 
     try:

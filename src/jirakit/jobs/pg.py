@@ -212,6 +212,11 @@ class PostgresQueue(JobQueue):
                         log.warning(
                             "retrying job %s (%s): its worker stopped", job.id, job.task_name
                         )
+                    except pe.UniqueViolation:
+                        # A job of the same queueing lock was deferred while this one ran
+                        # and waits for its lock: that one does the work, so this one is
+                        # closed (else both would wait for each other forever).
+                        await self._supersede(manager, job)
                     except Exception:  # another worker put it back first
                         continue
             except asyncio.CancelledError:
@@ -219,6 +224,19 @@ class PostgresQueue(JobQueue):
             except Exception:
                 log.exception("looking for stalled jobs failed; trying again")
             await asyncio.sleep(options.heartbeat)
+
+    @staticmethod
+    async def _supersede(manager: Any, job: Any) -> None:
+        try:
+            await manager.finish_job(job, status=procrastinate.jobs.Status.FAILED, delete_job=False)
+            log.warning(
+                "job %s (%s): its worker stopped; a job waiting under its queueing lock "
+                "runs instead",
+                job.id,
+                job.task_name,
+            )
+        except Exception:  # another worker closed it first
+            return
 
     def _finished(self) -> int:
         with self._connect() as conn:

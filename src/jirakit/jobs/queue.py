@@ -293,6 +293,17 @@ class SqliteQueue(JobQueue):
     ) -> tuple[int, str, dict[str, Any], int] | None:
         now = time.time()
         with self._db(write=True) as db:
+            # A dead worker's job whose queueing lock has another job waiting (deferred
+            # while it ran) is closed: the waiting one does the work, and putting this one
+            # back would break the one-waiting-job rule (and both would wait forever).
+            db.execute(
+                "UPDATE jirakit_jobs SET status = 'failed', error = 'its worker stopped; "
+                "superseded by a waiting job', finished_at = ? WHERE status = 'doing' AND "
+                "heartbeat < ? AND queueing_lock IS NOT NULL AND EXISTS (SELECT 1 FROM "
+                "jirakit_jobs w WHERE w.status = 'todo' AND w.queueing_lock = "
+                "jirakit_jobs.queueing_lock)",
+                (now, now - stalled_after),
+            )
             db.execute(  # jobs of dead workers go back to the queue
                 "UPDATE jirakit_jobs SET status = 'todo', worker = NULL "
                 "WHERE status = 'doing' AND heartbeat < ?",

@@ -12,13 +12,17 @@ once (``queueing_lock``). Both queues (`jirakit.jobs.queue`) run the kinds regis
 - ``schedule_syncs``: defers ``sync_connection`` for every target whose interval is due
   (run periodically by the worker); the queueing lock keeps one queued sync per target.
 
-Kinds to register when the webhooks and service parts merge (names reserved, not
-registered yet): ``webhooks.process_inbox`` (inbox processing, lock per entity),
-``webhooks.refresh_dynamic`` (dynamic-webhook refresh, every ~25 days per connection),
-``webhooks.poll_virtual`` (virtual-webhook polls, lock per connection),
-``service.deliver`` (outgoing webhook deliveries, keyed by delivery id),
-``service.refresh_token`` (OAuth token refresh, lock per connection: once across all
-processes).
+The service's background work (`jirakit.service.jobs`, which defers them; they run with
+the service's settings from the worker's environment):
+
+- ``service.deliver``: one attempt of one outgoing webhook, locked and queued per
+  delivery id (a killed attempt is retried under the same ``webhook-id``);
+- ``service.refresh_token``: an OAuth token refresh, locked per connection (and under
+  the connection's database lock): once across all processes;
+- ``webhooks.refresh_dynamic``: extend a connection's native (dynamic) webhooks;
+- ``webhooks.poll_virtual``: one virtual-webhook poll, locked per connection;
+- ``webhooks.process_inbox``: apply received Jira deliveries (one run at a time; the
+  inbox's processor also holds a lease), publishing keyed by the delivery id.
 """
 
 from __future__ import annotations
@@ -223,7 +227,83 @@ def default_registry() -> TaskRegistry:
             retries=0,
         )
     )
+    register_service_kinds(registry)
     return registry
+
+
+def _service_kind(name: str) -> TaskFunction:
+    def run(ctx: JobContext, **args: Any) -> Any:
+        from jirakit.service.jobs import run_kind
+
+        return run_kind(name, ctx.defer, args)
+
+    run.__name__ = name.replace(".", "_")
+    run.__doc__ = f"The service's {name} job (`jirakit.service.jobs`)."
+    return run
+
+
+def _keyed(kind: str, prefix: str, arg: str) -> Callable[[Mapping[str, Any]], str | None]:
+    def lock(args: Mapping[str, Any]) -> str:
+        if arg not in args:
+            raise KeyError(f"{kind} needs {arg}")
+        return f"{prefix}:{args[arg]}"
+
+    return lock
+
+
+def register_service_kinds(registry: TaskRegistry) -> None:
+    """The service's kinds (the names `RESERVED_KINDS` kept for them)."""
+    deliver = _keyed("service.deliver", "deliver", "delivery_id")
+    refresh = _keyed("service.refresh_token", "refresh", "connection_id")
+    registry.register(
+        TaskKind(
+            "service.deliver",
+            _service_kind("service.deliver"),
+            lock=deliver,
+            queueing_lock=deliver,
+            retries=3,
+            backoff=2.0,
+        )
+    )
+    registry.register(
+        TaskKind(
+            "service.refresh_token",
+            _service_kind("service.refresh_token"),
+            lock=refresh,
+            queueing_lock=refresh,
+            retries=2,
+            backoff=5.0,
+        )
+    )
+    registry.register(
+        TaskKind(
+            "webhooks.refresh_dynamic",
+            _service_kind("webhooks.refresh_dynamic"),
+            lock=_keyed("webhooks.refresh_dynamic", "dynamic", "connection_id"),
+            queueing_lock=_keyed("webhooks.refresh_dynamic", "dynamic", "connection_id"),
+            retries=2,
+            backoff=30.0,
+        )
+    )
+    registry.register(
+        TaskKind(
+            "webhooks.poll_virtual",
+            _service_kind("webhooks.poll_virtual"),
+            lock=_keyed("webhooks.poll_virtual", "poll", "connection_id"),
+            queueing_lock=_keyed("webhooks.poll_virtual", "poll", "subscription_id"),
+            retries=0,
+        )
+    )
+    registry.register(
+        TaskKind(
+            "webhooks.process_inbox",
+            _service_kind("webhooks.process_inbox"),
+            lock=lambda args: "process_inbox",
+            queueing_lock=lambda args: "process_inbox",
+            retries=2,
+            backoff=2.0,
+        )
+    )
 
 
 SCHEDULE_EVERY = timedelta(seconds=30)

@@ -1,6 +1,7 @@
 """The work `jirakit serve` does between requests, as plain functions (issue 14 moves them
-onto a job queue): deliver due webhooks, poll virtual webhooks, refresh expiring OAuth
-tokens, forget expired idempotency keys."""
+onto a job queue): deliver due webhooks, poll virtual webhooks, apply received Jira
+deliveries (native events), refresh expiring OAuth tokens and dynamic webhooks, forget
+expired idempotency keys."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from sqlalchemy import delete
 
 from jirakit._logging import get_logger
 from jirakit.service.connections import refresh_expiring
+from jirakit.service.inbound import process_inbox
+from jirakit.service.inbound import stop as stop_inbound
+from jirakit.service.jobs import JobRunner
 from jirakit.service.models import IdempotencyRecord, OAuthState, PendingGrant, utcnow
 from jirakit.service.native import refresh_native
 from jirakit.service.outbox import deliver_due
@@ -37,6 +41,7 @@ def tick(state: ServiceState) -> dict[str, int]:
     for name, job in (
         ("refreshed", refresh_expiring),
         ("polled", poll_due),
+        ("received", process_inbox),
         ("delivered", deliver_due),
         ("native refreshed", refresh_native),
         ("purged", purge_expired),
@@ -55,9 +60,27 @@ async def run_forever(state: ServiceState) -> None:
         await asyncio.sleep(interval)
 
 
+async def dispatch_forever(runner: JobRunner) -> None:
+    interval = runner.state.settings.background_interval
+    while True:
+        await to_thread.run_sync(runner.round)
+        await asyncio.sleep(interval)
+
+
 @contextlib.asynccontextmanager
 async def running(state: ServiceState):  # type: ignore[no-untyped-def]
-    task = asyncio.create_task(run_forever(state)) if state.settings.background else None
+    """The background work while the app runs: `tick` in a loop, or, with a job queue
+    (``JIRAKIT_JOBS_URL``, `jirakit.service.jobs`), deferring jobs (and on SQLite running
+    them here)."""
+    runner: JobRunner | None = None
+    task = None
+    if state.settings.background:
+        if state.settings.jobs_url:
+            runner = await to_thread.run_sync(JobRunner, state, state.settings.jobs_url)
+            runner.start()
+            task = asyncio.create_task(dispatch_forever(runner))
+        else:
+            task = asyncio.create_task(run_forever(state))
     try:
         yield
     finally:
@@ -65,3 +88,6 @@ async def running(state: ServiceState):  # type: ignore[no-untyped-def]
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if runner is not None:
+            await to_thread.run_sync(runner.stop)
+        await to_thread.run_sync(stop_inbound, state)

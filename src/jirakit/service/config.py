@@ -62,6 +62,21 @@ class Settings(BaseSettings):
     # refused in production unless set (an SSRF guard).
     allow_private_hook_urls: bool | None = None
 
+    # -- native events and jobs (issue 13: the receiver inside serve; issue 14: the queue)
+    # The service's public base URL (https://jirakit.example.com): native registrations
+    # point at ``<public_url>/webhooks/jira/<connection_id>``, served here. Without it,
+    # ``receiver_url`` (an external receiver) is used as before.
+    public_url: str | None = None
+    # Where received Jira deliveries are stored (`jirakit.webhooks` inbox); default: the
+    # service's own database (its ``webhook_*`` tables).
+    inbox_url: str | None = None
+    # Largest Jira delivery accepted (bytes); larger ones are answered 413 unread.
+    inbox_max_body: int = 10 * 1024 * 1024
+    # The job queue (``JIRAKIT_JOBS_URL``, as `jirakit worker`): unset, background work
+    # runs in this process's loop; ``sqlite:///jobs.db``, as jobs run in-process by this
+    # process; ``postgresql://...``, as jobs only deferred here and run by `jirakit worker`.
+    jobs_url: str | None = None
+
     @field_validator("encryption_keys")
     @classmethod
     def _keys_present(cls, value: str) -> str:
@@ -93,6 +108,13 @@ class Settings(BaseSettings):
     @property
     def key_list(self) -> list[str]:
         return [k.strip() for k in self.encryption_keys.split(",") if k.strip()]
+
+    @property
+    def native_url_base(self) -> str | None:
+        """Where native registrations point: our own receiver, else an external one."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/webhooks/jira"
+        return self.receiver_url
 
     @property
     def oauth_configured(self) -> bool:

@@ -35,4 +35,19 @@ def rotate_all(state: ServiceState, batch: int = 500) -> dict[str, int]:
             if len(rows) < batch:
                 break
         counts[label] = done
+    counts["connection webhook secrets"] = _rotate_extra(state)
     return counts
+
+
+def _rotate_extra(state: ServiceState) -> int:
+    """Secrets kept in a connection's ``extra`` (the admin-webhook HMAC secret)."""
+    from jirakit.service.inbound import SECRET_KEY
+
+    done = 0
+    with state.sessions() as session, session.begin():
+        for conn in session.scalars(select(Connection)):
+            held = (conn.extra or {}).get(SECRET_KEY)
+            if held:
+                conn.extra = {**conn.extra, SECRET_KEY: state.vault.rotate(held)}
+                done += 1
+    return done

@@ -21,6 +21,7 @@ from jirakit.service.config import Settings, load_settings
 from jirakit.service.connections import JiraClients
 from jirakit.service.db import migrate
 from jirakit.service.idempotency import IdempotencyMiddleware
+from jirakit.service.inbound import router as jira_receiver
 from jirakit.service.ratelimit import TenantLimiter
 from jirakit.service.routers import connection, hris, passthrough, storage, task, webhook
 from jirakit.service.state import ServiceState
@@ -73,6 +74,8 @@ def create_app(
     app.include_router(hris.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(storage.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(passthrough.router, responses=problems.PROBLEM_RESPONSES)
+    # Jira's deliveries for native webhooks (issue 13; `jirakit.service.inbound`).
+    app.include_router(jira_receiver)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, Any]:

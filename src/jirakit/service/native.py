@@ -1,6 +1,7 @@
 """Native webhooks: Jira's dynamic webhooks registered per connection, pointing at the
-Jira webhook receiver (`jirakit.webhooks`, ``JIRAKIT_RECEIVER_URL``), which hands what
-arrives to `jirakit.service.outbox.publish`.
+receiver `jirakit serve` hosts itself, ``<JIRAKIT_PUBLIC_URL>/webhooks/jira/<connection_id>``
+(`jirakit.service.inbound`, which turns what arrives into outgoing events), or, without a
+public URL, at an external receiver (``JIRAKIT_RECEIVER_URL``).
 
 Jira lets only OAuth 2.0 (and Connect) apps register dynamic webhooks, so a connection
 "allows it" when it is ``oauth2`` and a receiver is configured; otherwise subscriptions
@@ -36,7 +37,15 @@ REFRESH_BEFORE = timedelta(days=7)
 
 
 def allows_native(state: ServiceState, kind: str) -> bool:
-    return kind == "oauth2" and bool(state.settings.receiver_url)
+    return kind == "oauth2" and bool(state.settings.native_url_base)
+
+
+def target_url(state: ServiceState, connection_id: str) -> str:
+    """The URL Jira posts this connection's events to."""
+    settings = state.settings
+    if settings.public_url:
+        return f"{settings.native_url_base}/{connection_id}"
+    return str(settings.receiver_url)
 
 
 def _client(state: ServiceState, connection_id: str) -> tuple[Jira, Connection]:
@@ -66,7 +75,7 @@ def register_native(state: ServiceState, connection_id: str) -> list[int]:
     with jira:
         projects = [p.raw["id"] for p in jira.projects.list()]
         spec = WebhookSpec(jql=str(J.project.in_(*projects)), events=EVENTS)
-        results = jira.webhooks.register(str(state.settings.receiver_url), [spec])
+        results = jira.webhooks.register(target_url(state, connection_id), [spec])
     errors = [e for r in results for e in r.errors]
     if errors:
         raise JiraError("Jira refused the webhook registration: " + "; ".join(errors))
@@ -85,9 +94,8 @@ def _remember(state: ServiceState, connection_id: str, ids: list[int], expires: 
             conn.extra = extra
 
 
-def refresh_native(state: ServiceState) -> int:
-    """Background job: extend registrations that expire within a week. Returns how many
-    connections were refreshed."""
+def due_for_refresh(state: ServiceState) -> list[str]:
+    """Connections whose registrations expire within a week."""
     from sqlalchemy import select
 
     horizon = utcnow() + REFRESH_BEFORE
@@ -97,22 +105,36 @@ def refresh_native(state: ServiceState) -> int:
                 Connection.kind == "oauth2", Connection.status == "healthy"
             )
         ).all()
-    done = 0
+    due = []
     for connection_id, extra in rows:
         held = (extra or {}).get("native_webhooks")
-        if not held or datetime.fromisoformat(held["expires"]) > horizon:
-            continue
-        try:
-            jira, _ = _client(state, connection_id)
-            with jira:
-                expires = jira.webhooks.refresh([int(i) for i in held["ids"]])
-        except JiraError as exc:
-            log.warning(
-                "native webhook refresh failed",
-                connection_id=connection_id,
-                error=type(exc).__name__,
-            )
-            continue
-        _remember(state, connection_id, [int(i) for i in held["ids"]], expires)
-        done += 1
-    return done
+        if held and datetime.fromisoformat(held["expires"]) <= horizon:
+            due.append(str(connection_id))
+    return due
+
+
+def refresh_one(state: ServiceState, connection_id: str) -> bool:
+    """Extend one connection's registrations if they expire within a week (a job:
+    ``webhooks.refresh_dynamic``); whether it did."""
+    with state.sessions() as session:
+        conn = session.get(Connection, connection_id)
+        held = (conn.extra or {}).get("native_webhooks") if conn is not None else None
+    if not held or datetime.fromisoformat(held["expires"]) > utcnow() + REFRESH_BEFORE:
+        return False
+    try:
+        jira, _ = _client(state, connection_id)
+        with jira:
+            expires = jira.webhooks.refresh([int(i) for i in held["ids"]])
+    except JiraError as exc:
+        log.warning(
+            "native webhook refresh failed", connection_id=connection_id, error=type(exc).__name__
+        )
+        return False
+    _remember(state, connection_id, [int(i) for i in held["ids"]], expires)
+    return True
+
+
+def refresh_native(state: ServiceState) -> int:
+    """Background job: extend registrations that expire within a week. Returns how many
+    connections were refreshed."""
+    return sum(1 for connection_id in due_for_refresh(state) if refresh_one(state, connection_id))

@@ -11,6 +11,7 @@ A 410 disables the subscription; a message out of retries goes to the dead-lette
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Mapping
@@ -19,6 +20,8 @@ from typing import Any
 
 import httpx
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from jirakit._logging import get_logger
 from jirakit.service.models import Delivery, Subscription, new_id, utcnow
@@ -63,12 +66,16 @@ def publish(
     payload: Mapping[str, Any],
     *,
     only: str | None = None,
+    key: str | None = None,
 ) -> list[str]:
-    """Queue one message per matching subscription; returns the message ids.
+    """Queue one message per matching subscription; returns the ids of the messages new.
 
     ``object_type`` is Unified's (``task_task``...) or ``connection`` (sent to every
     subscription of the connection); ``only`` limits it to one subscription (virtual
-    webhooks publish for the subscription that polled)."""
+    webhooks publish for the subscription that polled). ``key`` makes publishing
+    idempotent: each message's id is derived from the subscription and the key (the Jira
+    delivery id of a native event), so publishing the same key again (a duplicate or
+    retried Jira delivery, a re-run after a crash) adds nothing."""
     now = utcnow()
     ids: list[str] = []
     with state.sessions() as session, session.begin():
@@ -85,7 +92,7 @@ def publish(
                 Subscription.object_type == object_type, Subscription.event == event
             )
         for sub in session.scalars(query):
-            msg_id = new_id("msg_")
+            msg_id = keyed_id(sub.id, key) if key is not None else new_id("msg_")
             body = {
                 "type": event_type(object_type, event),
                 "timestamp": now.isoformat().replace("+00:00", "Z"),
@@ -98,20 +105,40 @@ def publish(
                     "webhook_type": sub.webhook_type,
                 },
             }
-            session.add(
-                Delivery(
-                    id=msg_id,
-                    tenant_id=tenant_id,
-                    webhook_id=sub.id,
-                    event_type=body["type"],
-                    payload=json.dumps(body, separators=(",", ":"), default=str),
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                )
+            row = {
+                "id": msg_id,
+                "tenant_id": tenant_id,
+                "webhook_id": sub.id,
+                "event_type": body["type"],
+                "payload": json.dumps(body, separators=(",", ":"), default=str),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "extra": {},
+            }
+            if key is None:
+                session.add(Delivery(**row))
+                ids.append(msg_id)
+                continue
+            # Two processes publishing one key at once: the primary key decides, the
+            # loser's insert does nothing.
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            done = session.execute(
+                insert(Delivery).values(**row).on_conflict_do_nothing(index_elements=["id"])
             )
-            ids.append(msg_id)
+            if getattr(done, "rowcount", 0):
+                ids.append(msg_id)
+    notify = state.extra.get("on_published")
+    if ids and notify is not None:
+        notify(ids)
     return ids
+
+
+def keyed_id(subscription_id: str, key: str) -> str:
+    """The message id of ``key`` for one subscription (the same every time)."""
+    digest = hashlib.sha256(f"{subscription_id}\n{key}".encode()).hexdigest()
+    return "msg_" + digest[:32]
 
 
 def _claim(state: ServiceState, owner: str, limit: int, now: datetime) -> list[str]:
@@ -161,6 +188,34 @@ def deliver_due(state: ServiceState, *, limit: int = 50, now: datetime | None = 
         for msg_id in claimed:
             _attempt(state, http, msg_id, owner, schedule)
     return len(claimed)
+
+
+def deliver_one(state: ServiceState, msg_id: str, *, now: datetime | None = None) -> bool:
+    """One attempt of one message if it is due (the ``service.deliver`` job); whether an
+    attempt was made. The job queue runs one job per message id at a time, so this takes
+    over the lease of an attempt whose process died (it is sent again, same ``webhook-id``)."""
+    owner = secrets.token_hex(8)
+    now = now or utcnow()
+    with state.sessions() as session, session.begin():
+        claimed = session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == msg_id,
+                Delivery.status == "pending",
+                Delivery.next_attempt_at <= now,
+            )
+            .values(locked_by=owner, locked_until=now + timedelta(seconds=LEASE))
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(claimed, "rowcount", 0):
+            return False
+    with httpx.Client(
+        transport=state.hook_transport,
+        timeout=state.settings.webhook_timeout,
+        follow_redirects=False,
+    ) as http:
+        _attempt(state, http, msg_id, owner, state.settings.retry_schedule)
+    return True
 
 
 def _attempt(

@@ -70,6 +70,29 @@ def poll_due(state: ServiceState, *, limit: int = 20) -> int:
     return polled
 
 
+def poll_if_due(state: ServiceState, sub_id: str) -> int:
+    """Poll one subscription if its interval has come (the ``webhooks.poll_virtual`` job,
+    run one at a time per connection by the queue); the events published."""
+    owner = secrets.token_hex(8)
+    now = utcnow()
+    with state.sessions() as session, session.begin():
+        claimed = session.execute(
+            update(Subscription)
+            .where(
+                Subscription.id == sub_id,
+                Subscription.webhook_type == "virtual",
+                Subscription.is_paused.is_(False),
+                Subscription.is_healthy.is_(True),
+                or_(Subscription.next_poll_at.is_(None), Subscription.next_poll_at <= now),
+            )
+            .values(poll_owner=owner, poll_until=now + timedelta(seconds=LEASE))
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(claimed, "rowcount", 0):
+            return 0
+    return poll_subscription(state, sub_id, owner)
+
+
 def poll_subscription(state: ServiceState, sub_id: str, owner: str | None = None) -> int:
     """One poll of one subscription; returns the number of events published."""
     with state.sessions() as session:

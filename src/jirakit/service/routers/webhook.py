@@ -106,7 +106,7 @@ def create_webhook(
             raise _bad(
                 "body.webhook_type",
                 "native webhooks need an OAuth connection and a configured receiver "
-                "(JIRAKIT_RECEIVER_URL); use virtual",
+                "(JIRAKIT_PUBLIC_URL or JIRAKIT_RECEIVER_URL); use virtual",
             )
         try:
             register_native(state, conn.id)
