@@ -188,6 +188,10 @@ class SyncRun:
     skipped: int
     error: str | None
     cursor_from: datetime | None = None
+    # Jira's 429 answers and the seconds spent waiting on its rate limit and on retries
+    # (None: recorded before runs carried them).
+    rate_limited: int | None = None
+    waited_seconds: float | None = None
 
     @property
     def load(self) -> str:
