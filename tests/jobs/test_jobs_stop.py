@@ -20,7 +20,7 @@ import pytest
 
 from jirakit import BasicAuth, Jira
 from jirakit.jobs.queue import JobQueue, WorkerOptions, open_queue
-from jirakit.jobs.tasks import SyncTarget
+from jirakit.jobs.tasks import JobContext, JobStopped, SyncTarget, TaskKind, default_registry
 from jirakit.sandbox import Sandbox
 from jirakit.sync.pipeline import warehouse_for
 from jirakit.sync.progress import read_progress
@@ -46,7 +46,9 @@ def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobQueue]:
         url = f"sqlite:///{tmp_path / 'jobs.db'}"
     else:
         url = request.getfixturevalue("pg_database")
-    q = open_queue(url)
+    registry = default_registry()
+    registry.register(TaskKind("hold", hold, retries=3, backoff=0.1))
+    q = open_queue(url, registry)
     q.migrate()
     yield q
     q.close()
@@ -56,6 +58,40 @@ def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobQueue]:
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     monkeypatch.setenv("JIRAKIT_STATE_DIR", str(tmp_path / "state"))
+
+
+def hold(ctx: JobContext, fail: bool = False) -> str:
+    """Wait for a stop request (30 s at most); then stop, or fail while stopping."""
+    deadline = time.monotonic() + 30
+    while not ctx.stop_requested():
+        if time.monotonic() > deadline:
+            return "never asked to stop"
+        time.sleep(0.05)
+    if fail:
+        raise ValueError("failed while stopping")
+    raise JobStopped("stopped on request")
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["stops", "fails-while-stopping"])
+def test_a_stop_request_reaches_the_running_task_and_ends_its_job(
+    queue: JobQueue, fail: bool
+) -> None:
+    job = queue.defer("hold", fail=fail)
+    assert job is not None
+    worker = threading.Thread(target=queue.run_worker, args=(WORKER,))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while status_of(queue, job) != "doing":
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    assert queue.request_stop(job) is True
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    row = {j.id: j for j in queue.jobs()}[job]
+    # Not retried although the kind allows 3 retries, and never succeeded.
+    assert row.status == "aborted" and row.attempts == 1
+    assert queue.request_stop(job) is False  # finished: nothing to stop
+    assert queue.request_stop(999_999) is False  # unknown
 
 
 def target(url: str, tmp_path: Path) -> SyncTarget:

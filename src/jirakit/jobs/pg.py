@@ -75,6 +75,10 @@ class PostgresQueue(JobQueue):
                 return kind.function(ctx, **args)
             except JobStopped as exc:  # procrastinate's own word for it: not retried
                 raise pe.JobAborted(str(exc)) from exc
+            except Exception as exc:
+                if context.should_abort():  # failed once asked to stop: not retried either
+                    raise pe.JobAborted(f"{type(exc).__name__}: {exc}") from exc
+                raise
 
         retry: procrastinate.RetryStrategy | bool = False
         if kind.retries > 0:

@@ -369,7 +369,15 @@ class SqliteQueue(JobQueue):
     def _finish(self, job_id: int, worker: str, kind: TaskKind, attempt: int, outcome: Any) -> None:
         now = time.time()
         with self._db(write=True) as db:
-            if isinstance(outcome, JobStopped):  # stopped on request: not retried
+            stopping = False
+            if isinstance(outcome, BaseException):
+                asked = db.execute(
+                    "SELECT stop_requested FROM jirakit_jobs WHERE id = ?", (job_id,)
+                ).fetchone()
+                stopping = asked is not None and asked[0] is not None
+            if isinstance(outcome, JobStopped) or (
+                isinstance(outcome, BaseException) and stopping
+            ):  # stopped on request (or failed once asked to stop): not retried
                 db.execute(
                     "UPDATE jirakit_jobs SET status = 'aborted', error = ?, finished_at = ? "
                     "WHERE id = ? AND worker = ?",
