@@ -284,9 +284,9 @@ def test_start_queues_one_sync_stop_cancels_it(world: World) -> None:
         assert {j.id: j for j in world.queue.jobs()}[job].status == "cancelled"
         assert re.search(rf'data-job="{job}" data-status="cancelled"', after)
         assert b.post(f"/ui/syncs/{conn}/nonsense", data={"csrf_token": csrf}).status_code == 404
-        # No full refresh offered while the queue's sync task cannot take one.
-        assert "Full refresh" not in after
-        assert "cannot be asked of this job queue" in after
+        # The queue's sync task takes a full refresh: the page offers it.
+        assert 'id="sync-full"' in after
+        assert "cannot be asked of this job queue" not in after
 
 
 def test_a_started_sync_runs_and_the_page_follows_it_to_the_end(

@@ -5,7 +5,10 @@ procrastinate keeps its tables (``procrastinate_jobs``, ``..._workers``, ``..._e
 ``jirakit_sync_targets``. Workers send heartbeats; each worker also looks every
 ``heartbeat`` seconds for jobs of workers whose heartbeat is older than ``stalled_after``
 and puts them back (procrastinate's documented recipe for stalled jobs), so a ``kill -9``
-costs a retry, not a lost job. ``schedule_syncs`` is a procrastinate periodic task.
+costs a retry, not a lost job. ``schedule_syncs`` is a procrastinate periodic task. A stop
+of a running job is procrastinate's abort request (``abort_requested``, seen by the worker
+through LISTEN/NOTIFY and its polling): the task sees it as `JobContext.stop_requested`,
+and its `JobStopped` ends the job ``aborted``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import psycopg
 from procrastinate import exceptions as pe
 
 from jirakit.jobs.queue import JobQueue, JobRow, WorkerOptions
-from jirakit.jobs.tasks import JobContext, SyncTarget, TaskKind, TaskRegistry
+from jirakit.jobs.tasks import JobContext, JobStopped, SyncTarget, TaskKind, TaskRegistry
 
 __all__ = ["PostgresQueue"]
 
@@ -66,8 +69,16 @@ class PostgresQueue(JobQueue):
                 defer=queue.defer,
                 targets=queue.targets,
                 mark_scheduled=queue.mark_scheduled,
+                stop_requested=context.should_abort,
             )
-            return kind.function(ctx, **args)
+            try:
+                return kind.function(ctx, **args)
+            except JobStopped as exc:  # procrastinate's own word for it: not retried
+                raise pe.JobAborted(str(exc)) from exc
+            except Exception as exc:
+                if context.should_abort():  # failed once asked to stop: not retried either
+                    raise pe.JobAborted(f"{type(exc).__name__}: {exc}") from exc
+                raise
 
         retry: procrastinate.RetryStrategy | bool = False
         if kind.retries > 0:
@@ -144,6 +155,15 @@ class PostgresQueue(JobQueue):
     def cancel(self, job_id: int) -> bool:
         # procrastinate cancels only jobs still waiting (``todo``) when not asked to abort.
         return bool(self._deferrer().job_manager.cancel_job_by_id(job_id))
+
+    def request_stop(self, job_id: int) -> bool:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT status FROM procrastinate_jobs WHERE id = %s", (job_id,)
+            ).fetchone()
+        if row is None or str(row[0]) != "doing":
+            return False
+        return bool(self._deferrer().job_manager.cancel_job_by_id(job_id, abort=True))
 
     def add_target(self, target: SyncTarget) -> None:
         with self._connect() as conn:
@@ -241,7 +261,7 @@ class PostgresQueue(JobQueue):
     def _finished(self) -> int:
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('succeeded', 'failed')"
+                "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('succeeded', 'failed', 'aborted')"
             ).fetchone()
         return int(row[0]) if row else 0
 

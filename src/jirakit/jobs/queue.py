@@ -39,7 +39,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jirakit.jobs.tasks import JobContext, SyncTarget, TaskKind, TaskRegistry, default_registry
+from jirakit.jobs.tasks import (
+    JobContext,
+    JobStopped,
+    SyncTarget,
+    TaskKind,
+    TaskRegistry,
+    default_registry,
+)
 
 __all__ = ["JobQueue", "JobRow", "SqliteQueue", "WorkerOptions", "open_queue", "queue_url"]
 
@@ -53,7 +60,7 @@ DEFAULT_URL = "sqlite:///jirakit-jobs.db"
 class JobRow:
     id: int
     task: str
-    status: str  # todo, doing, succeeded, failed
+    status: str  # todo, doing, succeeded, failed, cancelled, aborted (stopped on request)
     attempts: int
     lock: str | None
     args: dict[str, Any]
@@ -132,6 +139,13 @@ class JobQueue(ABC):
         none (unknown, already running or finished: a running job is not interrupted)."""
 
     @abstractmethod
+    def request_stop(self, job_id: int) -> bool:
+        """Ask a running job to stop: the request is recorded with the job, and the task
+        (polling `JobContext.stop_requested`) stops at its next safe point and ends
+        ``aborted``; False when the job is not running. A task that does not poll runs
+        to its end."""
+
+    @abstractmethod
     def add_target(self, target: SyncTarget) -> None: ...
 
     @abstractmethod
@@ -183,7 +197,8 @@ CREATE TABLE IF NOT EXISTS jirakit_jobs (
     error TEXT,
     result TEXT,
     created_at REAL NOT NULL,
-    finished_at REAL
+    finished_at REAL,
+    stop_requested REAL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jirakit_jobs_queueing_lock
     ON jirakit_jobs (queueing_lock) WHERE status = 'todo';
@@ -228,6 +243,9 @@ class SqliteQueue(JobQueue):
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SQLITE_SCHEMA)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(jirakit_jobs)")}
+            if "stop_requested" not in columns:  # a queue made before stops existed
+                conn.execute("ALTER TABLE jirakit_jobs ADD COLUMN stop_requested REAL")
         finally:
             conn.close()
 
@@ -265,6 +283,27 @@ class SqliteQueue(JobQueue):
             )
             return cur.rowcount == 1
 
+    def request_stop(self, job_id: int) -> bool:
+        with self._db(write=True) as db:
+            cur = db.execute(
+                "UPDATE jirakit_jobs SET stop_requested = coalesce(stop_requested, ?) "
+                "WHERE id = ? AND status = 'doing'",
+                (time.time(), job_id),
+            )
+            return cur.rowcount == 1
+
+    def _stop_asked(self, job_id: int) -> bool:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT stop_requested FROM jirakit_jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+        return row is not None and row[0] is not None
+
+    def _context(self, job_id: int, attempt: int) -> JobContext:
+        ctx = super()._context(job_id, attempt)
+        ctx.stop_requested = lambda: self._stop_asked(job_id)
+        return ctx
+
     def add_target(self, target: SyncTarget) -> None:
         with self._db(write=True) as db:
             db.execute(
@@ -293,6 +332,12 @@ class SqliteQueue(JobQueue):
     ) -> tuple[int, str, dict[str, Any], int] | None:
         now = time.time()
         with self._db(write=True) as db:
+            db.execute(  # jobs of dead workers asked to stop: stopped
+                "UPDATE jirakit_jobs SET status = 'aborted', finished_at = ?, error = "
+                "'stopped on request; its worker stopped first' "
+                "WHERE status = 'doing' AND heartbeat < ? AND stop_requested IS NOT NULL",
+                (now, now - stalled_after),
+            )
             # A dead worker's job whose queueing lock has another job waiting (deferred
             # while it ran) is closed: the waiting one does the work, and putting this one
             # back would break the one-waiting-job rule (and both would wait forever).
@@ -335,7 +380,21 @@ class SqliteQueue(JobQueue):
     def _finish(self, job_id: int, worker: str, kind: TaskKind, attempt: int, outcome: Any) -> None:
         now = time.time()
         with self._db(write=True) as db:
+            stopping = False
             if isinstance(outcome, BaseException):
+                asked = db.execute(
+                    "SELECT stop_requested FROM jirakit_jobs WHERE id = ?", (job_id,)
+                ).fetchone()
+                stopping = asked is not None and asked[0] is not None
+            if isinstance(outcome, JobStopped) or (
+                isinstance(outcome, BaseException) and stopping
+            ):  # stopped on request (or failed once asked to stop): not retried
+                db.execute(
+                    "UPDATE jirakit_jobs SET status = 'aborted', error = ?, finished_at = ? "
+                    "WHERE id = ? AND worker = ?",
+                    (one_line(outcome), now, job_id, worker),
+                )
+            elif isinstance(outcome, BaseException):
                 if attempt <= kind.retries:
                     db.execute(
                         "UPDATE jirakit_jobs SET status = 'todo', worker = NULL, error = ?, "
@@ -361,6 +420,9 @@ class SqliteQueue(JobQueue):
         kind = self.registry.get(task)
         try:
             outcome: Any = kind.function(self._context(job_id, attempt), **args)
+        except JobStopped as exc:
+            log.info("job %s (%s) stopped on request: %s", job_id, task, one_line(exc))
+            outcome = exc
         except Exception as exc:  # the job's failure is recorded; the worker goes on
             log.warning("job %s (%s) attempt %s failed: %s", job_id, task, attempt, one_line(exc))
             outcome = exc

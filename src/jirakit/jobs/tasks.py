@@ -8,7 +8,9 @@ once (``queueing_lock``). Both queues (`jirakit.jobs.queue`) run the kinds regis
 - ``sync_connection``: one warehouse sync of a `SyncTarget` (`jirakit.sync.pipeline.run_sync`),
   locked per target: one sync at a time per connection. A sync killed half-way is retried,
   and resumes from the state committed with the data in the destination, so the warehouse
-  ends as if it had run once.
+  ends as if it had run once. ``full_refresh=True`` reloads everything; while it runs it
+  keeps the sync's progress file, and a stop asked for (`JobQueue.request_stop`) stops
+  it at a safe point (the job ends ``aborted``, the run ``interrupted``).
 - ``schedule_syncs``: defers ``sync_connection`` for every target whose interval is due
   (run periodically by the worker); the queueing lock keeps one queued sync per target.
 
@@ -28,6 +30,7 @@ the service's settings from the worker's environment):
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -39,6 +42,7 @@ from jirakit.errors import ConfigurationError
 __all__ = [
     "RESERVED_KINDS",
     "JobContext",
+    "JobStopped",
     "SyncTarget",
     "TaskKind",
     "TaskRegistry",
@@ -119,6 +123,15 @@ class JobContext:
     targets: Callable[[], list[tuple[SyncTarget, float | None]]]
     mark_scheduled: Callable[[str, float], None]
     extra: dict[str, Any] = field(default_factory=dict)
+    # Whether a stop of this running job was asked for (`JobQueue.request_stop`); a task
+    # that can stop half-way polls it and raises `JobStopped` once it has.
+    stop_requested: Callable[[], bool] = lambda: False
+
+
+class JobStopped(Exception):
+    """A task stopped on request (`JobContext.stop_requested`) at a safe point: the job
+    ends ``aborted`` (not retried, never ``succeeded``); the message says what was
+    committed."""
 
 
 TaskFunction = Callable[..., Any]
@@ -164,27 +177,77 @@ class TaskRegistry:
         return name in self._kinds
 
 
-def sync_connection(ctx: JobContext, target: Mapping[str, Any]) -> dict[str, Any]:
-    """One sync of ``target`` (a `SyncTarget` as JSON)."""
-    from jirakit.sync.pipeline import run_sync, warehouse_for
+# How often a running sync looks whether a stop was asked for (seconds).
+STOP_POLL = 0.5
+
+
+def sync_connection(
+    ctx: JobContext, target: Mapping[str, Any], full_refresh: bool = False
+) -> dict[str, Any]:
+    """One sync of ``target`` (a `SyncTarget` as JSON); ``full_refresh``: ignore the
+    cursor and reload everything (as ``jirakit sync --full-refresh``).
+
+    While it runs it keeps the progress file ``jirakit sync`` keeps
+    (`jirakit.sync.progress`, under ``JIRAKIT_STATE_DIR``), which the dashboard shows; a
+    stop asked for (``ctx.stop_requested``) stops it at the sync's next safe point, as
+    Ctrl-C stops ``jirakit sync``: the run is recorded ``interrupted`` and the job ends
+    with `JobStopped`; the next run resumes from what was committed."""
+    import threading
+
+    from jirakit.sync.pipeline import SyncInterrupted, run_sync, warehouse_for
+    from jirakit.sync.progress import ProgressWriter
     from jirakit.sync.schema import STREAMS
-    from jirakit.sync.source import SyncOptions
+    from jirakit.sync.source import FatalSyncError, StopSignal, SyncOptions
 
     spec = SyncTarget.from_json(target)
-    options = SyncOptions(streams=spec.streams or STREAMS, projects=spec.projects)
-    with spec.client() as jira:
-        result = run_sync(
-            jira,
-            warehouse=warehouse_for(spec.dest, spec.dataset),
-            pipelines_dir=spec.pipelines_dir,
-            options=options,
-        )
+    options = SyncOptions(
+        streams=spec.streams or STREAMS, projects=spec.projects, full_refresh=bool(full_refresh)
+    )
+    warehouse = warehouse_for(spec.dest, spec.dataset)
+    stop = StopSignal()
+    ended = threading.Event()
+
+    def watch() -> None:
+        while not ended.wait(STOP_POLL):
+            if ctx.stop_requested():
+                stop.set(signal.SIGTERM)
+                return
+
+    watcher = threading.Thread(target=watch, name=f"jirakit-job-{ctx.job_id}-stop", daemon=True)
+    with ProgressWriter(warehouse) as live:
+        watcher.start()
+        try:
+            with spec.client() as jira:
+                live.connected(jira.stats, jira.base_url)
+                result = run_sync(
+                    jira,
+                    warehouse=warehouse,
+                    pipelines_dir=spec.pipelines_dir,
+                    options=options,
+                    progress=live.rows,
+                    on_phase=live.phase,
+                    stop=stop,
+                )
+        except SyncInterrupted as exc:
+            message = f"stopped on request during {exc.phase}. {exc.committed}"
+            live.finish("interrupted", message)
+            if not stop.is_set():
+                raise  # the worker itself was interrupted
+            raise JobStopped(message) from None
+        except FatalSyncError as exc:
+            live.finish("failed", f"sync failed: {exc}")
+            raise
+        finally:
+            ended.set()
+        live.finish(result.status, result.error)
     return {
         "target": spec.name,
         "status": result.status,
         "rows": dict(result.rows),
         "requests": result.requests,
         "attempt": ctx.attempt,
+        "full_refresh": bool(full_refresh),
+        "plan": result.plan,
     }
 
 

@@ -192,6 +192,8 @@ def run_row(result: SyncResult, options: SyncOptions, finished: datetime) -> dic
         "rows": dict(result.rows or run.rows),
         "skipped": list(run.skipped),
         "error": result.error,
+        "rate_limited": result.rate_limited,
+        "waited_seconds": result.waited_seconds,
     }
 
 
@@ -229,6 +231,30 @@ def update_run_rows(warehouse: Warehouse, run_id: str, rows: Mapping[str, int]) 
             conn.execute(
                 f"UPDATE {table} SET rows = ? WHERE run_id = ?", (json.dumps(dict(rows)), run_id)
             )
+    finally:
+        conn.close()
+
+
+def update_run_waits(warehouse: Warehouse, run_id: str, limited: int, waited: float) -> None:
+    """Put the run's rate-limit figures (429 answers, seconds waited on limits and
+    retries) on its ``_sync_runs`` row, loaded with the data before they were final.
+    Best effort: a warehouse whose ``_sync_runs`` lacks the columns (none of this run's
+    rows carried them) is left alone."""
+    conn = warehouse.connect()
+    try:
+        table = f"{_q(warehouse.dataset)}.{_q('_sync_runs')}"
+        mark = "%s" if warehouse.dialect == "postgres" else "?"
+        try:
+            conn.execute(
+                f"UPDATE {table} SET rate_limited = {mark}, waited_seconds = {mark} "
+                f"WHERE run_id = {mark}",
+                (limited, waited, run_id),
+            )
+            if warehouse.dialect == "postgres":
+                conn.commit()
+        except Exception:  # no such columns: the figures stay in the run's result
+            if warehouse.dialect == "postgres":
+                conn.rollback()
     finally:
         conn.close()
 

@@ -102,6 +102,9 @@ class SyncResult:
     models: dict[str, int] = field(default_factory=dict)
     plan: str = ""
     resumed: dict[str, int] = field(default_factory=dict)
+    # Jira's 429 answers, and seconds spent waiting on its rate limit and on retries.
+    rate_limited: int = 0
+    waited_seconds: float = 0.0
 
 
 class SyncInterrupted(KeyboardInterrupt):
@@ -275,6 +278,7 @@ def run_sync(
     options = options or SyncOptions()
     started = time.perf_counter()
     requests_before = jira.stats.requests
+    waits_before = _waits(jira)
     run = RunContext(
         progress=progress,
         requests_before=requests_before,
@@ -366,7 +370,9 @@ def run_sync(
         result.status = "interrupted"
         result.error = f"interrupted ({signal.Signals(signum).name}) during {run.phase}"
         with _quiet_signals():
-            _finish_unsuccessful(result, pipeline, options, jira, started, requests_before, sinks)
+            _finish_unsuccessful(
+                result, pipeline, options, jira, started, requests_before, sinks, waits=waits_before
+            )
         raise SyncInterrupted(signum, run.phase, committed) from None
     except Exception as exc:
         interrupted = outcome.interruption(exc)
@@ -376,20 +382,38 @@ def run_sync(
             result.error = f"interrupted ({signal.Signals(interrupted).name}) during {run.phase}"
             with _quiet_signals():
                 _finish_unsuccessful(
-                    result, pipeline, options, jira, started, requests_before, sinks
+                    result,
+                    pipeline,
+                    options,
+                    jira,
+                    started,
+                    requests_before,
+                    sinks,
+                    waits=waits_before,
                 )
             raise SyncInterrupted(interrupted, run.phase, committed) from None
         result.status = "failed"
         committed = outcome.committed(warehouse, name, run.phase, seen, bool(load_ids))
         result.error = outcome.describe(exc)
         _finish_unsuccessful(
-            result, pipeline, options, jira, started, requests_before, sinks, failure_threshold
+            result,
+            pipeline,
+            options,
+            jira,
+            started,
+            requests_before,
+            sinks,
+            failure_threshold,
+            waits=waits_before,
         )
         raise FatalSyncError(f"{result.error}. {committed}") from exc
     result.requests = jira.stats.requests - requests_before
     result.seconds = time.perf_counter() - started
+    _count_waits(result, jira, waits_before)
     if result.rows != run.rows and warehouse.dialect in _SQL:
         outcome.update_run_rows(warehouse, run.run_id, result.rows)
+    if warehouse.dialect in _SQL:  # the run's row was loaded before the waits were known
+        outcome.update_run_waits(warehouse, run.run_id, result.rate_limited, result.waited_seconds)
     if run.drift:
         for sink in sinks:
             sink.send("Jira schema drift", run.drift)
@@ -397,6 +421,18 @@ def run_sync(
 
 
 _SQL = ("duckdb", "postgres")
+
+
+def _waits(jira: Jira) -> tuple[int, float]:
+    """The client's 429 answers and seconds spent waiting on limits and retries so far."""
+    stats = jira.stats
+    return stats.by_status.get(429, 0), stats.throttled_seconds + stats.retry_wait_seconds
+
+
+def _count_waits(result: SyncResult, jira: Jira, before: tuple[int, float]) -> None:
+    limited, waited = _waits(jira)
+    result.rate_limited = limited - before[0]
+    result.waited_seconds = round(max(0.0, waited - before[1]), 3)
 
 
 def _finish_unsuccessful(
@@ -408,11 +444,14 @@ def _finish_unsuccessful(
     requests_before: int,
     sinks: Sequence[AlertSink],
     threshold: int = 0,
+    *,
+    waits: tuple[int, float] = (0, 0.0),
 ) -> int:
     """Record a failed or interrupted run in ``_sync_runs`` and alert on repeated
     failures; returns the count of consecutive failures (0 when it cannot be read)."""
     result.requests = jira.stats.requests - requests_before
     result.seconds = time.perf_counter() - started
+    _count_waits(result, jira, waits)
     try:
         outcome.record_run(pipeline, outcome.run_row(result, options, datetime.now(UTC)))
     except Exception as record_error:  # the destination may be what failed

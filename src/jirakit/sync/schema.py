@@ -295,6 +295,8 @@ TABLES: dict[str, Table] = {
             ("rows", "json"),
             ("skipped", "json"),
             ("error", "text"),
+            ("rate_limited", "bigint"),
+            ("waited_seconds", "double"),
         ),
         _t(
             "_drift_events",

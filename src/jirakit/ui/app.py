@@ -554,11 +554,19 @@ class _Pages:
                     else "A sync of this connection is queued already."
                 )
             elif action == "stop":
-                n = await run_in_threadpool(control.stop, viewer, connection)
-                message = (
-                    f"Cancelled {n} queued sync{'s' if n != 1 else ''}; a sync already "
-                    "running finishes (it is safe to stop only between runs)."
-                )
+                cancelled, stopping = await run_in_threadpool(control.stop, viewer, connection)
+                parts = []
+                if cancelled or not stopping:
+                    parts.append(
+                        f"Cancelled {cancelled} queued sync{'s' if cancelled != 1 else ''}."
+                    )
+                if stopping:
+                    parts.append(
+                        "The running sync stops at its next safe point: what it committed "
+                        "stays, the run is recorded as interrupted, and the next sync "
+                        "resumes from there."
+                    )
+                message = " ".join(parts)
             else:
                 raise HTTPException(404)
         except KeyError:

@@ -188,6 +188,10 @@ class SyncRun:
     skipped: int
     error: str | None
     cursor_from: datetime | None = None
+    # Jira's 429 answers and the seconds spent waiting on its rate limit and on retries
+    # (None: recorded before runs carried them).
+    rate_limited: int | None = None
+    waited_seconds: float | None = None
 
     @property
     def load(self) -> str:
@@ -344,7 +348,10 @@ class SyncControl(Protocol):
         self, viewer: Viewer, connection: str, *, full_refresh: bool = False
     ) -> int | None: ...
 
-    def stop(self, viewer: Viewer, connection: str) -> int: ...
+    def stop(self, viewer: Viewer, connection: str) -> tuple[int, int]:
+        """Cancel the waiting jobs and ask the running one to stop at its next safe
+        point: (jobs cancelled, running jobs asked to stop)."""
+        ...
 
     def jobs(self, viewer: Viewer, connection: str, *, limit: int = 50) -> Sequence[SyncJob]: ...
 

@@ -15,8 +15,10 @@ where a button asks for a change:
   start route makes the consent URL);
 - **syncs**: ``sync_connection`` jobs of the job queue (``JIRAKIT_JOBS_URL``) whose
   `SyncTarget` is named after the connection's id (``jirakit jobs add-target <id>``),
-  and the runs that sync wrote into its warehouse; Start defers a job, Stop cancels the
-  waiting ones;
+  and the runs that sync wrote into its warehouse, with the running job's live progress
+  (the progress file the job keeps, `jirakit.sync.progress`); Start defers a job, Full
+  refresh one that reloads everything, Stop cancels the waiting ones and asks the
+  running one to stop at its next safe point (`JobQueue.request_stop`);
 - **project health, schema drift**: the warehouse of the connection's sync target
   (`jirakit.ui.warehouse.WarehouseSource`);
 - **webhooks**: the connection's Jira webhook inbox (`jirakit.webhooks.store.Inbox`;
@@ -341,16 +343,18 @@ class ServiceSource:
         finally:
             self._forget_jobs()
 
-    def stop(self, viewer: Viewer, connection: str) -> int:
+    def stop(self, viewer: Viewer, connection: str) -> tuple[int, int]:
         self._target(viewer, connection)
         assert self.queue is not None
         self._forget_jobs()
+        cancelled = stopping = 0
         try:
-            return sum(
-                1
-                for job in self._sync_jobs({connection})
-                if job.status == "todo" and self.queue.cancel(job.id)
-            )
+            for job in self._sync_jobs({connection}):
+                if job.status == "todo" and self.queue.cancel(job.id):
+                    cancelled += 1
+                elif job.status == "doing" and self.queue.request_stop(job.id):
+                    stopping += 1
+            return cancelled, stopping
         finally:
             self._forget_jobs()
 

@@ -386,9 +386,21 @@ class WarehouseSource:
         with self.reader() as r:
             if "_sync_runs" not in r.tables():
                 return ()
+            columns = {
+                str(c[0])
+                for c in r.rows(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = ? AND table_name = '_sync_runs'",
+                    [r.schema],
+                )
+            }
+            # Runs recorded before they carried rate-limit figures: none to show.
+            waits = ", ".join(
+                c if c in columns else "NULL" for c in ("rate_limited", "waited_seconds")
+            )
             rows = r.rows(
                 "SELECT run_id, site, status, started_at, finished_at, full_refresh,"
-                " requests, rows, skipped, error, cursor_from FROM {s}._sync_runs"
+                f" requests, rows, skipped, error, cursor_from, {waits} FROM {{s}}._sync_runs"
                 f" ORDER BY started_at DESC NULLS LAST, run_id LIMIT {int(limit)}"
             )
         runs = []
@@ -410,6 +422,8 @@ class WarehouseSource:
                     skipped=len(skipped_items) if isinstance(skipped_items, list) else 0,
                     error=None if error is None else str(error),
                     cursor_from=row[10],
+                    rate_limited=None if row[11] is None else int(row[11]),
+                    waited_seconds=None if row[12] is None else float(row[12]),
                 )
             )
         return tuple(runs)
