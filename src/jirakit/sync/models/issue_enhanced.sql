@@ -9,6 +9,7 @@
 -- it entered that status. open_duration_minutes: created_at -> resolved_at, or -> now.
 -- comment_count / worklog_*: deleted comments and worklogs excluded.
 -- depends_on: issue_field_history_scd, issue_status_transitions
+-- incremental: issue_id
 WITH live_issues AS (
     -- Named columns only: custom-field columns on issues must not shadow derived ones.
     SELECT
@@ -17,7 +18,7 @@ WITH live_issues AS (
         i.reporter_id, i.story_points, i.parent_key, i.created_at, i.updated_at,
         i.resolved_at
     FROM {{schema}}.issues AS i
-    WHERE i.is_deleted IS NOT TRUE
+    WHERE i.is_deleted IS NOT TRUE AND i.id {{in_scope}}
 ),
 membership AS (
     {{sprint_membership}}

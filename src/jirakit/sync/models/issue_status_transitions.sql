@@ -7,10 +7,11 @@
 -- direction: by status category order new < indeterminate < done: forward, backward or
 -- lateral (same category); NULL for the initial row or when a category is unknown.
 -- depends_on:
+-- incremental: issue_id
 WITH live_issues AS (
     SELECT i.id, i.key, i.project_id, i.created_at, i.status_id, i.status
     FROM {{schema}}.issues AS i
-    WHERE i.is_deleted IS NOT TRUE
+    WHERE i.is_deleted IS NOT TRUE AND i.id {{in_scope}}
 ),
 status_lookup AS (
     SELECT
