@@ -673,13 +673,7 @@ class Extractor:
                 batch, converted = item
                 remaining -= 1
                 pending[batch] -= 1
-                loaded[batch].update(converted.ids)
-                sprints.update(converted.sprints)
-                yield self.emit("issues", converted.issues, self.issue_hints)
-                yield self.emit("comments", converted.comments)
-                yield self.emit("issue_links", converted.links)
-                yield self.emit("attachments", converted.attachments)
-                yield self.emit("sprint_issues", converted.sprint_links)
+                yield from self._emit_converted(converted, sprints, loaded[batch])
                 del item, converted
                 if pending[batch] == 0:
                     histories_of = histories[batch].result()
@@ -699,6 +693,28 @@ class Extractor:
             stopped.set()
             for thread in fetchers:
                 thread.join()
+
+    def _issue_rows(
+        self,
+        pool: ThreadPoolExecutor,
+        issues: list[Mapping[str, Any]],
+        sprints: dict[int, Row],
+        loaded: set[int],
+    ) -> Iterator[Any]:
+        """The dlt items of ``issues`` (as ``issue/bulkfetch`` returns them); their ids
+        are added to ``loaded``, their sprints to ``sprints`` (`jirakit.sync.rows`)."""
+        yield from self._emit_converted(self._convert(pool, issues), sprints, loaded)
+
+    def _emit_converted(
+        self, converted: _Converted, sprints: dict[int, Row], loaded: set[int]
+    ) -> Iterator[Any]:
+        loaded.update(converted.ids)
+        sprints.update(converted.sprints)
+        yield self.emit("issues", converted.issues, self.issue_hints)
+        yield self.emit("comments", converted.comments)
+        yield self.emit("issue_links", converted.links)
+        yield self.emit("attachments", converted.attachments)
+        yield self.emit("sprint_issues", converted.sprint_links)
 
     def _convert(self, pool: ThreadPoolExecutor, issues: list[Mapping[str, Any]]) -> _Converted:
         """One bulk fetch's issues as rows (on a fetcher thread: pure functions only; the
