@@ -296,11 +296,18 @@ class Extractor:
         self.info: tf.FieldInfo | None = None
         self.issue_hints: Any = None
         self.inferred: dict[str, dict[str, str]] = {}
+        # Metadata and worklogs are emitted on threads of their own (`Background`) while
+        # issues are: one emit at a time keeps the inferred types per table consistent.
+        self._emitting = threading.Lock()
 
     # -- helpers ----------------------------------------------------------------------
 
     def emit(self, table: str, rows: list[Row], hints: Any = None) -> Any:
         """Rows for ``table``, handed to dlt as one typed Arrow table (see `sync.arrow`)."""
+        with self._emitting:
+            return self._emit(table, rows, hints)
+
+    def _emit(self, table: str, rows: list[Row], hints: Any) -> Any:
         if table in UNIQUE_PER_LOAD:
             key = TABLES[table].primary_key
             rows = list({tuple(r[k] for k in key): r for r in rows}.values())
@@ -983,7 +990,15 @@ def jira_source(
             run.enter("metadata")
             extractor.prepare()
             yield from extractor.materialize()
-            if "metadata" in options.streams:
+            # Site metadata (its own endpoint buckets) is read on a thread of its own
+            # while the issue ids are listed and the first bulk fetches run, rather than
+            # before them: most of a run's start-up.
+            meta = (
+                Background(extractor.metadata())
+                if "metadata" in options.streams and "issues" in options.streams
+                else None
+            )
+            if meta is None and "metadata" in options.streams:
                 yield from extractor.metadata()
             yield from extractor.drift_rows()
             # Worklogs are read alongside the issues (their own endpoint buckets) unless a
@@ -999,8 +1014,12 @@ def jira_source(
                     run.enter("issues")
                     for item in extractor.issues():
                         yield item
+                        if meta is not None:
+                            yield from meta.ready()
                         if background is not None:
                             yield from background.ready()
+                if meta is not None:
+                    yield from meta.rest()
                 if background is not None:
                     run.enter("worklogs")
                     yield from background.rest()
@@ -1008,6 +1027,8 @@ def jira_source(
                     run.enter("worklogs")
                     yield from extractor.worklogs()
             finally:
+                if meta is not None:
+                    meta.stop()
                 if background is not None:
                     background.stop()
             release_memory()  # before dlt loads: the fetch threads' freed heap
