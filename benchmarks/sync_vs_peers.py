@@ -528,10 +528,9 @@ def report(results: list[Result], truth: Truth, args: argparse.Namespace) -> Non
         f"{extraction / bound:.2f}x (target <= 1.25x); the rest is site metadata "
         f"(fields, projects, statuses, users ...) and 429s ({jk.throttled:,})"
     )
-    complete = [
-        r for r in results if not r.error and r is not jk and r.history_items >= truth.history_items
-    ]
-    peers = [r for r in results if not r.error and r is not jk]
+    others = [r for r in results if not r.error and not r.tool.startswith("jirakit")]
+    complete = [r for r in others if r.history_items >= truth.history_items]
+    peers = others
     if peers:
         best = min(peers, key=lambda r: r.seconds)
         print(

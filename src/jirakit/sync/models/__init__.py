@@ -262,16 +262,20 @@ _ISSUE_ROWS: tuple[tuple[str, str], ...] = (
 _METADATA = ("boards", "fields", "priorities", "projects", "sprints", "statuses", "users")
 # The columns of incremental models that move with the clock, refreshed on every run
 # (the same expressions as in the models' SQL, so the values are the same to the bit).
+# Durations are differences of epochs, not EXTRACT(EPOCH FROM a - b): DuckDB subtracts
+# timestamps with time zone through ICU's calendar, 50 times slower (0.26 s against
+# 0.005 s for 20,000 rows).
 _CLOCK_COLUMNS = {
     "issue_enhanced": (
-        "open_duration_minutes = CAST(EXTRACT(EPOCH FROM (coalesce(resolved_at, {{now}})"
-        " - created_at)) AS DOUBLE PRECISION) / 60, "
-        "days_in_current_status = CAST(EXTRACT(EPOCH FROM ({{now}} - current_status_since))"
-        " AS DOUBLE PRECISION) / 86400"
+        "open_duration_minutes = CAST(EXTRACT(EPOCH FROM coalesce(resolved_at, {{now}}))"
+        " - EXTRACT(EPOCH FROM created_at) AS DOUBLE PRECISION) / 60, "
+        "days_in_current_status = CAST(EXTRACT(EPOCH FROM {{now}})"
+        " - EXTRACT(EPOCH FROM current_status_since) AS DOUBLE PRECISION) / 86400"
     ),
+    # Only the current status moves with the clock (left_at is NULL).
     "issue_status_transitions": (
-        "minutes_in_to_status = CAST(EXTRACT(EPOCH FROM (coalesce(left_at, {{now}})"
-        " - changed_at)) AS DOUBLE PRECISION) / 60"
+        "minutes_in_to_status = CAST(EXTRACT(EPOCH FROM coalesce(left_at, {{now}}))"
+        " - EXTRACT(EPOCH FROM changed_at) AS DOUBLE PRECISION) / 60 WHERE left_at IS NULL"
     ),
 }
 _STATE = "_jirakit_models"
@@ -582,7 +586,7 @@ def _count(conn: Connection, model: Model, target: str, options: dict[str, Any])
     generating every day."""
     if model.materialized == "view" and "generate_series" in model.sql:
         ranges, _, _ = render(model, **options).rpartition("\nSELECT\n")
-        if ranges.startswith("WITH bounded AS"):
+        if "\nWITH bounded AS (" in ranges:
             row = conn.execute(
                 f"{ranges}\nSELECT coalesce(sum(b.to_day - b.from_day + 1), 0) "
                 "FROM bounded AS b WHERE b.from_day <= b.to_day"
