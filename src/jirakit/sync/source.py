@@ -572,21 +572,30 @@ class Extractor:
         parts.append(
             f'updated >= "{jql_time(since, self.tz)}"' if since else 'updated >= "1970-01-01"'
         )
-        # An issue updated while its id pages are read can move to a later page and be
-        # listed twice; each issue is read once per run (see UNIQUE_PER_LOAD).
-        changed = list(dict.fromkeys(self.issue_ids(" AND ".join(parts) + " ORDER BY updated ASC")))
-        known = unranges(self.state.get("known_ids") or [])
-
         # Every id in scope now (a cheap id-only search), for deletions and for issues
         # that came back without changing (a project opened again, an issue moved in):
-        # those are read too, or they would stay marked deleted.
-        if since is None:
-            current = set(changed)
-        else:
+        # those are read too, or they would stay marked deleted. Listed while the changed
+        # ids are searched (two independent searches).
+        listing: Future[list[int]] | None = None
+        lister: ThreadPoolExecutor | None = None
+        if since is not None:
             everything = " AND ".join(
                 [p for p in [self.scope()] if p] + ['updated >= "1970-01-01"']
             )
-            current = set(self.issue_ids(everything))
+            lister = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jirakit-ids")
+            listing = lister.submit(self.issue_ids, everything)
+        try:
+            # An issue updated while its id pages are read can move to a later page and be
+            # listed twice; each issue is read once per run (see UNIQUE_PER_LOAD).
+            changed = list(
+                dict.fromkeys(self.issue_ids(" AND ".join(parts) + " ORDER BY updated ASC"))
+            )
+            current = set(changed) if listing is None else set(listing.result())
+        finally:
+            if lister is not None:
+                lister.shutdown(wait=True, cancel_futures=True)
+        known = unranges(self.state.get("known_ids") or [])
+        if since is not None:
             seen = set(changed)
             changed.extend(sorted(i for i in current - known if i not in seen))
 
