@@ -4,6 +4,8 @@ clock, row for row (EXCEPT both ways, duplicates counted)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from sync_truth import client, keys, sync
 from jirakit.sandbox import FrozenClock, Sandbox
 from jirakit.sync.models import MODEL_NAMES, build_models
 from jirakit.sync.pipeline import SyncResult
+from sync_process import signal_at, statuses, sync_command, sync_env
 
 STREAMS = ("metadata", "issues", "worklogs")
 
@@ -31,14 +34,21 @@ def transition(jira: Any, key: str) -> None:
     )
 
 
-def differences(tmp: Path, result: SyncResult) -> dict[str, tuple[int, int]]:
-    """Per model: (rows only in the incremental build, rows only in a full rebuild)."""
+def differences(tmp: Path, result: SyncResult | None) -> dict[str, tuple[int, int]]:
+    """Per model: (rows only in the incremental build, rows only in a full rebuild with
+    the clock of ``result``, or of the last build when None)."""
     con = duckdb.connect(str(tmp / "jira.duckdb"))
     try:
+        if result is None:
+            row = con.execute("SELECT built_at FROM main._jirakit_models").fetchone()
+            assert row is not None
+            clock = row[0]
+        else:
+            clock = result.run.started_at
         con.execute("CREATE SCHEMA kept")
         for name in MODEL_NAMES:
             con.execute(f"CREATE TABLE kept.{name} AS SELECT * FROM main.{name}")
-        full = build_models(con, dialect="duckdb", schema="main", now=result.run.started_at)
+        full = build_models(con, dialect="duckdb", schema="main", now=clock)
         assert full.mode == "full"
         out = {}
         for name in MODEL_NAMES:
@@ -125,3 +135,36 @@ def test_changed_metadata_or_settings_rebuild_everything(tmp_path: Path) -> None
         assert other.mode == "full"
     finally:
         con.close()
+
+
+def test_killed_while_updating_the_models_then_run_again(tmp_path: Path) -> None:
+    """kill -9 in the models phase of an incremental run: the models' transaction is
+    lost, the loads it was applying stay unseen, and the next run applies them."""
+    sandbox = Sandbox(seed=23, issues=60, latency=(5, 10))
+    db, pipelines = tmp_path / "jira.duckdb", tmp_path / "pipelines"
+    with sandbox.serve() as url, client(sandbox) as jira:
+        command = sync_command(url, db, pipelines)
+        done = subprocess.run(command, env=sync_env(), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        pool = keys(sandbox, leaf=True)
+        jira.issues.edit(pool[0], summary="edited before the killed run", priority="Highest")
+        transition(jira, pool[1])
+        jira.issues.delete(pool[2])
+        stopped = signal_at(command, "models", signal.SIGKILL, timeout=120)
+        assert stopped.code == -9
+        done = subprocess.run(command, env=sync_env(), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert "Models updated" in done.stdout  # incremental, not a full rebuild
+    assert statuses(db)[-1] == "succeeded"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        edited = con.execute(
+            f"SELECT summary FROM main.issue_enhanced WHERE issue_key = '{pool[0]}'"
+        ).fetchall()
+        gone = con.execute(
+            f"SELECT count(*) FROM main.issue_enhanced WHERE issue_key = '{pool[2]}'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert edited == [("edited before the killed run",)] and gone == [(0,)]
+    assert differences(tmp_path, None) == dict.fromkeys(MODEL_NAMES, (0, 0))
