@@ -271,6 +271,15 @@ def test_sync_into_a_named_dataset(site, tmp_path, dialect):
             options=SyncOptions(streams=("metadata", "issues")),
         )
         assert result.models["issue_enhanced"] == 120
+        # Again: the models are maintained incrementally, on both databases.
+        again = run_sync(
+            jira,
+            warehouse=warehouse,
+            pipelines_dir=str(tmp_path / "state"),
+            options=SyncOptions(streams=("metadata", "issues")),
+        )
+        assert again.models_mode == "incremental"
+        assert again.models["issue_enhanced"] == 120
         conn = connect()
         try:
             total, deleted = conn.execute(

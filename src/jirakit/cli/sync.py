@@ -318,7 +318,8 @@ def sync(
     out.print(f"Time: {phase_times(result)}", highlight=False)
     if result.models:
         out.print(
-            f"Models rebuilt: {', '.join(f'{k} ({v:,})' for k, v in result.models.items())}",
+            f"Models {'updated' if result.models_mode == 'incremental' else 'rebuilt'}: "
+            f"{', '.join(f'{k} ({v:,})' for k, v in result.models.items())}",
             highlight=False,
         )
     for event in result.run.drift:

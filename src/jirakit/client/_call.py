@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import httpx
+import orjson
 
 from jirakit.errors import JiraError
 
@@ -23,9 +24,16 @@ Api = Literal["platform", "agile", "absolute"]
 
 
 def _json_body(response: httpx.Response) -> Any:
+    """The body as JSON: parsed by orjson (a 100-issue bulkfetch is megabytes: several
+    times faster than the standard library); a body orjson refuses (not UTF-8, or not
+    JSON) goes through httpx, which decodes by the declared charset and raises the usual
+    error."""
     if not response.content:
         return None
-    return response.json()
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,11 @@ class RateLimitConfig:
     rate: float | None = None
     burst: float = 10.0
     near_limit_rate: float = 2.0
-    near_limit_cooldown: float = 30.0
+    # Each NearLimit answer re-arms the slow-down, so it lasts while Jira keeps saying so.
+    # Against a 10 requests/s bucket (the sandbox, 50-150 ms latency, 4 threads), 100
+    # bulkfetches took 35.0 s with 30 s, 15.0 s with 2 s, 10.5 s with 1 s (one 429 each;
+    # docs/benchmarks.md, issue 17).
+    near_limit_cooldown: float = 1.0
     max_concurrency: int = 16
     points_pacing: bool = True
     points_burst: float = 0.02

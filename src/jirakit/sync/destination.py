@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -62,7 +64,8 @@ class Warehouse:
     default is 80% of the machine's RAM, which a sync of 100,000 issues would take.
     ``duckdb_threads`` is DuckDB's thread count (None: one per core). ``identity`` names
     the destination without any secret (the sync's state is keyed by it); ``password`` is
-    the Postgres password, kept out of ``repr``.
+    the Postgres password, kept out of ``repr``. ``shared`` is an open DuckDB connection
+    that a run uses for everything (`session`).
     """
 
     dialect: str
@@ -72,9 +75,14 @@ class Warehouse:
     duckdb_threads: int | None = None
     identity: str = ""
     password: str | None = field(default=None, repr=False)
+    shared: Any = field(default=None, repr=False, compare=False)
 
     def connect(self) -> Any:
+        """A new connection (closing it is the caller's job). In a `session`, a cursor on
+        the session's DuckDB connection: its own transactions, the same open database."""
         if self.dialect == "duckdb":
+            if self.shared is not None:
+                return self.shared.cursor()
             import duckdb
 
             return duckdb.connect(
@@ -94,6 +102,8 @@ class Warehouse:
         import dlt
 
         if self.dialect == "duckdb":
+            if self.shared is not None:  # dlt borrows it and never closes it
+                return dlt.destinations.duckdb(self.shared)
             config = duckdb_config(self.duckdb_memory, self.duckdb_threads)
             return dlt.destinations.duckdb({"database": self.location, "global_config": config})
         if self.dialect == "postgres":
@@ -106,6 +116,25 @@ class Warehouse:
             credentials.password = self.password or ""
             return dlt.destinations.postgres(credentials)
         return self.dialect
+
+    @contextmanager
+    def session(self) -> Iterator[Warehouse]:
+        """This warehouse with one DuckDB connection open for the whole block: every
+        phase (state checks, dlt's load, fix-ups, models, the run's record) uses it, where
+        each opening a DuckDB file of its own costs a checkpoint and a catalog read each
+        time. Opening waits out a reader's lock as `check_destination` does. Other
+        destinations: this warehouse, unchanged."""
+        if self.dialect != "duckdb" or self.shared is not None:
+            yield self
+            return
+        conn = _open_duckdb(
+            Path(self.location or "jira.duckdb"),
+            duckdb_config(self.duckdb_memory, self.duckdb_threads),
+        )
+        try:
+            yield replace(self, shared=conn)
+        finally:
+            conn.close()
 
     def conninfo(self) -> str:
         """The Postgres connection string, with the password if one was given."""
@@ -239,22 +268,26 @@ def _check_duckdb(path: Path) -> None:
     if not os.access(folder, os.W_OK):
         raise DestinationError(f"--dest: cannot write in {folder}; choose a writable folder")
     if path.exists():
-        import duckdb
+        _open_duckdb(path).close()
 
-        # A reader (`jirakit sql`, a dashboard page) holds a DuckDB file for a moment, and
-        # while it does no writer can open it: wait that moment out rather than fail.
-        deadline = time.monotonic() + LOCK_WAIT
-        while True:
-            try:
-                duckdb.connect(str(path)).close()
-                break
-            except duckdb.Error as exc:
-                if "lock" in str(exc).lower() and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                    continue
-                text = str(exc).strip()
-                first = text.splitlines()[0] if text else type(exc).__name__
-                raise DestinationError(f"--dest: cannot open {path} as DuckDB: {first}") from None
+
+def _open_duckdb(path: Path, config: dict[str, Any] | None = None) -> Any:
+    """``duckdb.connect(path)``, waiting up to `LOCK_WAIT` seconds for a reader (`jirakit
+    sql`, a dashboard page) that holds the file for a moment: while it does no writer can
+    open it. Raises `DestinationError` when it cannot be opened."""
+    import duckdb
+
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            return duckdb.connect(str(path), config=config or {})
+        except duckdb.Error as exc:
+            if "lock" in str(exc).lower() and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise DestinationError(f"--dest: cannot open {path} as DuckDB: {first}") from None
 
 
 def _check_postgres(warehouse: Warehouse, timeout: float) -> None:

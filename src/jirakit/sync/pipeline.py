@@ -29,6 +29,7 @@ from jirakit.sync.destination import (
     warehouse_for,
 )
 from jirakit.sync.drift import AlertSink, LogSink, failure_alert
+from jirakit.sync.models import ModelRun
 from jirakit.sync.source import (
     FatalSyncError,
     RunContext,
@@ -90,7 +91,8 @@ class SyncResult:
     """One run. ``rows`` counts what reached the warehouse with this run's load (read back
     from the destination where jirakit has SQL access, else what was extracted);
     ``resumed`` what this run loaded for an earlier, interrupted one; ``plan`` says
-    whether it was a full or an incremental load, and why."""
+    whether it was a full or an incremental load, and why; ``models_mode`` whether the
+    models were rebuilt ``full`` or ``incremental`` (empty: not built)."""
 
     run: RunContext
     load_id: str | None
@@ -102,6 +104,7 @@ class SyncResult:
     models: dict[str, int] = field(default_factory=dict)
     plan: str = ""
     resumed: dict[str, int] = field(default_factory=dict)
+    models_mode: str = ""
     # Jira's 429 answers, and seconds spent waiting on its rate limit and on retries.
     rate_limited: int = 0
     waited_seconds: float = 0.0
@@ -125,17 +128,25 @@ def run_warehouse_models(
     *,
     now: datetime | None = None,
     before_each: Callable[[str], None] | None = None,
-) -> dict[str, int]:
-    """Rebuild the analytics models (DuckDB and Postgres)."""
+    incremental: bool = False,
+) -> ModelRun | None:
+    """Build the analytics models (DuckDB and Postgres; None elsewhere): rebuilt whole,
+    or with ``incremental`` for the issues loaded since their last build where that gives
+    the same result (`jirakit.sync.models.build_models`)."""
     if warehouse.dialect not in ("duckdb", "postgres"):
-        return {}
-    from jirakit.sync.models import run_models
+        return None
+    from jirakit.sync.models import build_models
 
     conn = warehouse.connect()
     try:
         dialect: Any = warehouse.dialect
-        return run_models(
-            conn, dialect=dialect, schema=warehouse.dataset, now=now, before_each=before_each
+        return build_models(
+            conn,
+            dialect=dialect,
+            schema=warehouse.dataset,
+            now=now,
+            before_each=before_each,
+            incremental=incremental,
         )
     finally:
         conn.close()
@@ -274,7 +285,42 @@ def run_sync(
     for ``table``; ``expected`` its total for this run where known, else None);
     ``on_phase(name)`` as the run moves between `outcome.PHASES`. ``stop`` (a
     `StopSignal`, set from a signal handler or another thread) stops the run at its next
-    safe point, as SIGINT does."""
+    safe point, as SIGINT does.
+
+    On DuckDB the run holds one connection to the file from start to end
+    (`Warehouse.session`)."""
+    with warehouse.session() as held:
+        return _run_sync(
+            jira,
+            warehouse=held,
+            models=models,
+            pipeline_name=pipeline_name,
+            pipelines_dir=pipelines_dir,
+            options=options,
+            sinks=sinks,
+            failure_threshold=failure_threshold,
+            progress=progress,
+            after_load=after_load,
+            on_phase=on_phase,
+            stop=stop,
+        )
+
+
+def _run_sync(
+    jira: Jira,
+    *,
+    warehouse: Warehouse,
+    models: bool,
+    pipeline_name: str | None,
+    pipelines_dir: str | None,
+    options: SyncOptions | None,
+    sinks: Sequence[AlertSink],
+    failure_threshold: int,
+    progress: Callable[[str, int, int | None], None] | None,
+    after_load: Callable[[Any], None] | None,
+    on_phase: Callable[[str], None] | None,
+    stop: StopSignal | None,
+) -> SyncResult:
     options = options or SyncOptions()
     started = time.perf_counter()
     requests_before = jira.stats.requests
@@ -358,9 +404,16 @@ def run_sync(
             post_load(pipeline, result.load_id)
         if models:
             run.enter("models")
-            result.models = run_warehouse_models(
-                warehouse, now=run.started_at, before_each=lambda _model: run.stop.check()
+            built = run_warehouse_models(
+                warehouse,
+                now=run.started_at,
+                before_each=lambda _model: run.stop.check(),
+                incremental=not options.full_refresh,
             )
+            if built is not None:
+                result.models = built.counts
+                result.models_mode = built.mode
+                log.info("jira.sync_models", mode=built.mode, issues=built.issues)
         if after_load is not None:
             after_load(pipeline)
         run.enter("done")

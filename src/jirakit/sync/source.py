@@ -28,7 +28,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from itertools import islice
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -297,11 +296,18 @@ class Extractor:
         self.info: tf.FieldInfo | None = None
         self.issue_hints: Any = None
         self.inferred: dict[str, dict[str, str]] = {}
+        # Metadata and worklogs are emitted on threads of their own (`Background`) while
+        # issues are: one emit at a time keeps the inferred types per table consistent.
+        self._emitting = threading.Lock()
 
     # -- helpers ----------------------------------------------------------------------
 
     def emit(self, table: str, rows: list[Row], hints: Any = None) -> Any:
         """Rows for ``table``, handed to dlt as one typed Arrow table (see `sync.arrow`)."""
+        with self._emitting:
+            return self._emit(table, rows, hints)
+
+    def _emit(self, table: str, rows: list[Row], hints: Any) -> Any:
         if table in UNIQUE_PER_LOAD:
             key = TABLES[table].primary_key
             rows = list({tuple(r[k] for k in key): r for r in rows}.values())
@@ -566,30 +572,37 @@ class Extractor:
         parts.append(
             f'updated >= "{jql_time(since, self.tz)}"' if since else 'updated >= "1970-01-01"'
         )
-        # An issue updated while its id pages are read can move to a later page and be
-        # listed twice; each issue is read once per run (see UNIQUE_PER_LOAD).
-        changed = list(dict.fromkeys(self.issue_ids(" AND ".join(parts) + " ORDER BY updated ASC")))
-        known = unranges(self.state.get("known_ids") or [])
-
         # Every id in scope now (a cheap id-only search), for deletions and for issues
         # that came back without changing (a project opened again, an issue moved in):
-        # those are read too, or they would stay marked deleted.
-        if since is None:
-            current = set(changed)
-        else:
+        # those are read too, or they would stay marked deleted. Listed while the changed
+        # ids are searched (two independent searches).
+        listing: Future[list[int]] | None = None
+        lister: ThreadPoolExecutor | None = None
+        if since is not None:
             everything = " AND ".join(
                 [p for p in [self.scope()] if p] + ['updated >= "1970-01-01"']
             )
-            current = set(self.issue_ids(everything))
+            lister = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jirakit-ids")
+            listing = lister.submit(self.issue_ids, everything)
+        try:
+            # An issue updated while its id pages are read can move to a later page and be
+            # listed twice; each issue is read once per run (see UNIQUE_PER_LOAD).
+            changed = list(
+                dict.fromkeys(self.issue_ids(" AND ".join(parts) + " ORDER BY updated ASC"))
+            )
+            current = set(changed) if listing is None else set(listing.result())
+        finally:
+            if lister is not None:
+                lister.shutdown(wait=True, cancel_futures=True)
+        known = unranges(self.state.get("known_ids") or [])
+        if since is not None:
             seen = set(changed)
             changed.extend(sorted(i for i in current - known if i not in seen))
 
         self.run.expect("issues", len(changed))
         sprints: dict[int, Row] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
-            for start in range(0, len(changed), CHANGELOG_BATCH):
-                batch = changed[start : start + CHANGELOG_BATCH]
-                yield from self._issue_batch(pool, batch, sprints)
+            yield from self._issue_stream(pool, changed, sprints)
         if sprints:
             yield self.emit("sprints", list(sprints.values()))
 
@@ -602,38 +615,100 @@ class Extractor:
         # Committed with this load: the next run starts from this run's start.
         self.state["cursor"] = self.run.started_at.isoformat()
 
-    def _issue_batch(
+    def _issue_stream(
         self, pool: ThreadPoolExecutor, ids: list[int], sprints: dict[int, Row]
     ) -> Iterator[Any]:
-        """One changelog batch (1000 ids): details 100 at a time, at most ``concurrency``
-        bulk fetches in flight, each turned into rows and handed to dlt as it arrives, so
-        only a few hundred issues' JSON is alive at once; then the batch's history."""
+        """Every issue of ``ids``: details 100 at a time with ``concurrency`` bulk fetches
+        always in flight, history 1000 issues at a time.
+
+        Fetcher threads take the next 100 ids as soon as their previous request answers
+        and turn the answer into rows themselves, so the window of requests never waits
+        for this generator (which hands rows to dlt) or for a changelog batch to finish.
+        At most ``2 x concurrency`` converted answers wait here, so memory stays bounded
+        when dlt is the slower side. A changelog batch's history is emitted once all of
+        its issues have been.
+        """
         assert self.info is not None
-        history = pool.submit(self._changelogs, ids)
-        chunks = iter([ids[i : i + BULK] for i in range(0, len(ids), BULK)])
-        window: deque[Future[list[Mapping[str, Any]]]] = deque(
-            pool.submit(self._bulk_fetch, chunk)
-            for chunk in islice(chunks, max(1, self.options.concurrency))
+        width = max(1, self.options.concurrency)
+        chunks = deque(
+            (start // CHANGELOG_BATCH, ids[start + i : start + min(i + BULK, CHANGELOG_BATCH)])
+            for start in range(0, len(ids), CHANGELOG_BATCH)
+            for i in range(0, min(CHANGELOG_BATCH, len(ids) - start), BULK)
         )
-        loaded: set[int] = set()
-        while window:
-            issues = window.popleft().result()
-            following = next(chunks, None)
-            if following is not None:
-                window.append(pool.submit(self._bulk_fetch, following))
-            yield from self._issue_rows(pool, issues, sprints, loaded)
-            del issues
-        histories = history.result()
-        release_memory()
-        yield self.emit(
-            "issue_field_history",
-            [
-                row
-                for issue_id in sorted(histories)
-                if issue_id in loaded
-                for row in tf.history_rows(issue_id, histories[issue_id])
-            ],
-        )
+        pending = [0] * ((len(ids) + CHANGELOG_BATCH - 1) // CHANGELOG_BATCH)
+        for batch, _ in chunks:
+            pending[batch] += 1
+        histories: dict[int, Future[dict[int, list[Mapping[str, Any]]]]] = {}
+        lock = threading.Lock()
+        done: queue.Queue[Any] = queue.Queue(maxsize=2 * width)
+        stopped = threading.Event()
+
+        def history(batch: int) -> None:
+            # Called under ``lock``: the batch's changelogs, and the next batch's ahead.
+            for b in (batch, batch + 1):
+                if b < len(pending) and b not in histories:
+                    part = ids[b * CHANGELOG_BATCH : (b + 1) * CHANGELOG_BATCH]
+                    histories[b] = pool.submit(self._changelogs, part)
+
+        def put(item: Any) -> bool:
+            while not stopped.is_set():
+                try:
+                    done.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def fetch() -> None:
+            try:
+                while not stopped.is_set():
+                    with lock:
+                        if not chunks:
+                            return
+                        batch, chunk = chunks.popleft()
+                        history(batch)
+                    issues = self._bulk_fetch(chunk)
+                    if not put((batch, self._convert(pool, issues))):
+                        return
+            except BaseException as exc:  # raised by the consumer
+                put(_Failure(exc))
+
+        fetchers = [
+            threading.Thread(target=fetch, name=f"jirakit-fetch-{n}", daemon=True)
+            for n in range(min(width, len(chunks)))
+        ]
+        for thread in fetchers:
+            thread.start()
+        loaded: list[set[int]] = [set() for _ in pending]
+        try:
+            remaining = sum(pending)
+            while remaining:
+                item = done.get()
+                if isinstance(item, _Failure):
+                    raise item.exc
+                batch, converted = item
+                remaining -= 1
+                pending[batch] -= 1
+                yield from self._emit_converted(converted, sprints, loaded[batch])
+                del item, converted
+                if pending[batch] == 0:
+                    histories_of = histories[batch].result()
+                    release_memory()
+                    yield self.emit(
+                        "issue_field_history",
+                        [
+                            row
+                            for issue_id in sorted(histories_of)
+                            if issue_id in loaded[batch]
+                            for row in tf.history_rows(issue_id, histories_of[issue_id])
+                        ],
+                    )
+                    del histories[batch], histories_of
+                    loaded[batch] = set()
+        finally:
+            stopped.set()
+            for thread in fetchers:
+                thread.join()
 
     def _issue_rows(
         self,
@@ -642,39 +717,49 @@ class Extractor:
         sprints: dict[int, Row],
         loaded: set[int],
     ) -> Iterator[Any]:
+        """The dlt items of ``issues`` (as ``issue/bulkfetch`` returns them); their ids
+        are added to ``loaded``, their sprints to ``sprints`` (`jirakit.sync.rows`)."""
+        yield from self._emit_converted(self._convert(pool, issues), sprints, loaded)
+
+    def _emit_converted(
+        self, converted: _Converted, sprints: dict[int, Row], loaded: set[int]
+    ) -> Iterator[Any]:
+        loaded.update(converted.ids)
+        sprints.update(converted.sprints)
+        yield self.emit("issues", converted.issues, self.issue_hints)
+        yield self.emit("comments", converted.comments)
+        yield self.emit("issue_links", converted.links)
+        yield self.emit("attachments", converted.attachments)
+        yield self.emit("sprint_issues", converted.sprint_links)
+
+    def _convert(self, pool: ThreadPoolExecutor, issues: list[Mapping[str, Any]]) -> _Converted:
+        """One bulk fetch's issues as rows (on a fetcher thread: pure functions only; the
+        rows are handed to dlt by the consumer)."""
         assert self.info is not None
-        issue_rows: list[Row] = []
-        comment_rows: list[Row] = []
-        link_rows: list[Row] = []
-        attachment_rows: list[Row] = []
-        sprint_links: list[Row] = []
+        out = _Converted()
         comment_pages: list[Future[list[Row]]] = []
         for issue in issues:
             row = tf.issue_row(issue, self.info, self.run.started_at)
-            issue_rows.append(row)
+            out.issues.append(row)
             issue_id = row["id"]
-            loaded.add(issue_id)
+            out.ids.append(issue_id)
             embedded = (issue.get("fields") or {}).get("comment") or {}
             comments = list(embedded.get("comments") or [])
             total = tf.as_int(embedded.get("total"))
             if total is not None and total > len(comments):
                 comment_pages.append(pool.submit(self._all_comments, issue_id))
             else:
-                comment_rows.extend(tf.comment_row(issue_id, c) for c in comments)
-            link_rows.extend(tf.link_rows(issue))
-            attachment_rows.extend(tf.attachment_rows(issue))
-            sprint_links.extend(tf.sprint_issue_rows(row))
+                out.comments.extend(tf.comment_row(issue_id, c) for c in comments)
+            out.links.extend(tf.link_rows(issue))
+            out.attachments.extend(tf.attachment_rows(issue))
+            out.sprint_links.extend(tf.sprint_issue_rows(row))
             if self.info.sprint_field:
                 for sprint in (issue.get("fields") or {}).get(self.info.sprint_field) or []:
                     if isinstance(sprint, Mapping) and sprint.get("id") is not None:
-                        sprints[int(sprint["id"])] = tf.sprint_row(sprint)
+                        out.sprints[int(sprint["id"])] = tf.sprint_row(sprint)
         for page in comment_pages:
-            comment_rows.extend(page.result())
-        yield self.emit("issues", issue_rows, self.issue_hints)
-        yield self.emit("comments", comment_rows)
-        yield self.emit("issue_links", link_rows)
-        yield self.emit("attachments", attachment_rows)
-        yield self.emit("sprint_issues", sprint_links)
+            out.comments.extend(page.result())
+        return out
 
     def _bulk_fetch(self, ids: list[int]) -> list[Mapping[str, Any]]:
         result = self.guard(
@@ -868,6 +953,19 @@ class _Failure:
     exc: BaseException
 
 
+@dataclass
+class _Converted:
+    """The rows of one bulk fetch's issues."""
+
+    ids: list[int] = field(default_factory=list)
+    issues: list[Row] = field(default_factory=list)
+    comments: list[Row] = field(default_factory=list)
+    links: list[Row] = field(default_factory=list)
+    attachments: list[Row] = field(default_factory=list)
+    sprint_links: list[Row] = field(default_factory=list)
+    sprints: dict[int, Row] = field(default_factory=dict)
+
+
 def jira_source(
     jira: Jira,
     options: SyncOptions | None = None,
@@ -901,7 +999,15 @@ def jira_source(
             run.enter("metadata")
             extractor.prepare()
             yield from extractor.materialize()
-            if "metadata" in options.streams:
+            # Site metadata (its own endpoint buckets) is read on a thread of its own
+            # while the issue ids are listed and the first bulk fetches run, rather than
+            # before them: most of a run's start-up.
+            meta = (
+                Background(extractor.metadata())
+                if "metadata" in options.streams and "issues" in options.streams
+                else None
+            )
+            if meta is None and "metadata" in options.streams:
                 yield from extractor.metadata()
             yield from extractor.drift_rows()
             # Worklogs are read alongside the issues (their own endpoint buckets) unless a
@@ -917,8 +1023,12 @@ def jira_source(
                     run.enter("issues")
                     for item in extractor.issues():
                         yield item
+                        if meta is not None:
+                            yield from meta.ready()
                         if background is not None:
                             yield from background.ready()
+                if meta is not None:
+                    yield from meta.rest()
                 if background is not None:
                     run.enter("worklogs")
                     yield from background.rest()
@@ -926,6 +1036,8 @@ def jira_source(
                     run.enter("worklogs")
                     yield from extractor.worklogs()
             finally:
+                if meta is not None:
+                    meta.stop()
                 if background is not None:
                     background.stop()
             release_memory()  # before dlt loads: the fetch threads' freed heap

@@ -9,6 +9,7 @@
 -- it entered that status. open_duration_minutes: created_at -> resolved_at, or -> now.
 -- comment_count / worklog_*: deleted comments and worklogs excluded.
 -- depends_on: issue_field_history_scd, issue_status_transitions
+-- incremental: issue_id
 WITH live_issues AS (
     -- Named columns only: custom-field columns on issues must not shadow derived ones.
     SELECT
@@ -17,7 +18,7 @@ WITH live_issues AS (
         i.reporter_id, i.story_points, i.parent_key, i.created_at, i.updated_at,
         i.resolved_at
     FROM {{schema}}.issues AS i
-    WHERE i.is_deleted IS NOT TRUE
+    WHERE i.is_deleted IS NOT TRUE AND i.id {{in_scope}}
 ),
 membership AS (
     {{sprint_membership}}
@@ -116,7 +117,7 @@ SELECT
     CAST(coalesce(rs.sprint_count, 0) AS BIGINT) AS sprint_count,
     a.first_assigned_at,
     a.last_assigned_at,
-    CAST(EXTRACT(EPOCH FROM (coalesce(b.resolved_at_derived, {{now}}) - b.created_at))
+    CAST(EXTRACT(EPOCH FROM coalesce(b.resolved_at_derived, {{now}})) - EXTRACT(EPOCH FROM b.created_at)
         AS DOUBLE PRECISION) / 60 AS open_duration_minutes,
     CAST(coalesce(cr.comment_count, 0) AS BIGINT) AS comment_count,
     CAST(coalesce(wr.worklog_seconds, 0) AS BIGINT) AS worklog_seconds,
@@ -125,7 +126,8 @@ SELECT
     CAST(coalesce(b.reopen_count, 0) AS BIGINT) AS reopen_count,
     b.last_status_change_at,
     b.current_status_since,
-    CAST(EXTRACT(EPOCH FROM ({{now}} - b.current_status_since)) AS DOUBLE PRECISION) / 86400
+    CAST(EXTRACT(EPOCH FROM {{now}}) - EXTRACT(EPOCH FROM b.current_status_since)
+        AS DOUBLE PRECISION) / 86400
         AS days_in_current_status
 FROM base AS b
 LEFT JOIN {{schema}}.users AS assignee ON assignee.id = b.assignee_id

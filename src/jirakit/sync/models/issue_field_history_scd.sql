@@ -8,10 +8,11 @@
 -- Sprint), otherwise field_id (or the lower-cased field name when the id is missing, as in
 -- Data Center changelogs). valid_to is exclusive; NULL means current.
 -- depends_on:
+-- incremental: issue_id
 WITH live_issues AS (
     SELECT i.id, i.created_at, i.status_id, i.status, i.assignee_id, i.priority
     FROM {{schema}}.issues AS i
-    WHERE i.is_deleted IS NOT TRUE
+    WHERE i.is_deleted IS NOT TRUE AND i.id {{in_scope}}
 ),
 sprint_fields AS (
     SELECT f.id

@@ -7,10 +7,11 @@
 -- direction: by status category order new < indeterminate < done: forward, backward or
 -- lateral (same category); NULL for the initial row or when a category is unknown.
 -- depends_on:
+-- incremental: issue_id
 WITH live_issues AS (
     SELECT i.id, i.key, i.project_id, i.created_at, i.status_id, i.status
     FROM {{schema}}.issues AS i
-    WHERE i.is_deleted IS NOT TRUE
+    WHERE i.is_deleted IS NOT TRUE AND i.id {{in_scope}}
 ),
 status_lookup AS (
     SELECT
@@ -103,9 +104,11 @@ SELECT
     r.left_at,
     r.left_at IS NULL AS is_current,
     CASE WHEN r.is_initial THEN CAST(NULL AS DOUBLE PRECISION)
-        ELSE CAST(EXTRACT(EPOCH FROM (r.changed_at - r.previous_at)) AS DOUBLE PRECISION) / 60
+        ELSE CAST(EXTRACT(EPOCH FROM r.changed_at) - EXTRACT(EPOCH FROM r.previous_at)
+            AS DOUBLE PRECISION) / 60
     END AS minutes_in_from_status,
-    CAST(EXTRACT(EPOCH FROM (coalesce(r.left_at, {{now}}) - r.changed_at)) AS DOUBLE PRECISION)
+    CAST(EXTRACT(EPOCH FROM coalesce(r.left_at, {{now}})) - EXTRACT(EPOCH FROM r.changed_at)
+        AS DOUBLE PRECISION)
         / 60 AS minutes_in_to_status,
     CASE
         WHEN r.is_initial THEN CAST(NULL AS TEXT)

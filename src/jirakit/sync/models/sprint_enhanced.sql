@@ -10,6 +10,8 @@
 -- completed: in it at the window's end and in a done-category status at that moment.
 -- Story points are the issues' current story points. velocity = completed story points.
 -- Deleted issues are excluded.
+-- Sums and averages of floating-point values add in issue order: the same result to
+-- the bit however the rows are stored (models are maintained incrementally).
 -- depends_on: issue_field_history_scd, issue_enhanced
 WITH sprint_windows AS (
     SELECT
@@ -93,15 +95,15 @@ rollup AS (
     SELECT
         f.sprint_id,
         count(*) FILTER (WHERE f.current_member) AS issue_count,
-        sum(f.points) FILTER (WHERE f.current_member) AS story_points,
+        sum(f.points ORDER BY f.issue_id) FILTER (WHERE f.current_member) AS story_points,
         count(*) FILTER (WHERE f.committed) AS committed_issue_count,
-        sum(f.points) FILTER (WHERE f.committed) AS committed_story_points,
+        sum(f.points ORDER BY f.issue_id) FILTER (WHERE f.committed) AS committed_story_points,
         count(*) FILTER (WHERE f.added) AS added_issue_count,
-        sum(f.points) FILTER (WHERE f.added) AS added_story_points,
+        sum(f.points ORDER BY f.issue_id) FILTER (WHERE f.added) AS added_story_points,
         count(*) FILTER (WHERE f.removed) AS removed_issue_count,
-        sum(f.points) FILTER (WHERE f.removed) AS removed_story_points,
+        sum(f.points ORDER BY f.issue_id) FILTER (WHERE f.removed) AS removed_story_points,
         count(*) FILTER (WHERE f.completed) AS completed_issue_count,
-        sum(f.points) FILTER (WHERE f.completed) AS completed_story_points
+        sum(f.points ORDER BY f.issue_id) FILTER (WHERE f.completed) AS completed_story_points
     FROM flags AS f
     GROUP BY f.sprint_id
 )

@@ -2,13 +2,15 @@
 -- assigned_open_count / resolved_count: issues currently assigned to the user, open /
 -- resolved; avg_close_minutes over those resolved ones. worklog_seconds and comment_count:
 -- what the user authored (deleted worklogs, comments and issues excluded).
+-- Sums and averages of floating-point values add in issue order: the same result to
+-- the bit however the rows are stored (models are maintained incrementally).
 -- depends_on: issue_enhanced
 WITH assigned AS (
     SELECT
         e.assignee_id AS user_id,
         count(*) FILTER (WHERE NOT e.is_resolved) AS assigned_open_count,
         count(*) FILTER (WHERE e.is_resolved) AS resolved_count,
-        avg(e.open_duration_minutes) FILTER (WHERE e.is_resolved) AS avg_close_minutes
+        avg(e.open_duration_minutes ORDER BY e.issue_id) FILTER (WHERE e.is_resolved) AS avg_close_minutes
     FROM {{schema}}.issue_enhanced AS e
     WHERE e.assignee_id IS NOT NULL
     GROUP BY e.assignee_id
