@@ -198,3 +198,52 @@ def test_pipeline_names_are_per_site_destination_and_dataset():
     assert a == pipeline_name(
         "https://A.atlassian.net/", f"duckdb:///{Path('x.duckdb').resolve()}", "main"
     )
+
+
+def test_a_reader_holding_the_file_delays_a_load_and_does_not_fail_it(
+    sandbox: Sandbox, tmp_path: Path
+):
+    """`jirakit sql` or a dashboard page reading the warehouse holds the DuckDB file for a
+    moment, and no writer can open it meanwhile: the receiver's load waits that moment
+    out (it used to fail and wait for the inbox's retry, 1 s, 5 s, 30 s … later), and
+    between loads it keeps the file closed, so readers get in."""
+    import subprocess
+    import sys
+
+    from jirakit.webhooks.consumers import Snapshot
+    from jirakit.webhooks.warehouse import WarehouseSink
+
+    with sandbox.serve() as site, Jira(site, auth=BasicAuth(*sandbox.auth)) as jira:
+        live = tmp_path / "live.duckdb"
+        sync_into(jira, live, tmp_path / "sync-state")
+        key = Shared(sandbox).keys[0]
+        jira.issues.edit(key, summary="written while a reader held the file")
+        raw = jira.issues.get(key).raw
+        sink = WarehouseSink(jira, f"duckdb:///{live}", pipelines_dir=str(tmp_path / "hook-state"))
+        reader = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys, time\n"
+                f"c = duckdb.connect({str(live)!r}, read_only=True)\n"
+                "print('holding', flush=True)\n"
+                "time.sleep(1.5)\n",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert reader.stdout is not None and reader.stdout.readline().strip() == "holding"
+            sink(Snapshot(issues=[raw], histories={}, deleted_issues=()))
+            assert reader.poll() == 0, "the load finished while the reader still held the file"
+        finally:
+            reader.wait(10)
+            if reader.stdout is not None:
+                reader.stdout.close()
+        # between loads the file is closed: a reader opens it at once
+        con = duckdb.connect(str(live), read_only=True)
+        try:
+            summary = con.sql(f"select summary from issues where key = '{key}'").fetchone()
+        finally:
+            con.close()
+    assert summary == ("written while a reader held the file",)

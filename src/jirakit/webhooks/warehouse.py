@@ -153,9 +153,21 @@ class WarehouseSink:
             if snapshot.deleted_worklogs:
                 yield builder.worklog_deletions(snapshot.deleted_worklogs, at)
 
-        self.pipeline.run(rows_source(items))
-        if self.warehouse.dialect in ("duckdb", "postgres"):
-            post_load(self.pipeline)
+        # A DuckDB file is opened for this load only (a session: dlt, the fix-ups and the
+        # models share one connection), waiting a moment for a reader such as `jirakit sql`
+        # or a dashboard page that holds it; held open between loads, it would shut every
+        # reader out while the receiver idles.
+        with self.warehouse.session() as warehouse:
+            pipeline = (
+                self.pipeline
+                if warehouse is self.warehouse
+                else webhook_pipeline(
+                    warehouse, site=self.site, dest=self.dest, pipelines_dir=self.pipelines_dir
+                )
+            )
+            pipeline.run(rows_source(items))
+            if warehouse.dialect in ("duckdb", "postgres"):
+                post_load(pipeline)
         self.loads += 1
 
 
