@@ -40,6 +40,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -474,3 +475,17 @@ def public_url(url: httpx.URL) -> str:
     """``url`` fit for an error message: no query (it may carry a token or a signature),
     no fragment, no credentials."""
     return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (for messages and logs): ``postgresql://u:pw@h/db`` is
+    ``postgresql://u@h/db``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL we can take apart: say nothing of it
+        return "<the URL given>"
+    if password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=(parts.username or "") + "@" + host).geturl()

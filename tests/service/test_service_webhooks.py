@@ -89,6 +89,33 @@ def test_virtual_webhook_delivers_a_signed_task_updated(
     assert len(webhook_receiver.deliveries) == 1
 
 
+def test_a_poll_run_again_from_the_same_cursor_publishes_nothing_twice(
+    service: Service, api: httpx.Client, conn_id: str, webhook_receiver: WebhookReceiver
+):
+    """A poll killed after publishing but before saving its cursor runs again from the old
+    cursor (a retried job): each event is keyed by the issue's version, so the outbox
+    holds it once and the subscriber sees one webhook-id."""
+    from jirakit.service.models import Subscription
+    from jirakit.service.polling import poll_subscription
+
+    hook = subscribe(api, conn_id, webhook_receiver.url, interval=0)
+    task = api.get(f"/task/{conn_id}/task", params={"limit": 1}).json()[0]
+    service.tick()  # a first poll sees nothing
+    with service.state.sessions() as session:
+        cursor = session.get(Subscription, hook["id"]).cursor
+    time.sleep(0.01)
+    api.patch(f"/task/{conn_id}/task/{task['id']}", json={"name": "Renamed once"})
+    assert poll_subscription(service.state, hook["id"]) == 1
+    with service.state.sessions() as session, session.begin():
+        session.get(Subscription, hook["id"]).cursor = cursor  # as if never saved
+    assert poll_subscription(service.state, hook["id"]) == 1  # the same change seen again
+    assert len(deliveries(service, hook["id"])) == 1
+    settle(service, lambda: webhook_receiver.accepted)
+    for _ in range(3):
+        service.tick()
+    assert len({d.headers["webhook-id"] for d in webhook_receiver.deliveries}) == 1
+
+
 def test_created_events_are_told_apart(
     service: Service, api: httpx.Client, conn_id: str, webhook_receiver: WebhookReceiver
 ):

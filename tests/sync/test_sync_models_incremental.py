@@ -102,6 +102,28 @@ def test_incremental_models_equal_a_full_rebuild(tmp_path: Path) -> None:
         assert differences(tmp_path, third) == same
 
 
+def test_a_full_refresh_whose_models_never_ran_leaves_no_rows_of_gone_issues(
+    tmp_path: Path,
+) -> None:
+    """A full refresh reloads only the issues that exist (dlt drops the source tables).
+    When its own models never ran (stopped, failed, or run without models), the next
+    run's incremental models still drop the rows of issues the warehouse no longer has."""
+    clock = FrozenClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    sandbox = Sandbox(seed=23, issues=30, clock=clock)
+    with client(sandbox) as jira:
+        assert sync(jira, tmp_path, models=True, streams=STREAMS).models["issue_enhanced"] == 30
+        clock.advance(seconds=600)
+        jira.issues.delete(keys(sandbox, leaf=True)[0])
+        clock.advance(seconds=600)
+        refreshed = sync(jira, tmp_path, models=False, streams=STREAMS, full_refresh=True)
+        assert refreshed.status == "succeeded"
+        clock.advance(seconds=600)
+        after = sync(jira, tmp_path, models=True, streams=STREAMS)
+    assert after.models_mode == "incremental"
+    assert after.models["issue_enhanced"] == 29
+    assert differences(tmp_path, after) == dict.fromkeys(MODEL_NAMES, (0, 0))
+
+
 def test_changed_metadata_or_settings_rebuild_everything(tmp_path: Path) -> None:
     clock = FrozenClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     sandbox = Sandbox(seed=22, issues=30, clock=clock)

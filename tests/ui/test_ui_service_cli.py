@@ -75,6 +75,22 @@ def test_a_bad_dashboard_setting_is_one_line(tmp_path: Path) -> None:
     assert done.stdout == ""
 
 
+def test_one_inbox_for_every_connection_is_refused(tmp_path: Path) -> None:
+    """An inbox URL without {connection} would show every tenant's deliveries on each
+    tenant's page: refused before serving, in one line; a bad jobs URL's password is not
+    printed."""
+    db = f"sqlite:///{tmp_path / 'service.db'}"
+    inbox = f"sqlite:///{tmp_path / 'inbox.db'}"
+    done = run("serve", "--db", db, "--port", str(free_port()), env={"JIRAKIT_UI_INBOX": inbox})
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: JIRAKIT_UI_INBOX must name each connection's inbox")
+    assert len(done.stderr.strip().splitlines()) == 1
+    jobs = "mysql://jira:S3cretPw@db.internal/jirakit"
+    done = run("serve", "--db", db, "--port", str(free_port()), "--jobs", jobs, env={})
+    assert done.returncode == 1
+    assert "S3cretPw" not in done.stderr and "mysql://jira@db.internal/jirakit" in done.stderr
+
+
 def test_without_the_ui_extra_jirakit_serve_serves_the_api_and_says_so(tmp_path: Path) -> None:
     block = "import sys; sys.modules['jinja2'] = None; from jirakit.cli import main; main()"
     port = free_port()

@@ -193,6 +193,9 @@ def test_every_form_needs_the_sessions_csrf_token(world: World) -> None:
         ):  # fmt: skip
             assert a.post(path, data=form).status_code == 403, path
             assert a.post(path, data={**form, "csrf_token": "forged"}).status_code == 403, path
+            # an empty Bearer credential is no script's key: the cookie still needs its token
+            empty = a.post(path, data=form, headers={"Authorization": "Bearer "})
+            assert empty.status_code == 403, path
     with world.client() as anonymous:
         answer = anonymous.post(f"/ui/syncs/{world.conns['a']}/start", data={})
         assert answer.status_code == 401

@@ -71,7 +71,7 @@ def serve(
     import uvicorn
 
     from jirakit import _logging
-    from jirakit.errors import ConfigurationError
+    from jirakit.errors import ConfigurationError, redact_url
     from jirakit.service import create_app, load_settings
 
     overrides: dict[str, Any] = {"database_url": db} if db else {}
@@ -83,7 +83,8 @@ def serve(
             ("sqlite:///", "postgresql://", "postgres://")
         ):
             raise ConfigurationError(
-                f"jobs URL {settings.jobs_url!r}: use sqlite:///path.db or postgresql://..."
+                f"jobs URL {redact_url(settings.jobs_url)!r}: use sqlite:///path.db or "
+                "postgresql://..."
             )
         app = create_app(settings)
         dashboard = _mount_dashboard(app)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jirakit.errors import redact_url
 from jirakit.jobs.tasks import (
     JobContext,
     JobStopped,
@@ -107,7 +108,7 @@ def open_queue(url: str | None = None, registry: TaskRegistry | None = None) -> 
     if url.startswith("sqlite:///"):
         return SqliteQueue(url.removeprefix("sqlite:///"), registry)
     raise ValueError(
-        f"jobs URL {url!r}: use postgresql://user@host/db (many machines) or "
+        f"jobs URL {redact_url(url)!r}: use postgresql://user@host/db (many machines) or "
         "sqlite:///path.db (one machine)"
     )
 
@@ -436,11 +437,17 @@ class SqliteQueue(JobQueue):
 
         def beat() -> None:
             while not stop.wait(options.heartbeat):
-                with self._db(write=True) as db:
-                    db.execute(
-                        "UPDATE jirakit_jobs SET heartbeat = ? WHERE worker = ? AND status = 'doing'",
-                        (time.time(), worker),
-                    )
+                try:
+                    with self._db(write=True) as db:
+                        db.execute(
+                            "UPDATE jirakit_jobs SET heartbeat = ? WHERE worker = ? "
+                            "AND status = 'doing'",
+                            (time.time(), worker),
+                        )
+                except sqlite3.Error as exc:
+                    # a busy or briefly unwritable file: beat again next time (a heart
+                    # that died here would let another take over jobs still running)
+                    log.warning("job heartbeat failed: %s", type(exc).__name__)
 
         heart = threading.Thread(target=beat, name="jirakit-jobs-heartbeat", daemon=True)
         heart.start()

@@ -135,7 +135,10 @@ def poll_subscription(state: ServiceState, sub_id: str, owner: str | None = None
                 if kind != event:
                     continue
                 task = mapping.task_from_issue(issue.raw, snap.site, names)
-                publish(state, tenant_id, snap.id, "task_task", kind, task, only=sub_id)
+                # keyed by the issue's version: a poll retried after a crash (its cursor
+                # not yet saved) publishes nothing it already published
+                key = f"poll:{issue.id}:{kind}:{updated.isoformat()}"
+                publish(state, tenant_id, snap.id, "task_task", kind, task, only=sub_id, key=key)
                 published += 1
         error = None
     except JiraError as exc:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from jirakit.errors import redact_url
+
 # Environment variables a Postgres password may come from, in order, when the URL has none
 # (libpq itself reads PGPASSWORD and ~/.pgpass; dlt needs the password handed to it).
 PASSWORD_ENV = ("JIRAKIT_DEST_PASSWORD", "PGPASSWORD")
@@ -236,14 +238,7 @@ def _postgres(dest: str, dataset: str | None) -> Warehouse:
     )
 
 
-def _redact(url: str) -> str:
-    """``url`` without its password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = (parts.username or "") + "@"
-    return parts._replace(netloc=user + netloc[-1]).geturl()
+_redact = redact_url
 
 
 def check_destination(warehouse: Warehouse, *, timeout: float = 5.0) -> None:
@@ -282,7 +277,11 @@ def _open_duckdb(path: Path, config: dict[str, Any] | None = None) -> Any:
         try:
             return duckdb.connect(str(path), config=config or {})
         except duckdb.Error as exc:
-            if "lock" in str(exc).lower() and time.monotonic() < deadline:
+            # another process's reader holds the lock; or, in this process (jirakit serve
+            # running a sync job while a dashboard page reads), DuckDB refuses a second
+            # open of the file with another configuration until the reader closes it
+            busy = "lock" in str(exc).lower() or "different configuration" in str(exc)
+            if busy and time.monotonic() < deadline:
                 time.sleep(0.1)
                 continue
             text = str(exc).strip()

@@ -500,7 +500,10 @@ class _Pages:
             return None, None, {}, self.denied(request)
         form = await request.form()
         fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-        bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+        # the same test the access's viewer() makes: a Bearer header with a credential
+        # (an empty one falls back to the session cookie, which then needs its token)
+        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        bearer = scheme.lower() == "bearer" and bool(credential.strip())
         if not bearer and not check_csrf(session, fields.get("csrf_token")):
             return (
                 viewer,

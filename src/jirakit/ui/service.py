@@ -832,7 +832,9 @@ def mount(app: FastAPI, path: str = "/ui") -> ServiceSource:
 
     state: ServiceState = app.state.service
     queue = None
-    url = os.environ.get("JIRAKIT_JOBS_URL")
+    # the service's own setting (jirakit serve --jobs, or JIRAKIT_JOBS_URL): the queue its
+    # work goes to is the one the pages show and start syncs on
+    url = state.settings.jobs_url or os.environ.get("JIRAKIT_JOBS_URL")
     if url:
         from jirakit.errors import ConfigurationError
         from jirakit.jobs.queue import open_queue
@@ -841,7 +843,16 @@ def mount(app: FastAPI, path: str = "/ui") -> ServiceSource:
             queue = open_queue(url)
         except ValueError as exc:  # a URL of another kind: one line, before serving
             raise ConfigurationError(f"JIRAKIT_JOBS_URL: {exc}") from None
-    source = ServiceSource(state, queue=queue, inbox_url=os.environ.get(INBOX_ENV) or None)
+    inbox_url = os.environ.get(INBOX_ENV) or None
+    if inbox_url is not None and "{connection}" not in inbox_url:
+        from jirakit.errors import ConfigurationError
+
+        # one store for every connection would show (and replay) every tenant's deliveries
+        raise ConfigurationError(
+            f"{INBOX_ENV} must name each connection's inbox with {{connection}} in it "
+            "(sqlite:////var/lib/jirakit/inbox-{connection}.db), not one store for all"
+        )
+    source = ServiceSource(state, queue=queue, inbox_url=inbox_url)
     state.extra["ui"] = source
     app.mount(
         path,

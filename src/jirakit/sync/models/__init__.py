@@ -281,6 +281,7 @@ _CLOCK_COLUMNS = {
 _STATE = "_jirakit_models"
 _SEEN_LOADS = "_jirakit_model_loads"
 _SCOPE = "_jirakit_model_scope"
+_NEW_LOADS = "_jirakit_model_new_loads"
 
 
 class Connection(Protocol):
@@ -399,6 +400,20 @@ def build_models(
     try:
         kinds = _objects(conn, dialect, schema, catalog)
         metadata = _fingerprint(conn, dialect, schema, catalog, kinds)
+        # The loads not yet reflected, read once: the scope and the state recorded at the
+        # end both use this list, so a load committed meanwhile (a webhook listener on
+        # Postgres, under read committed) stays unseen and is taken up by the next build.
+        if "_dlt_loads" in kinds:
+            unseen = (
+                f" WHERE l.load_id NOT IN (SELECT s.load_id FROM {table(_SEEN_LOADS)} AS s)"
+                if _SEEN_LOADS in kinds
+                else ""
+            )
+            conn.execute(f"DROP TABLE IF EXISTS {_NEW_LOADS}")
+            conn.execute(
+                f"CREATE TEMPORARY TABLE {_NEW_LOADS} AS SELECT DISTINCT l.load_id "
+                f"FROM {table('_dlt_loads')} AS l{unseen}"
+            )
         mode: Literal["full", "incremental"] = "full"
         if (
             incremental
@@ -423,10 +438,7 @@ def build_models(
                     select = render(model, **options)
                     run(model.name, f"CREATE TABLE {table(model.name)} AS\n{select}")
         else:
-            new = (
-                f"SELECT l.load_id FROM {table('_dlt_loads')} AS l WHERE l.load_id NOT IN "
-                f"(SELECT s.load_id FROM {table(_SEEN_LOADS)} AS s)"
-            )
+            new = f"SELECT n.load_id FROM {_NEW_LOADS} AS n"
             parts = [
                 sql.format(t=table(name), p=prefix, new=new)
                 for name, sql in _ISSUE_ROWS
@@ -456,6 +468,14 @@ def build_models(
                             f"DELETE FROM {target} WHERE {key} IN (SELECT issue_id FROM {_SCOPE})",
                         )
                         run(model.name, f"INSERT INTO {target} SELECT * FROM (\n{select}\n) AS m")
+                    if "issues" in kinds:
+                        # issues gone from the warehouse since (a full refresh whose own
+                        # models never ran reloads only what exists): their rows go too
+                        run(
+                            model.name,
+                            f"DELETE FROM {target} WHERE {key} NOT IN "
+                            f"(SELECT i.id FROM {table('issues')} AS i)",
+                        )
                     if model.name in _CLOCK_COLUMNS:
                         update = _CLOCK_COLUMNS[model.name]
                         filled = render(Model(model.name, update, ()), **options)
@@ -467,6 +487,8 @@ def build_models(
         counts = {m.name: _count(conn, m, table(m.name), options) for m in selected}
         if models is None:
             _store_state(conn, table, kinds, signature, metadata, clock)
+        if "_dlt_loads" in kinds:
+            conn.execute(f"DROP TABLE {_NEW_LOADS}")
     except BaseException:
         if explicit:
             conn.execute("ROLLBACK")
@@ -576,8 +598,8 @@ def _store_state(
     )
     if "_dlt_loads" in kinds:
         conn.execute(
-            f"INSERT INTO {seen} SELECT DISTINCT l.load_id FROM {table('_dlt_loads')} AS l "
-            f"WHERE l.load_id NOT IN (SELECT s.load_id FROM {seen} AS s)"
+            f"INSERT INTO {seen} SELECT n.load_id FROM {_NEW_LOADS} AS n "
+            f"WHERE n.load_id NOT IN (SELECT s.load_id FROM {seen} AS s)"
         )
 
 
