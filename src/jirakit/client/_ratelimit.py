@@ -204,6 +204,25 @@ class PointsBudget:
         return self.remaining is not None and self.remaining <= 0
 
 
+def first_estimate(params: Mapping[str, object] | None, body: object) -> float:
+    """The cost to assume for a request whose endpoint has not answered yet: the base point
+    plus one per object it may return (``maxResults``, or the ids a bulk fetch asks for).
+    An underestimate is paid back after the answer, but requests sent meanwhile on the
+    same guess could overdraw a pool; an overestimate only delays the first one."""
+    asked: object = None
+    if isinstance(body, Mapping):
+        ids = body.get("issueIdsOrKeys")
+        if isinstance(ids, list | tuple):
+            asked = len(ids)
+        asked = body.get("maxResults", asked)
+    if params:
+        asked = params.get("maxResults", asked)
+    try:
+        return 1.0 + max(0, int(str(asked))) if asked is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
 @runtime_checkable
 class RateGovernor(Protocol):
     """A points budget shared beyond one client (processes, tenants, priorities).
@@ -241,9 +260,10 @@ class PointsPacer:
         self._costs: dict[str, float] = {}
         self.budget: PointsBudget | None = None
 
-    def estimate(self, bucket: str) -> float:
-        """The expected cost of a request to ``bucket`` (learnt from answers; 1 at first)."""
-        return self._costs.get(bucket, 1.0)
+    def estimate(self, bucket: str, first: float = 1.0) -> float:
+        """The expected cost of a request to ``bucket``: learnt from answers; before any,
+        ``first`` (`first_estimate`: a paged read may cost its whole page)."""
+        return self._costs.get(bucket, first)
 
     def blocked_for(self, now: float) -> float:
         return max(0.0, self._blocked_until - now)

@@ -39,19 +39,28 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import re
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from jirakit.client import PointsBudget
 
+if TYPE_CHECKING:
+    from jirakit.client import Jira
+    from jirakit.sync.destination import Warehouse
+
 __all__ = [
+    "GOVERNOR_ENV",
+    "WAIT_REASONS",
     "BudgetPolicy",
     "BudgetSnapshot",
     "Governor",
@@ -61,8 +70,16 @@ __all__ = [
     "PostgresGovernor",
     "Priority",
     "TenantRow",
+    "UsageRecord",
     "decide",
+    "governed_handle",
+    "governs",
+    "open_governor",
+    "process_governor",
     "settle",
+    "sync_handle",
+    "sync_priority",
+    "tenant_budget",
 ]
 
 
@@ -120,6 +137,16 @@ class BudgetPolicy:
         return min(max(self.burst * self.points, self.min_capacity), 0.5 * self.points)
 
     @property
+    def bucket_seconds(self) -> float:
+        """The width of one bucket of the usage history (a 60th of the window, >= 1 s)."""
+        return max(1.0, self.window / 60.0)
+
+    @property
+    def history_seconds(self) -> float:
+        """How far back the usage history goes (two windows)."""
+        return 2.0 * self.window
+
+    @property
     def rate(self) -> float:
         """Points per second handed out in the long run."""
         return max(0.0, self.points * (1 - self.margin) - self.capacity) / self.window
@@ -148,9 +175,54 @@ class TenantRow:
     granted: float = 0.0  # points, all time
     requests: int = 0
     waited: float = 0.0  # seconds told to wait, all time
+    waits: int = 0  # times told to wait, all time
+    reason: str | None = None  # why it was last told to wait (see `WAIT_REASONS`)
 
 
 TenantKey = tuple[str, int]
+
+WAIT_REASONS = {
+    "refill": "the shared pool is empty: waiting for it to refill",
+    "reserve": "the pool is low: its top is kept for higher-priority calls",
+    "priority": "a higher-priority class is waiting and goes first",
+    "fair_share": "a tenant of the same class that used less recently goes first",
+    "quota_spent": "Jira said the app's points quota is spent until the reset",
+}
+"""Why a request was told to wait, by the code a tenant's row and the budget view carry."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One bucket of the usage history: what ``tenant``'s ``priority`` class was granted
+    and told to wait in the bucket starting at ``start`` (epoch seconds)."""
+
+    tenant: str
+    priority: int
+    start: float
+    points: float
+    requests: float
+    waits: float
+    waited: float
+
+
+def _copy(row: TenantRow | None) -> TenantRow | None:
+    return None if row is None else replace(row)
+
+
+def _delta(
+    before: TenantRow | None, after: TenantRow | None
+) -> tuple[float, float, float, float] | None:
+    """What changed in a tenant row's all-time counters (None: nothing)."""
+    if after is None:
+        return None
+    b = before or TenantRow()
+    delta = (
+        after.granted - b.granted,
+        float(after.requests - b.requests),
+        float(after.waits - b.waits),
+        after.waited - b.waited,
+    )
+    return delta if any(delta) else None
 
 
 def _refill(policy: BudgetPolicy, pool: PoolRow, now: float) -> None:
@@ -190,10 +262,16 @@ def decide(
     floor = policy.reserves[priority] * policy.capacity
     needed = floor + min(points, policy.capacity - floor)
     wait = 0.0
+    reason = None
     if pool.tokens < needed:
         wait = (needed - pool.tokens) / policy.rate if policy.rate > 0 else policy.max_wait
+        if pool.server_remaining == 0 and (pool.server_reset_at or 0.0) > now:
+            reason = "quota_spent"
+        else:
+            reason = "refill" if pool.tokens < min(points, policy.capacity) else "reserve"
     if any(p < priority and waiting(r) for (t, p), r in tenants.items()):
         wait = max(wait, 0.05)  # a higher class is waiting: it goes first
+        reason = reason or "priority"
     else:
         slack = max(points, 1.0)
         if any(
@@ -201,11 +279,14 @@ def decide(
             for (t, p), r in tenants.items()
         ):
             wait = max(wait, 0.05)  # a lighter tenant of this class is waiting: its turn
+            reason = reason or "fair_share"
     if wait > 0:
         if me.waiting_since is None:
             me.waiting_since = now
         wait = min(max(wait, 0.005), policy.max_wait)
         me.waited += wait
+        me.waits += 1
+        me.reason = reason
         return wait
     pool.tokens -= points
     pool.granted += points
@@ -290,6 +371,8 @@ def _snapshot(
                 "waiting": row.waiting_since is not None
                 and now - row.last_seen <= policy.active_after,
                 "last_seen_ago": round(now - row.last_seen, 3),
+                "waits": row.waits,
+                "last_wait_reason": row.reason,
             }
         )
     reset_in = None if pool.server_reset_at is None else max(0.0, pool.server_reset_at - now)
@@ -332,6 +415,18 @@ class Governor(ABC):
 
     @abstractmethod
     def snapshot(self) -> BudgetSnapshot: ...
+
+    @abstractmethod
+    def usage(self, since: float) -> list[UsageRecord]:
+        """The usage history (every tenant, every class) in buckets starting at or after
+        ``since`` (epoch seconds)."""
+
+    def close(self) -> None:  # noqa: B027  (nothing to close by default)
+        pass
+
+    def tenant_view(self, tenant: str) -> dict[str, Any]:
+        """``tenant``'s budget: see `tenant_budget`."""
+        return tenant_budget(self, tenant)
 
 
 class GovernorHandle:
@@ -377,23 +472,56 @@ class MemoryGovernor(Governor):
         self._lock = threading.Lock()
         self._pool = PoolRow(tokens=policy.capacity, stamp=clock())
         self._tenants: dict[TenantKey, TenantRow] = {}
+        self._usage: dict[tuple[str, int, int], list[float]] = {}
+        self._oldest = 0
+
+    def _record(self, key: TenantKey, before: TenantRow | None, now: float) -> None:
+        delta = _delta(before, self._tenants.get(key))
+        if delta is None:
+            return
+        bucket = int(now // self.policy.bucket_seconds)
+        cell = self._usage.setdefault((key[0], key[1], bucket), [0.0, 0.0, 0.0, 0.0])
+        for i, d in enumerate(delta):
+            cell[i] += d
+        oldest = bucket - int(self.policy.history_seconds // self.policy.bucket_seconds) - 1
+        if oldest > self._oldest:
+            self._oldest = oldest
+            for k in [k for k in self._usage if k[2] < oldest]:
+                del self._usage[k]
 
     def acquire(self, tenant: str, priority: Priority, points: float) -> float:
+        key = (tenant, int(priority))
         with self._lock:
-            return decide(
-                self.policy, self._pool, self._tenants, tenant, priority, points, self.clock()
-            )
+            now = self.clock()
+            before = _copy(self._tenants.get(key))
+            wait = decide(self.policy, self._pool, self._tenants, tenant, priority, points, now)
+            self._record(key, before, now)
+            return wait
 
     def settle(
         self, tenant: str, priority: Priority, estimate: float, budget: PointsBudget | None
     ) -> None:
+        key = (tenant, int(priority))
         with self._lock:
-            row = self._tenants.get((tenant, int(priority)))
-            settle(self.policy, self._pool, row, estimate, budget, self.clock())
+            now = self.clock()
+            row = self._tenants.get(key)
+            before = _copy(row)
+            settle(self.policy, self._pool, row, estimate, budget, now)
+            self._record(key, before, now)
 
     def snapshot(self) -> BudgetSnapshot:
         with self._lock:
             return _snapshot(self.app, self.policy, self._pool, self._tenants, self.clock())
+
+    def usage(self, since: float) -> list[UsageRecord]:
+        first = int(since // self.policy.bucket_seconds)
+        width = self.policy.bucket_seconds
+        with self._lock:
+            return [
+                UsageRecord(t, p, b * width, *cell)
+                for (t, p, b), cell in sorted(self._usage.items())
+                if b >= first
+            ]
 
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -422,6 +550,19 @@ CREATE TABLE IF NOT EXISTS {schema}.jirakit_budget_tenant (
     waited double precision NOT NULL DEFAULT 0,
     PRIMARY KEY (app, tenant, priority)
 );
+ALTER TABLE {schema}.jirakit_budget_tenant ADD COLUMN IF NOT EXISTS waits bigint NOT NULL DEFAULT 0;
+ALTER TABLE {schema}.jirakit_budget_tenant ADD COLUMN IF NOT EXISTS reason text;
+CREATE TABLE IF NOT EXISTS {schema}.jirakit_budget_usage (
+    app text NOT NULL,
+    tenant text NOT NULL,
+    priority smallint NOT NULL,
+    bucket bigint NOT NULL,
+    points double precision NOT NULL DEFAULT 0,
+    requests double precision NOT NULL DEFAULT 0,
+    waits double precision NOT NULL DEFAULT 0,
+    waited double precision NOT NULL DEFAULT 0,
+    PRIMARY KEY (app, bucket, tenant, priority)
+);
 """
 
 
@@ -449,6 +590,7 @@ class PostgresGovernor(Governor):
             raise ValueError(f"schema must be a plain lower-case identifier, not {schema!r}")
         super().__init__(policy, app=app, clock=clock)
         self.schema = schema
+        self._pruned = -1
         self._lock = threading.Lock()
         self._conn = psycopg.connect(dsn, autocommit=False)
         with self._conn.transaction():
@@ -485,11 +627,11 @@ class PostgresGovernor(Governor):
             pool = PoolRow(*found)
             rows = self._conn.execute(
                 f"SELECT tenant, priority, used, stamp, waiting_since, last_seen, granted, "
-                f"requests, waited FROM {s}.jirakit_budget_tenant WHERE app = %s",
+                f"requests, waited, waits, reason FROM {s}.jirakit_budget_tenant WHERE app = %s",
                 (self.app,),
             ).fetchall()
             tenants = {(r[0], int(r[1])): TenantRow(*r[2:]) for r in rows}
-            before = {k: asdict(v) for k, v in tenants.items()}
+            before = {k: replace(v) for k, v in tenants.items()}
             yield pool, tenants
             self._conn.execute(
                 f"UPDATE {s}.jirakit_budget_pool SET tokens = %s, stamp = %s, granted = %s, "
@@ -504,17 +646,18 @@ class PostgresGovernor(Governor):
                     self.app,
                 ),
             )
-            changed = [(k, v) for k, v in tenants.items() if before.get(k) != asdict(v)]
+            changed = [(k, v) for k, v in tenants.items() if before.get(k) != v]
             if changed:
                 with self._conn.cursor() as cur2:
                     cur2.executemany(
                         f"INSERT INTO {s}.jirakit_budget_tenant (app, tenant, priority, used, "
-                        "stamp, waiting_since, last_seen, granted, requests, waited) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                        "stamp, waiting_since, last_seen, granted, requests, waited, waits, "
+                        "reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                         "ON CONFLICT (app, tenant, priority) DO UPDATE SET used = EXCLUDED.used, "
                         "stamp = EXCLUDED.stamp, waiting_since = EXCLUDED.waiting_since, "
                         "last_seen = EXCLUDED.last_seen, granted = EXCLUDED.granted, "
-                        "requests = EXCLUDED.requests, waited = EXCLUDED.waited",
+                        "requests = EXCLUDED.requests, waited = EXCLUDED.waited, "
+                        "waits = EXCLUDED.waits, reason = EXCLUDED.reason",
                         [
                             (
                                 self.app,
@@ -527,10 +670,55 @@ class PostgresGovernor(Governor):
                                 r.granted,
                                 r.requests,
                                 r.waited,
+                                r.waits,
+                                r.reason,
                             )
                             for (t, p), r in changed
                         ],
                     )
+                self._record(before, changed)
+
+    def _record(
+        self, before: dict[TenantKey, TenantRow], changed: list[tuple[TenantKey, TenantRow]]
+    ) -> None:
+        """Add what the decision changed to the usage history (inside its transaction)."""
+        now = self.clock()
+        bucket = int(now // self.policy.bucket_seconds)
+        rows = []
+        for (tenant, priority), row in changed:
+            delta = _delta(before.get((tenant, priority)), row)
+            if delta is not None:
+                rows.append((self.app, tenant, priority, bucket, *delta))
+        if not rows:
+            return
+        s = self.schema
+        with self._conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {s}.jirakit_budget_usage AS u (app, tenant, priority, bucket, "
+                "points, requests, waits, waited) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (app, bucket, tenant, priority) DO UPDATE SET "
+                "points = u.points + EXCLUDED.points, requests = u.requests + EXCLUDED.requests, "
+                "waits = u.waits + EXCLUDED.waits, waited = u.waited + EXCLUDED.waited",
+                rows,
+            )
+        if bucket != self._pruned:
+            self._pruned = bucket
+            oldest = bucket - int(self.policy.history_seconds // self.policy.bucket_seconds) - 1
+            self._conn.execute(
+                f"DELETE FROM {s}.jirakit_budget_usage WHERE app = %s AND bucket < %s",
+                (self.app, oldest),
+            )
+
+    def usage(self, since: float) -> list[UsageRecord]:
+        width = self.policy.bucket_seconds
+        with self._lock, self._conn.transaction():
+            rows = self._conn.execute(
+                f"SELECT tenant, priority, bucket, points, requests, waits, waited "
+                f"FROM {self.schema}.jirakit_budget_usage WHERE app = %s AND bucket >= %s "
+                "ORDER BY tenant, priority, bucket",
+                (self.app, int(since // width)),
+            ).fetchall()
+        return [UsageRecord(r[0], int(r[1]), int(r[2]) * width, *r[3:]) for r in rows]
 
     def acquire(self, tenant: str, priority: Priority, points: float) -> float:
         with self._rows() as (pool, tenants):
@@ -548,3 +736,227 @@ class PostgresGovernor(Governor):
     def snapshot(self) -> BudgetSnapshot:
         with self._rows() as (pool, tenants):
             return _snapshot(self.app, self.policy, pool, tenants, self.clock())
+
+
+# -- the budget as one tenant sees it --------------------------------------------------
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+def _sums(records: list[UsageRecord]) -> dict[str, float]:
+    return {
+        "points": round(sum(r.points for r in records), 3),
+        "requests": int(sum(r.requests for r in records)),
+        "waits": int(sum(r.waits for r in records)),
+        "waited_seconds": round(sum(r.waited for r in records), 3),
+    }
+
+
+def tenant_budget(governor: Governor, tenant: str) -> dict[str, Any]:
+    """The budget as ``tenant`` may see it: its own use and the pool's totals, never another
+    tenant's numbers (plain JSON data; the service's ``GET /budget`` answers it and the
+    dashboard charts ``series``).
+
+    - ``pool``: the quota (``points`` per ``window_seconds``), the governor's pace
+      (``rate_per_second``, ``capacity``, ``available`` in the bucket now), ``used`` in the
+      last window by every tenant together, ``remaining`` in Jira's window (Jira's own
+      figure when an answer carried one, else the quota less what the governor granted in
+      the last window: ``remaining_source`` says which), and ``reset_in_seconds``/``reset_at``
+      when Jira reported its reset.
+    - ``windows``: for the last minute (when the window is longer) and the last window,
+      the tenant's ``points``,
+      ``requests``, ``waits`` (times told to wait) and ``waited_seconds``, and
+      ``pool_points`` (all tenants).
+    - ``priorities``: per class the tenant used (interactive, webhook, incremental,
+      backfill): all-time ``granted_points``/``requests``/``waits``/``waited_seconds``,
+      ``waiting`` now, and ``last_wait_reason`` (a code of `WAIT_REASONS`).
+    - ``waiting``: whether any of its requests waits now, and why (``reason``/``explanation``).
+    - ``series``: the last window in buckets (``start``, ``points``, ``pool_points``,
+      ``waits``, ``waited_seconds``).
+    """
+    policy = governor.policy
+    snap = governor.snapshot()
+    now = governor.clock()
+    width = policy.bucket_seconds
+    history = governor.usage(now - policy.history_seconds)
+    mine = [r for r in history if r.tenant == tenant]
+
+    def since(records: list[UsageRecord], span: float) -> list[UsageRecord]:
+        return [r for r in records if r.start + width > now - span]
+
+    pool_used = sum(r.points for r in since(history, policy.window))
+    if snap.server_remaining is not None and snap.server_reset_in is not None:
+        remaining, source = float(snap.server_remaining), "jira"
+    else:
+        remaining, source = max(0.0, policy.points - pool_used), "estimate"
+    windows = []
+    for span in sorted({min(60.0, policy.window), policy.window}):
+        row: dict[str, Any] = {"window_seconds": span, **_sums(since(mine, span))}
+        row["pool_points"] = round(sum(r.points for r in since(history, span)), 3)
+        windows.append(row)
+    classes = [r for r in snap.tenants if r["tenant"] == tenant]
+    waiting = [r for r in classes if r["waiting"]]
+    reason = waiting[0]["last_wait_reason"] if waiting else None
+    first = int((now - policy.window) // width) + 1
+    last = int(now // width)
+    by_bucket: dict[int, list[UsageRecord]] = {}
+    pool_by_bucket: dict[int, float] = {}
+    for r in history:
+        b = round(r.start / width)
+        pool_by_bucket[b] = pool_by_bucket.get(b, 0.0) + r.points
+        if r.tenant == tenant:
+            by_bucket.setdefault(b, []).append(r)
+    series = [
+        {
+            "start": _iso(b * width),
+            **{k: v for k, v in _sums(by_bucket.get(b, [])).items() if k != "requests"},
+            "pool_points": round(pool_by_bucket.get(b, 0.0), 3),
+        }
+        for b in range(first, last + 1)
+    ]
+    return {
+        "tenant": tenant,
+        "as_of": _iso(now),
+        "pool": {
+            "app": snap.app,
+            "points": snap.points,
+            "window_seconds": snap.window,
+            "rate_per_second": round(snap.rate, 3),
+            "capacity": round(snap.capacity, 3),
+            "available": round(max(0.0, snap.tokens), 3),
+            "used": round(pool_used, 3),
+            "remaining": round(remaining, 3),
+            "remaining_source": source,
+            "reset_in_seconds": None
+            if snap.server_reset_in is None
+            else round(snap.server_reset_in, 3),
+            "reset_at": None if snap.server_reset_in is None else _iso(now + snap.server_reset_in),
+        },
+        "windows": windows,
+        "priorities": [
+            {
+                "priority": r["priority"],
+                "granted_points": r["granted_points"],
+                "requests": r["requests"],
+                "waits": r["waits"],
+                "waited_seconds": r["waited_seconds"],
+                "waiting": r["waiting"],
+                "last_wait_reason": r["last_wait_reason"],
+            }
+            for r in classes
+        ],
+        "waiting": {
+            "now": bool(waiting),
+            "reason": reason,
+            "explanation": WAIT_REASONS.get(reason) if reason else None,
+        },
+        "series": series,
+    }
+
+
+# -- one setting: which governor a process uses --------------------------------------
+
+GOVERNOR_ENV = "JIRAKIT_GOVERNOR"
+"""``memory`` (the default: one budget per process), ``postgresql://...`` (one budget shared
+by every ``jirakit serve`` and ``jirakit worker`` given the same URL), or ``off``."""
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+
+def open_governor(
+    spec: str | None = None,
+    *,
+    points: int | None = None,
+    window: float | None = None,
+    app: str | None = None,
+    schema: str | None = None,
+) -> Governor | None:
+    """The governor ``spec`` names (else ``JIRAKIT_GOVERNOR``): ``memory`` (default),
+    ``off`` (None: clients pace themselves), or a ``postgresql://`` URL. The quota is
+    ``points`` per ``window`` seconds (else ``JIRAKIT_GOVERNOR_POINTS``, 65000, and
+    ``JIRAKIT_GOVERNOR_WINDOW``, 3600: Jira's default tier); ``app`` names the pool
+    (``JIRAKIT_GOVERNOR_APP``; one per OAuth app), ``schema`` where its tables live
+    (``JIRAKIT_GOVERNOR_SCHEMA``, default ``jirakit``)."""
+    raw = spec if spec is not None else os.environ.get(GOVERNOR_ENV, "")
+    kind = raw.strip() or "memory"
+    policy = BudgetPolicy(
+        points=int(points if points is not None else _env_number(f"{GOVERNOR_ENV}_POINTS", 65000)),
+        window=window if window is not None else _env_number(f"{GOVERNOR_ENV}_WINDOW", 3600.0),
+    )
+    app = app or os.environ.get(f"{GOVERNOR_ENV}_APP", "").strip() or "app"
+    if kind.lower() in ("off", "none"):
+        return None
+    if kind.lower() == "memory":
+        return MemoryGovernor(policy, app=app)
+    if kind.startswith(("postgresql://", "postgres://")):
+        schema = schema or os.environ.get(f"{GOVERNOR_ENV}_SCHEMA", "").strip() or "jirakit"
+        return PostgresGovernor(
+            kind.replace("postgres://", "postgresql://", 1), policy, app=app, schema=schema
+        )
+    raise ValueError(
+        f"{GOVERNOR_ENV}: use memory, off or postgresql://user@host/db, not {kind.split(':')[0]!r}"
+    )
+
+
+_process: dict[str, Governor | None] = {}
+_process_lock = threading.Lock()
+
+
+def process_governor() -> Governor | None:
+    """This process's governor, opened once from the environment (`open_governor`)."""
+    key = "|".join(
+        os.environ.get(f"{GOVERNOR_ENV}{suffix}", "")
+        for suffix in ("", "_POINTS", "_WINDOW", "_APP", "_SCHEMA")
+    )
+    with _process_lock:
+        if key not in _process:
+            for old in _process.values():
+                if old is not None:
+                    old.close()
+            _process.clear()
+            _process[key] = open_governor()
+        return _process[key]
+
+
+def governs(url: str) -> bool:
+    """Whether requests to ``url`` spend the points quota: an OAuth app's, which reach
+    Jira Cloud as ``https://api.atlassian.com/ex/jira/{cloudId}`` (API tokens and Data
+    Center keep only burst limits, so a governor would only slow them down)."""
+    return "/ex/jira/" in urlsplit(url).path + "/"
+
+
+def governed_handle(tenant: str, url: str, priority: Priority) -> GovernorHandle | None:
+    """This process's handle for ``tenant``'s requests to ``url`` at ``priority``; None
+    when they do not spend the points budget (`governs`) or the governor is off."""
+    if not governs(url):
+        return None
+    governor = process_governor()
+    return None if governor is None else governor.handle(tenant, priority)
+
+
+def sync_handle(tenant: str, url: str) -> GovernorHandle | None:
+    """The handle a sync of ``tenant``'s site at ``url`` takes (None: not governed).
+    Its priority starts as ``BACKFILL``; `sync_priority` tells once the warehouse is read."""
+    return governed_handle(tenant, url, Priority.BACKFILL)
+
+
+def sync_priority(jira: Jira, warehouse: Warehouse) -> Priority:
+    """``INCREMENTAL`` when the warehouse holds a committed load with issues of this site,
+    else ``BACKFILL`` (a first or full load: it slows down rather than fails)."""
+    from jirakit.sync import state as sync_state
+
+    site = sync_state.site_identity(jira.base_url)
+    seen = sync_state.inspect(warehouse, sync_state.pipeline_name(site, warehouse))
+    if not seen.known or (seen.committed and seen.issues):
+        return Priority.INCREMENTAL
+    return Priority.BACKFILL

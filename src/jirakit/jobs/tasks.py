@@ -70,6 +70,7 @@ class SyncTarget:
     projects: tuple[str, ...] = ()
     pipelines_dir: str | None = None
     every: float = 0.0
+    tenant: str | None = None  # whose share of the points budget (default: the name)
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -162,25 +163,31 @@ class TaskRegistry:
 
 def sync_connection(ctx: JobContext, target: Mapping[str, Any]) -> dict[str, Any]:
     """One sync of ``target`` (a `SyncTarget` as JSON)."""
+    from jirakit.jobs.budget import sync_handle, sync_priority
     from jirakit.sync.pipeline import run_sync, warehouse_for
     from jirakit.sync.schema import STREAMS
     from jirakit.sync.source import SyncOptions
 
     spec = SyncTarget.from_json(target)
     options = SyncOptions(streams=spec.streams or STREAMS, projects=spec.projects)
-    with spec.client() as jira:
+    warehouse = warehouse_for(spec.dest, spec.dataset)
+    # The points budget (jirakit.jobs.budget): OAuth sites only; a first load is a backfill.
+    handle = sync_handle(spec.tenant or spec.name, spec.url)
+    with spec.client(governor=handle) as jira:
+        if handle is not None:
+            handle.priority = sync_priority(jira, warehouse)
         result = run_sync(
-            jira,
-            warehouse=warehouse_for(spec.dest, spec.dataset),
-            pipelines_dir=spec.pipelines_dir,
-            options=options,
+            jira, warehouse=warehouse, pipelines_dir=spec.pipelines_dir, options=options
         )
+        throttled = jira.stats.throttled_seconds
     return {
         "target": spec.name,
         "status": result.status,
         "rows": dict(result.rows),
         "requests": result.requests,
         "attempt": ctx.attempt,
+        "priority": None if handle is None else handle.priority.name.lower(),
+        "throttled_seconds": round(throttled, 3),
     }
 
 

@@ -18,11 +18,11 @@ from jirakit import __version__
 from jirakit.service import problems
 from jirakit.service.background import running
 from jirakit.service.config import Settings, load_settings
-from jirakit.service.connections import JiraClients
+from jirakit.service.connections import JiraClients, open_service_governor
 from jirakit.service.db import migrate
 from jirakit.service.idempotency import IdempotencyMiddleware
 from jirakit.service.ratelimit import TenantLimiter
-from jirakit.service.routers import connection, hris, passthrough, storage, task, webhook
+from jirakit.service.routers import budget, connection, hris, passthrough, storage, task, webhook
 from jirakit.service.state import ServiceState
 
 DESCRIPTION = """A self-hostable unified task API over your customers' Jira sites, in
@@ -48,6 +48,7 @@ def create_app(
     )
     if run_migrations:
         migrate(state.engine)
+    state.extra["governor"] = open_service_governor(settings)
     state.extra["clients"] = JiraClients(state)
     state.extra["limiter"] = TenantLimiter(settings.rate_limit)
 
@@ -56,6 +57,8 @@ def create_app(
         async with running(state):
             yield
         await state.extra["clients"].aclose()
+        if state.extra["governor"] is not None:
+            state.extra["governor"].close()
 
     app = FastAPI(
         title="jirakit service",
@@ -73,6 +76,7 @@ def create_app(
     app.include_router(hris.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(storage.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(passthrough.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(budget.router, responses=problems.PROBLEM_RESPONSES)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, Any]:
