@@ -204,11 +204,16 @@ class PointsBudget:
         return self.remaining is not None and self.remaining <= 0
 
 
-def first_estimate(params: Mapping[str, object] | None, body: object) -> float:
+UNKNOWN_PAGE = 50
+"""Objects assumed for a read whose size is not asked (Jira's usual page size)."""
+
+
+def first_estimate(method: str, params: Mapping[str, object] | None, body: object) -> float:
     """The cost to assume for a request whose endpoint has not answered yet: the base point
-    plus one per object it may return (``maxResults``, or the ids a bulk fetch asks for).
-    An underestimate is paid back after the answer, but requests sent meanwhile on the
-    same guess could overdraw a pool; an overestimate only delays the first one."""
+    plus one per object it may return (``maxResults``, the ids a bulk fetch asks for, else
+    ``UNKNOWN_PAGE`` for a GET; writes cost the base point). An underestimate is paid back
+    after the answer, but requests sent meanwhile on the same guess could overdraw a
+    pool; an overestimate is refunded at once and only delays a first request."""
     asked: object = None
     if isinstance(body, Mapping):
         ids = body.get("issueIdsOrKeys")
@@ -217,10 +222,12 @@ def first_estimate(params: Mapping[str, object] | None, body: object) -> float:
         asked = body.get("maxResults", asked)
     if params:
         asked = params.get("maxResults", asked)
+    if asked is None:
+        return 1.0 + UNKNOWN_PAGE if method.upper() == "GET" else 1.0
     try:
-        return 1.0 + max(0, int(str(asked))) if asked is not None else 1.0
+        return 1.0 + max(0, int(str(asked)))
     except ValueError:
-        return 1.0
+        return 1.0 + UNKNOWN_PAGE
 
 
 @runtime_checkable

@@ -154,7 +154,9 @@ class Jira(BaseJira):
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
-            estimate = self._points.estimate(bucket, first_estimate(call.params, call.json))
+            estimate = self._points.estimate(
+                bucket, first_estimate(call.method, call.params, call.json)
+            )
             now = self._clock()
             throttle = max(self._pacer.reserve(bucket, now), self._points_wait(call, estimate, now))
             if throttle > 0:

@@ -20,7 +20,10 @@ The decision (`decide`, pure, shared by both stores):
 - **Priorities**: `Priority.INTERACTIVE` > `WEBHOOK` (fetch-on-notify) > `INCREMENTAL` >
   `BACKFILL`. A class may only spend while the bucket holds more than its reserve (a share
   of the capacity: 0, 20%, 40%, 60%), and never while a higher class is waiting. So
-  backfills take the steady refill and leave the bucket's top for interactive calls.
+  backfills take the steady refill and leave the bucket's top for interactive calls. A
+  lower class's answer that cost more than its grant leaves a debt that only the lower
+  classes wait out (at the refill rate); interactive calls may also dip half the margin
+  below empty (``overdraft``). Nobody goes when Jira says the quota is spent.
   Nothing fails: a denied request is told to ask again after a wait.
 - **Fair share**: within a class, when several tenants are waiting, the one that used the
   least recently (usage decays with ``fairness_tau``) goes first; one tenant's backfill
@@ -28,7 +31,8 @@ The decision (`decide`, pure, shared by both stores):
 - **Jira's word wins**: after each answer the client reports the budget Jira sent
   (``Beta-RateLimit``: points left, seconds to reset) and, where known, the real cost; the
   bucket is corrected by the real cost and capped so that what it would still hand out
-  before the reset fits in what Jira says is left. A quota 429 empties it until the reset.
+  before the reset fits in what Jira says is left. A quota 429 empties it until the
+  reset.
 
 `Governor.handle(tenant, priority)` gives the `jirakit.client.RateGovernor` a client takes
 (``Jira(..., governor=handle)``); `Governor.snapshot()` is the per-tenant state (the
@@ -71,6 +75,7 @@ __all__ = [
     "Priority",
     "TenantRow",
     "UsageRecord",
+    "charge",
     "decide",
     "governed_handle",
     "governs",
@@ -137,6 +142,11 @@ class BudgetPolicy:
         return min(max(self.burst * self.points, self.min_capacity), 0.5 * self.points)
 
     @property
+    def overdraft(self) -> float:
+        """How far below empty interactive calls may take the bucket: half the margin."""
+        return 0.5 * self.margin * self.points
+
+    @property
     def bucket_seconds(self) -> float:
         """The width of one bucket of the usage history (a 60th of the window, >= 1 s)."""
         return max(1.0, self.window / 60.0)
@@ -162,6 +172,7 @@ class PoolRow:
     requests: int = 0
     server_remaining: int | None = None
     server_reset_at: float | None = None
+    debt: float = 0.0  # what lower classes' answers cost beyond their grants, unpaid
 
 
 @dataclass(slots=True)
@@ -227,7 +238,9 @@ def _delta(
 
 def _refill(policy: BudgetPolicy, pool: PoolRow, now: float) -> None:
     if now > pool.stamp:
-        pool.tokens = min(policy.capacity, pool.tokens + (now - pool.stamp) * policy.rate)
+        added = (now - pool.stamp) * policy.rate
+        pool.tokens = min(policy.capacity, pool.tokens + added)
+        pool.debt = max(0.0, pool.debt - added)  # lower classes repay it by waiting
         pool.stamp = now
 
 
@@ -236,6 +249,18 @@ def _decay(policy: BudgetPolicy, row: TenantRow, now: float) -> float:
         row.used *= math.exp(-(now - row.stamp) / policy.fairness_tau)
         row.stamp = now
     return row.used
+
+
+def charge(policy: BudgetPolicy, priority: Priority, points: float) -> float:
+    """What a grant takes from the bucket: the estimate, at most what the class may take
+    from a full bucket; the rest of a lower class's large request becomes debt, which
+    only the lower classes wait out (a page of 1,000 points does not stall a person's
+    call, and the backfills still spend no faster than the refill). Interactive calls
+    take all they ask from the bucket."""
+    points = max(0.0, points)
+    if priority == Priority.INTERACTIVE:
+        return points
+    return min(points, policy.capacity * (1 - policy.reserves[priority]))
 
 
 def decide(
@@ -250,6 +275,7 @@ def decide(
     """Grant ``points`` to ``tenant`` now (0.0; the rows are charged) or say how long to
     wait before asking again (> 0; the tenant is marked waiting). Mutates the rows."""
     points = max(0.0, points)
+    take = charge(policy, priority, points)
     _refill(policy, pool, now)
     key = (tenant, int(priority))
     me = tenants.setdefault(key, TenantRow(stamp=now))
@@ -259,16 +285,24 @@ def decide(
     def waiting(row: TenantRow) -> bool:
         return row.waiting_since is not None and now - row.last_seen <= policy.active_after
 
+    spent = pool.server_remaining == 0 and (pool.server_reset_at or 0.0) > now
     floor = policy.reserves[priority] * policy.capacity
+    if priority == Priority.INTERACTIVE and not spent:
+        # A backfill's request that cost more than guessed leaves a debt; a person's call
+        # does not wait behind it, but may dip into half the margin (Jira's word still
+        # caps the bucket: see `settle`).
+        floor = -policy.overdraft
     needed = floor + min(points, policy.capacity - floor)
     wait = 0.0
     reason = None
-    if pool.tokens < needed:
-        wait = (needed - pool.tokens) / policy.rate if policy.rate > 0 else policy.max_wait
-        if pool.server_remaining == 0 and (pool.server_reset_at or 0.0) > now:
+    # Interactive calls see the bucket; lower classes see it less their unpaid debt.
+    available = pool.tokens - (pool.debt if priority != Priority.INTERACTIVE else 0.0)
+    if available < needed:
+        wait = (needed - available) / policy.rate if policy.rate > 0 else policy.max_wait
+        if spent:
             reason = "quota_spent"
         else:
-            reason = "refill" if pool.tokens < min(points, policy.capacity) else "reserve"
+            reason = "refill" if available < min(points, policy.capacity) else "reserve"
     if any(p < priority and waiting(r) for (t, p), r in tenants.items()):
         wait = max(wait, 0.05)  # a higher class is waiting: it goes first
         reason = reason or "priority"
@@ -288,7 +322,8 @@ def decide(
         me.waits += 1
         me.reason = reason
         return wait
-    pool.tokens -= points
+    pool.tokens -= take
+    pool.debt += points - take  # the rest of a large guess: the lower classes wait it out
     pool.granted += points
     pool.requests += 1
     me.used += points
@@ -305,14 +340,25 @@ def settle(
     estimate: float,
     budget: PointsBudget | None,
     now: float,
+    priority: Priority = Priority.INTERACTIVE,
 ) -> None:
-    """After an answer: charge the real cost's difference, adopt Jira's view of the pool."""
+    """After an answer: charge the real cost's difference, adopt Jira's view of the pool.
+
+    A lower class's answer that cost more than its grant is its ``debt``: its classes wait
+    it out at the refill rate while interactive calls go on (Jira's word still caps all)."""
     _refill(policy, pool, now)
     if budget is None:
         return
     if budget.cost is not None:
         extra = budget.cost - estimate
-        pool.tokens -= extra
+        if priority == Priority.INTERACTIVE:
+            pool.tokens -= extra
+        elif extra > 0:
+            pool.debt += extra
+        else:  # it cost less than guessed: the debt first, then the bucket
+            repaid = min(pool.debt, -extra)
+            pool.debt -= repaid
+            pool.tokens += -extra - repaid
         pool.granted += extra
         if row is not None:
             _decay(policy, row, now)
@@ -325,7 +371,8 @@ def settle(
             pool.tokens = min(pool.tokens, -policy.rate * budget.reset_in)
         else:
             # what the bucket would still hand out before the reset must fit in what is left
-            ceiling = budget.remaining - policy.rate * budget.reset_in
+            # ... less the half of the margin interactive calls may not dip into
+            ceiling = budget.remaining - policy.overdraft - policy.rate * budget.reset_in
             pool.tokens = min(pool.tokens, max(ceiling, -policy.rate * budget.reset_in))
 
 
@@ -344,6 +391,7 @@ class BudgetSnapshot:
     server_remaining: int | None
     server_reset_in: float | None
     tenants: list[dict[str, Any]] = field(default_factory=list)
+    debt: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -388,6 +436,7 @@ def _snapshot(
         server_remaining=pool.server_remaining,
         server_reset_in=reset_in,
         tenants=rows,
+        debt=pool.debt,
     )
 
 
@@ -506,7 +555,7 @@ class MemoryGovernor(Governor):
             now = self.clock()
             row = self._tenants.get(key)
             before = _copy(row)
-            settle(self.policy, self._pool, row, estimate, budget, now)
+            settle(self.policy, self._pool, row, estimate, budget, now, priority)
             self._record(key, before, now)
 
     def snapshot(self) -> BudgetSnapshot:
@@ -550,6 +599,7 @@ CREATE TABLE IF NOT EXISTS {schema}.jirakit_budget_tenant (
     waited double precision NOT NULL DEFAULT 0,
     PRIMARY KEY (app, tenant, priority)
 );
+ALTER TABLE {schema}.jirakit_budget_pool ADD COLUMN IF NOT EXISTS debt double precision NOT NULL DEFAULT 0;
 ALTER TABLE {schema}.jirakit_budget_tenant ADD COLUMN IF NOT EXISTS waits bigint NOT NULL DEFAULT 0;
 ALTER TABLE {schema}.jirakit_budget_tenant ADD COLUMN IF NOT EXISTS reason text;
 CREATE TABLE IF NOT EXISTS {schema}.jirakit_budget_usage (
@@ -617,8 +667,8 @@ class PostgresGovernor(Governor):
         s = self.schema
         with self._lock, self._conn.transaction():
             cur = self._conn.execute(
-                f"SELECT tokens, stamp, granted, requests, server_remaining, server_reset_at "
-                f"FROM {s}.jirakit_budget_pool WHERE app = %s FOR UPDATE",
+                f"SELECT tokens, stamp, granted, requests, server_remaining, server_reset_at, "
+                f"debt FROM {s}.jirakit_budget_pool WHERE app = %s FOR UPDATE",
                 (self.app,),
             )
             found = cur.fetchone()
@@ -635,7 +685,8 @@ class PostgresGovernor(Governor):
             yield pool, tenants
             self._conn.execute(
                 f"UPDATE {s}.jirakit_budget_pool SET tokens = %s, stamp = %s, granted = %s, "
-                "requests = %s, server_remaining = %s, server_reset_at = %s WHERE app = %s",
+                "requests = %s, server_remaining = %s, server_reset_at = %s, debt = %s "
+                "WHERE app = %s",
                 (
                     pool.tokens,
                     pool.stamp,
@@ -643,6 +694,7 @@ class PostgresGovernor(Governor):
                     pool.requests,
                     pool.server_remaining,
                     pool.server_reset_at,
+                    pool.debt,
                     self.app,
                 ),
             )
@@ -731,7 +783,7 @@ class PostgresGovernor(Governor):
             return
         with self._rows() as (pool, tenants):
             row = tenants.get((tenant, int(priority)))
-            settle(self.policy, pool, row, estimate, budget, self.clock())
+            settle(self.policy, pool, row, estimate, budget, self.clock(), priority)
 
     def snapshot(self) -> BudgetSnapshot:
         with self._rows() as (pool, tenants):
@@ -884,14 +936,18 @@ def open_governor(
     """The governor ``spec`` names (else ``JIRAKIT_GOVERNOR``): ``memory`` (default),
     ``off`` (None: clients pace themselves), or a ``postgresql://`` URL. The quota is
     ``points`` per ``window`` seconds (else ``JIRAKIT_GOVERNOR_POINTS``, 65000, and
-    ``JIRAKIT_GOVERNOR_WINDOW``, 3600: Jira's default tier); ``app`` names the pool
+    ``JIRAKIT_GOVERNOR_WINDOW``, 3600: Jira's default tier; ``JIRAKIT_GOVERNOR_BURST`` and
+    ``_MARGIN`` override `BudgetPolicy`'s shares); ``app`` names the pool
     (``JIRAKIT_GOVERNOR_APP``; one per OAuth app), ``schema`` where its tables live
     (``JIRAKIT_GOVERNOR_SCHEMA``, default ``jirakit``)."""
     raw = spec if spec is not None else os.environ.get(GOVERNOR_ENV, "")
     kind = raw.strip() or "memory"
+    defaults = BudgetPolicy()
     policy = BudgetPolicy(
         points=int(points if points is not None else _env_number(f"{GOVERNOR_ENV}_POINTS", 65000)),
         window=window if window is not None else _env_number(f"{GOVERNOR_ENV}_WINDOW", 3600.0),
+        burst=_env_number(f"{GOVERNOR_ENV}_BURST", defaults.burst),
+        margin=_env_number(f"{GOVERNOR_ENV}_MARGIN", defaults.margin),
     )
     app = app or os.environ.get(f"{GOVERNOR_ENV}_APP", "").strip() or "app"
     if kind.lower() in ("off", "none"):
@@ -916,7 +972,7 @@ def process_governor() -> Governor | None:
     """This process's governor, opened once from the environment (`open_governor`)."""
     key = "|".join(
         os.environ.get(f"{GOVERNOR_ENV}{suffix}", "")
-        for suffix in ("", "_POINTS", "_WINDOW", "_APP", "_SCHEMA")
+        for suffix in ("", "_POINTS", "_WINDOW", "_BURST", "_MARGIN", "_APP", "_SCHEMA")
     )
     with _process_lock:
         if key not in _process:

@@ -20,6 +20,7 @@ from jirakit.service.background import running
 from jirakit.service.config import Settings, load_settings
 from jirakit.service.connections import JiraClients, open_service_governor
 from jirakit.service.db import migrate
+from jirakit.service.deps import WaitedHeader
 from jirakit.service.idempotency import IdempotencyMiddleware
 from jirakit.service.ratelimit import TenantLimiter
 from jirakit.service.routers import budget, connection, hris, passthrough, storage, task, webhook
@@ -69,6 +70,7 @@ def create_app(
     app.state.service = state
     # Added first, so it runs inside the request-id middleware (its problems carry the id).
     app.add_middleware(IdempotencyMiddleware, state=state)
+    app.add_middleware(WaitedHeader)  # X-Jirakit-Waited: rate-limit waits of Jira calls
     problems.install(app)
     app.include_router(task.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(connection.router, responses=problems.PROBLEM_RESPONSES)
