@@ -237,6 +237,18 @@ async def test_a_governor_is_asked_before_and_told_after_each_request(site, kind
         ) as ajira:
             await ajira.myself()
             await ajira.myself()
-    assert governor.asked == [1.0, 1.0, 2.0]  # asked twice for the first; then learnt: 2
-    assert governor.settled == [(1.0, 2), (2.0, 2)]
+    # asked twice for the first (a GET not yet answered: a page of 50 assumed); then learnt
+    assert governor.asked == [51.0, 51.0, 2.0]
+    assert governor.settled == [(51.0, 2), (2.0, 2)]
     assert site.slept == [1.5]
+
+
+def test_a_first_request_is_assumed_to_cost_what_it_may_return():
+    from jirakit.client._ratelimit import first_estimate
+
+    assert first_estimate("GET", {"maxResults": 100}, None) == 101
+    assert first_estimate("POST", None, {"jql": "x", "maxResults": 20}) == 21
+    assert first_estimate("POST", None, {"issueIdsOrKeys": ["A-1", "A-2"]}) == 3
+    assert first_estimate("GET", None, None) == 51  # size not asked: Jira's usual page
+    assert first_estimate("PUT", None, {"fields": {}}) == 1  # a write: the base point
+    assert first_estimate("GET", {"maxResults": "lots"}, None) == 51

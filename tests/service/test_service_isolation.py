@@ -22,6 +22,7 @@ LISTS = {
     ("GET", "/unified/connection"),
     ("GET", "/unified/webhook"),
     ("POST", "/unified/connection"),  # creates under the caller's own tenant
+    ("GET", "/budget"),  # the caller's own use of the points budget, and the pool's totals
 }
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/task/{connection_id}/task"): {"project_id": "10000", "name": "x"},
@@ -130,6 +131,9 @@ def test_every_route_hides_other_tenants(service: Service, api: httpx.Client, co
     # Lists show only B's own objects.
     assert [c["id"] for c in other.get("/unified/connection").json()] == [other_conn]
     assert other.get("/unified/webhook").json() == []
+    budget = other.get("/budget")
+    assert budget.status_code == 200 and budget.json()["tenant"] != tenant_a
+    assert tenant_a not in budget.text
     assert covered >= LISTS
     assert len(covered) >= 50, len(covered)  # every route of the document was tried
     # A's objects are untouched.

@@ -13,6 +13,7 @@ from jirakit.cli._connect import Connection, connected
 from jirakit.cli.sync import parse_duration
 
 if TYPE_CHECKING:
+    from jirakit.client import Jira
     from jirakit.webhooks.runtime import ServeOptions
 
 webhooks_app = typer.Typer(
@@ -182,7 +183,7 @@ def serve(
         synchronous=synchronous,
     )
     _check(options, conn)
-    jira = conn.open() if conn.url else None
+    jira = _governed(conn.open()) if conn.url else None
     try:
         receiver = build_receiver(options, jira, role="all" if process else "ingest")
     except ValueError as exc:
@@ -198,6 +199,16 @@ def serve(
         receiver.close()
         if jira is not None:
             jira.close()
+
+
+def _governed(jira: Jira) -> Jira:
+    """Fetch-on-notify spends the app's points budget (OAuth sites) at webhook priority,
+    through the governor ``JIRAKIT_GOVERNOR`` names (`jirakit.jobs.budget`)."""
+    if jira.base_url:
+        from jirakit.jobs.budget import Priority, governed_handle
+
+        jira.governor = governed_handle(jira.base_url, jira.base_url, Priority.WEBHOOK)
+    return jira
 
 
 def _check(options: ServeOptions, conn: Connection) -> None:
@@ -432,7 +443,7 @@ def work(
         allow_unsigned=True,  # nothing is received here
     )
     _check(options, conn)
-    jira = conn.open() if conn.url else None
+    jira = _governed(conn.open()) if conn.url else None
     try:
         receiver = build_receiver(options, jira, role="work")
     except ValueError as exc:

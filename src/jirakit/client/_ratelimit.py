@@ -208,6 +208,32 @@ class PointsBudget:
         return self.remaining is not None and self.remaining <= 0
 
 
+UNKNOWN_PAGE = 50
+"""Objects assumed for a read whose size is not asked (Jira's usual page size)."""
+
+
+def first_estimate(method: str, params: Mapping[str, object] | None, body: object) -> float:
+    """The cost to assume for a request whose endpoint has not answered yet: the base point
+    plus one per object it may return (``maxResults``, the ids a bulk fetch asks for, else
+    ``UNKNOWN_PAGE`` for a GET; writes cost the base point). An underestimate is paid back
+    after the answer, but requests sent meanwhile on the same guess could overdraw a
+    pool; an overestimate is refunded at once and only delays a first request."""
+    asked: object = None
+    if isinstance(body, Mapping):
+        ids = body.get("issueIdsOrKeys")
+        if isinstance(ids, list | tuple):
+            asked = len(ids)
+        asked = body.get("maxResults", asked)
+    if params:
+        asked = params.get("maxResults", asked)
+    if asked is None:
+        return 1.0 + UNKNOWN_PAGE if method.upper() == "GET" else 1.0
+    try:
+        return 1.0 + max(0, int(str(asked)))
+    except ValueError:
+        return 1.0 + UNKNOWN_PAGE
+
+
 @runtime_checkable
 class RateGovernor(Protocol):
     """A points budget shared beyond one client (processes, tenants, priorities).
@@ -245,9 +271,10 @@ class PointsPacer:
         self._costs: dict[str, float] = {}
         self.budget: PointsBudget | None = None
 
-    def estimate(self, bucket: str) -> float:
-        """The expected cost of a request to ``bucket`` (learnt from answers; 1 at first)."""
-        return self._costs.get(bucket, 1.0)
+    def estimate(self, bucket: str, first: float = 1.0) -> float:
+        """The expected cost of a request to ``bucket``: learnt from answers; before any,
+        ``first`` (`first_estimate`: a paged read may cost its whole page)."""
+        return self._costs.get(bucket, first)
 
     def blocked_for(self, now: float) -> float:
         return max(0.0, self._blocked_until - now)

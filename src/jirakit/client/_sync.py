@@ -14,6 +14,7 @@ from jirakit.client._base import MAX_REDIRECTS, BaseJira
 from jirakit.client._bulk import Bulk
 from jirakit.client._call import STREAM_CHUNK, Call, Flow, drive, single
 from jirakit.client._paging import PageStrategy, Paginator
+from jirakit.client._ratelimit import first_estimate
 from jirakit.client.models import ServerInfo, User
 from jirakit.client.resources.agile import Boards, Sprints
 from jirakit.client.resources.attachments import Attachments
@@ -153,7 +154,9 @@ class Jira(BaseJira):
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
-            estimate = self._points.estimate(bucket)
+            estimate = self._points.estimate(
+                bucket, first_estimate(call.method, call.params, call.json)
+            )
             now = self._clock()
             throttle = max(self._pacer.reserve(bucket, now), self._points_wait(call, estimate, now))
             if throttle > 0:

@@ -78,6 +78,7 @@ class SyncTarget:
     projects: tuple[str, ...] = ()
     pipelines_dir: str | None = None
     every: float = 0.0
+    tenant: str | None = None  # whose share of the points budget (default: the name)
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -194,6 +195,7 @@ def sync_connection(
     with `JobStopped`; the next run resumes from what was committed."""
     import threading
 
+    from jirakit.jobs.budget import Priority, sync_handle, sync_priority
     from jirakit.sync.pipeline import SyncInterrupted, run_sync, warehouse_for
     from jirakit.sync.progress import ProgressWriter
     from jirakit.sync.schema import STREAMS
@@ -204,6 +206,8 @@ def sync_connection(
         streams=spec.streams or STREAMS, projects=spec.projects, full_refresh=bool(full_refresh)
     )
     warehouse = warehouse_for(spec.dest, spec.dataset)
+    # The points budget (jirakit.jobs.budget): OAuth sites only; a first load is a backfill.
+    handle = sync_handle(spec.tenant or spec.name, spec.url)
     stop = StopSignal()
     ended = threading.Event()
 
@@ -217,7 +221,11 @@ def sync_connection(
     with ProgressWriter(warehouse) as live:
         watcher.start()
         try:
-            with spec.client() as jira:
+            with spec.client(governor=handle) as jira:
+                if handle is not None:  # a full refresh reloads everything: a backfill
+                    handle.priority = (
+                        Priority.BACKFILL if full_refresh else sync_priority(jira, warehouse)
+                    )
                 live.connected(jira.stats, jira.base_url)
                 result = run_sync(
                     jira,
@@ -228,6 +236,7 @@ def sync_connection(
                     on_phase=live.phase,
                     stop=stop,
                 )
+                throttled = jira.stats.throttled_seconds
         except SyncInterrupted as exc:
             message = f"stopped on request during {exc.phase}. {exc.committed}"
             live.finish("interrupted", message)
@@ -248,6 +257,8 @@ def sync_connection(
         "attempt": ctx.attempt,
         "full_refresh": bool(full_refresh),
         "plan": result.plan,
+        "priority": None if handle is None else handle.priority.name.lower(),
+        "throttled_seconds": round(throttled, 3),
     }
 
 

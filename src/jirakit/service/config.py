@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     # Background loop (outbox, refreshes, virtual webhooks) inside `jirakit serve`.
     background: bool = True
     background_interval: float = 1.0
+    # The points budget every process shares (`jirakit.jobs.budget`): ``memory`` (one per
+    # process), ``postgresql://...`` (one for every serve and worker given the same URL),
+    # or ``off``; the quota is points per window seconds (Jira's default tier: 65000/3600).
+    governor: str = "memory"
+    governor_points: int = Field(default=65_000, ge=1)
+    governor_window: float = Field(default=3600.0, gt=0)
+    governor_app: str = "app"
     # Webhooks to loopback/private addresses: allowed in development (local receivers),
     # refused in production unless set (an SSRF guard).
     allow_private_hook_urls: bool | None = None

@@ -30,6 +30,7 @@ from jirakit import AsyncJira, BasicAuth, BearerAuth, OAuth2Auth
 from jirakit._logging import get_logger
 from jirakit.client import Flavour
 from jirakit.errors import AuthFlowError, ConfigurationError, JiraError, Unauthorized
+from jirakit.jobs.budget import Governor, Priority, governs, open_governor
 from jirakit.service.models import Connection, new_id, utcnow
 from jirakit.service.state import ServiceState
 
@@ -181,8 +182,37 @@ class Snapshot:
         )
 
 
+def open_service_governor(settings: Any) -> Governor | None:
+    """The points-budget governor ``settings`` name (``JIRAKIT_GOVERNOR``...)."""
+    try:
+        return open_governor(
+            settings.governor,
+            points=settings.governor_points,
+            window=settings.governor_window,
+            app=settings.governor_app,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    except Exception as exc:  # an unreachable database: one line, no traceback
+        raise ConfigurationError(
+            f"cannot open the governor's database: {' '.join(str(exc).split())[:300]}"
+        ) from None
+
+
+def governor_handle(
+    state: ServiceState, snap: Snapshot, priority: Priority = Priority.INTERACTIVE
+) -> Any:
+    """The governor's handle for ``snap``'s tenant at ``priority``, when its requests spend
+    the points budget (an OAuth connection) and a governor is configured; else None."""
+    governor: Governor | None = state.extra.get("governor")
+    if governor is None or not governs(snap.api_base):
+        return None
+    return governor.handle(snap.tenant_id, priority)
+
+
 class JiraClients:
-    """One `AsyncJira` per (connection, credential version), least recently used evicted."""
+    """One `AsyncJira` per (connection, credential version), least recently used evicted.
+    Their requests are INTERACTIVE in the points budget: a person waits for them."""
 
     def __init__(self, state: ServiceState, size: int = 256) -> None:
         self._state = state
@@ -202,6 +232,7 @@ class JiraClients:
             auth=auth_for(conn, self._state.vault.decrypt(blob)),
             flavour=snap.flavour,
             transport=self._state.async_transport,
+            governor=governor_handle(self._state, snap),
         )
         if held is not None:
             self._state.extra.setdefault("stale_clients", []).append(held[1])

@@ -96,14 +96,49 @@ async def get_tenant_id(request: Request, state: State) -> str:
 TenantId = Annotated[str, Depends(get_tenant_id)]
 
 
+WAITED_HEADER = "X-Jirakit-Waited"
+"""Seconds the request's Jira calls waited for rate limits: the points budget's governor,
+pacing and 429 retries (an upper bound when other requests share the connection's client)."""
+WAITED_KEY = "jirakit_jira_waited"
+
+
+class WaitedHeader:
+    """Pure ASGI middleware: ``WAITED_HEADER`` on every answer whose request called Jira
+    (routes may return their own `Response`, so a dependency cannot set it)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def add(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                waited = scope.get("state", {}).get(WAITED_KEY)
+                if waited is not None:
+                    headers = list(message.get("headers", []))
+                    headers.append((WAITED_HEADER.lower().encode(), f"{waited:.3f}".encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, add)
+
+
 class JiraConn:
     """The caller's connection and a ready client; ``call`` retries once after a 401 on
-    an OAuth connection, with a locked refresh in between."""
+    an OAuth connection, with a locked refresh in between, and reports in ``WAITED_HEADER``
+    how long its Jira calls waited for rate limits."""
 
-    def __init__(self, state: ServiceState, snap: Snapshot) -> None:
+    def __init__(
+        self, state: ServiceState, snap: Snapshot, scope_state: dict[str, Any] | None = None
+    ) -> None:
         self.state = state
         self.snap = snap
         self.clients: JiraClients = state.extra["clients"]
+        self.scope_state = scope_state
+        self.waited = 0.0
 
     @property
     def id(self) -> str:
@@ -119,12 +154,23 @@ class JiraConn:
 
     async def call(self, fn: Any) -> Any:
         try:
-            return await fn(self.jira)
+            return await self._timed(fn)
         except Unauthorized:
             if self.snap.kind != "oauth2":
                 raise
         await self._refresh(seen_version=self.snap.version)
-        return await fn(self.jira)
+        return await self._timed(fn)
+
+    async def _timed(self, fn: Any) -> Any:
+        jira = self.jira
+        before = jira.stats.throttled_seconds + jira.stats.retry_wait_seconds
+        try:
+            return await fn(jira)
+        finally:
+            after = jira.stats.throttled_seconds + jira.stats.retry_wait_seconds
+            self.waited += max(0.0, after - before)
+            if self.scope_state is not None:
+                self.scope_state[WAITED_KEY] = self.waited
 
     async def _refresh(self, seen_version: int | None = None) -> None:
         forget_snapshot(self.state, self.snap.id)
@@ -195,8 +241,10 @@ async def get_connection(
     return snap
 
 
-async def get_jira(state: State, snap: Annotated[Snapshot, Depends(get_connection)]) -> JiraConn:
-    conn = JiraConn(state, snap)
+async def get_jira(
+    state: State, snap: Annotated[Snapshot, Depends(get_connection)], request: Request
+) -> JiraConn:
+    conn = JiraConn(state, snap, request.scope.setdefault("state", {}))
     if snap.kind == "oauth2" and expiring(snap.expires_at, state.settings.refresh_leeway):
         await conn._refresh()
     return conn

@@ -18,12 +18,13 @@ from jirakit import __version__
 from jirakit.service import problems
 from jirakit.service.background import running
 from jirakit.service.config import Settings, load_settings
-from jirakit.service.connections import JiraClients
+from jirakit.service.connections import JiraClients, open_service_governor
 from jirakit.service.db import migrate
+from jirakit.service.deps import WaitedHeader
 from jirakit.service.idempotency import IdempotencyMiddleware
 from jirakit.service.inbound import router as jira_receiver
 from jirakit.service.ratelimit import TenantLimiter
-from jirakit.service.routers import connection, hris, passthrough, storage, task, webhook
+from jirakit.service.routers import budget, connection, hris, passthrough, storage, task, webhook
 from jirakit.service.state import ServiceState
 
 DESCRIPTION = """A self-hostable unified task API over your customers' Jira sites, in
@@ -49,6 +50,7 @@ def create_app(
     )
     if run_migrations:
         migrate(state.engine)
+    state.extra["governor"] = open_service_governor(settings)
     state.extra["clients"] = JiraClients(state)
     state.extra["limiter"] = TenantLimiter(settings.rate_limit)
 
@@ -57,6 +59,8 @@ def create_app(
         async with running(state):
             yield
         await state.extra["clients"].aclose()
+        if state.extra["governor"] is not None:
+            state.extra["governor"].close()
 
     app = FastAPI(
         title="jirakit service",
@@ -67,6 +71,7 @@ def create_app(
     app.state.service = state
     # Added first, so it runs inside the request-id middleware (its problems carry the id).
     app.add_middleware(IdempotencyMiddleware, state=state)
+    app.add_middleware(WaitedHeader)  # X-Jirakit-Waited: rate-limit waits of Jira calls
     problems.install(app)
     app.include_router(task.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(connection.router, responses=problems.PROBLEM_RESPONSES)
@@ -74,6 +79,7 @@ def create_app(
     app.include_router(hris.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(storage.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(passthrough.router, responses=problems.PROBLEM_RESPONSES)
+    app.include_router(budget.router, responses=problems.PROBLEM_RESPONSES)
     # Jira's deliveries for native webhooks (issue 13; `jirakit.service.inbound`).
     app.include_router(jira_receiver)
 
