@@ -6,6 +6,7 @@ requests publish nothing."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -166,6 +167,17 @@ def test_replays_and_forgeries_publish_nothing(native: Any):
         )  # fmt: skip
         assert unknown.status_code == 401
         assert box.get(f"{conn_id}:forged-1") is None
+        # Signed by Jira for this app and this URL, but for a webhook this connection never
+        # registered (another tenant's, pointed here through its own connection): refused.
+        theirs = json.loads(first.body)
+        theirs["matchedWebhookIds"] = [987654]
+        other = post(
+            json.dumps(theirs).encode(),
+            authorization=jwt(OAUTH_SECRET),
+            **{"x-atlassian-webhook-identifier": "theirs-1"},
+        )
+        assert other.status_code == 401 and "matchedWebhookIds" in other.text
+        assert box.get(f"{conn_id}:theirs-1") is None
         # Applied again (a crash between publishing and marking it applied): nothing new.
         assert box.replay(since_ms=0) >= 1
         wait(lambda: not box.has_pending())

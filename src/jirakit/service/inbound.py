@@ -21,6 +21,7 @@ applied) publishes nothing more.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -170,6 +171,20 @@ def _unauthorized(reason: str, detail: str) -> Problem:
     return Problem(401, detail, reason=reason)
 
 
+def _registered_here(conn: Connection, raw: bytes) -> bool:
+    """Whether a dynamic webhook's delivery names (``matchedWebhookIds``) one of the
+    webhooks the service registered for ``conn``. A body that is not JSON passes here and
+    is refused as malformed later."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return True
+    matched = body.get("matchedWebhookIds") if isinstance(body, dict) else None
+    held = (conn.extra or {}).get("native_webhooks") or {}
+    mine = {str(i) for i in held.get("ids") or ()}
+    return isinstance(matched, list) and any(str(i) in mine for i in matched)
+
+
 @router.post("/webhooks/jira/{connection_id}", include_in_schema=False)
 async def receive(connection_id: str, request: Request) -> JSONResponse:
     """A delivery from Jira for one connection (see the module docstring)."""
@@ -211,6 +226,17 @@ async def receive(connection_id: str, request: Request) -> JSONResponse:
             size=len(raw),
         )
         raise _unauthorized(exc.reason, str(exc)) from None
+    if verified.method == "jwt" and not _registered_here(conn, raw):
+        # Every OAuth connection verifies with the one app secret, so the signature alone
+        # does not tell which connection a delivery is for: it must name a webhook this
+        # connection registered (another tenant could register one pointing here).
+        log.warning(
+            "jira webhook rejected", connection_id=connection_id, reason="not_registered_here"
+        )
+        raise _unauthorized(
+            "not_registered_here",
+            "the delivery names no webhook this connection registered (matchedWebhookIds)",
+        )
     retry = headers.get("x-atlassian-webhook-retry", "0")
     item = Incoming(
         delivery_id=f"{connection_id}:{jira_id or ''}"[:255],
