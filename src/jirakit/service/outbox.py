@@ -7,6 +7,13 @@ database never send the same message twice at once. Each message keeps its id (t
 ``webhook-id``) across retries; the retry schedule is Standard Webhooks' (configurable).
 A 410 disables the subscription; a message out of retries goes to the dead-letter list
 (``status = failed``), from which the API replays it.
+
+At most one attempt of a message is in flight: an attempt claims the message only when no
+live lease holds it (``locked_until`` past), renews its lease while its POST runs (every
+``LEASE / 4`` seconds), and records its outcome only while it still owns the message
+(``locked_by``), so a stale attempt (a stalled process whose job was taken over) cannot
+overwrite a newer one's. The lease is short, so a message whose attempt died with its
+process (``kill -9``) is free again ``LEASE`` seconds later, when `dispatch` defers it anew.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +39,9 @@ from jirakit.service.state import ServiceState
 
 log = get_logger("jirakit.service")
 
-LEASE = 60.0
+# Seconds an attempt's claim holds without renewal: how long a message whose attempt died
+# waits before another attempt may take it. A live attempt renews it every LEASE / 4 s.
+LEASE = 12.0
 # Unified's object types -> the event names your app receives (``task.updated``).
 EVENT_NAMES = {
     "task_task": "task",
@@ -193,7 +204,8 @@ def deliver_due(state: ServiceState, *, limit: int = 50, now: datetime | None = 
 def deliver_one(state: ServiceState, msg_id: str, *, now: datetime | None = None) -> bool:
     """One attempt of one message if it is due (the ``service.deliver`` job); whether an
     attempt was made. The job queue runs one job per message id at a time, so this takes
-    over the lease of an attempt whose process died (it is sent again, same ``webhook-id``)."""
+    over a message whose attempt died once that attempt's lease has run out (it is sent again,
+    same ``webhook-id``); while a lease is live it makes no attempt (False)."""
     owner = secrets.token_hex(8)
     now = now or utcnow()
     with state.sessions() as session, session.begin():
@@ -203,6 +215,9 @@ def deliver_one(state: ServiceState, msg_id: str, *, now: datetime | None = None
                 Delivery.id == msg_id,
                 Delivery.status == "pending",
                 Delivery.next_attempt_at <= now,
+                # a live lease: another attempt is in flight (its job was taken over while
+                # it still ran); `dispatch` defers this message again once the lease ends
+                or_(Delivery.locked_until.is_(None), Delivery.locked_until < now),
             )
             .values(locked_by=owner, locked_until=now + timedelta(seconds=LEASE))
             .execution_options(synchronize_session=False)
@@ -236,17 +251,21 @@ def _attempt(
         url = sub.hook_url
     status: int | None = None
     error: str | None = None
-    try:
-        response = http.post(
-            url, content=body, headers={**headers, "content-type": "application/json"}
-        )
-        status = response.status_code
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}"
+    with _renewing(state, msg_id, owner):
+        try:
+            response = http.post(
+                url, content=body, headers={**headers, "content-type": "application/json"}
+            )
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}"
     now = utcnow()
     with state.sessions() as session, session.begin():
-        msg = session.get(Delivery, msg_id)
+        msg = session.get(Delivery, msg_id, with_for_update=True)
         if msg is None:
+            return
+        if msg.locked_by != owner:  # its lease was lost: a newer attempt owns the outcome
+            log.warning("stale webhook attempt not recorded", message_id=msg_id, status=status)
             return
         msg.attempts += 1
         msg.last_status = status
@@ -278,6 +297,33 @@ def _attempt(
             attempt=msg.attempts,
             outcome=msg.status,
         )
+
+
+@contextmanager
+def _renewing(state: ServiceState, msg_id: str, owner: str) -> Iterator[None]:
+    """Keep ``owner``'s lease on the message alive while the body runs (the POST)."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(LEASE / 4):
+            try:
+                with state.sessions() as session, session.begin():
+                    session.execute(
+                        update(Delivery)
+                        .where(Delivery.id == msg_id, Delivery.locked_by == owner)
+                        .values(locked_until=utcnow() + timedelta(seconds=LEASE))
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception as exc:  # a busy database: try again next time
+                log.warning("renewing a delivery lease failed", error=type(exc).__name__)
+
+    renewer = threading.Thread(target=renew, name=f"jirakit-lease-{msg_id}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
 
 
 def replay(
