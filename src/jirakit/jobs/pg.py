@@ -8,7 +8,9 @@ and puts them back (procrastinate's documented recipe for stalled jobs), so a ``
 costs a retry, not a lost job. ``schedule_syncs`` is a procrastinate periodic task. A stop
 of a running job is procrastinate's abort request (``abort_requested``, seen by the worker
 through LISTEN/NOTIFY and its polling): the task sees it as `JobContext.stop_requested`,
-and its `JobStopped` ends the job ``aborted``.
+and its `JobStopped` ends the job ``aborted``. Finished jobs older than ``keep_finished``
+are deleted with procrastinate's own ``JobManager.delete_old_jobs`` (what its builtin
+``remove_old_jobs`` task runs), by each worker every ``purge_every`` seconds.
 """
 
 from __future__ import annotations
@@ -188,8 +190,37 @@ class PostgresQueue(JobQueue):
 
     # -- the worker -------------------------------------------------------------------
 
+    def purge(self, older_than: float) -> int:
+        # procrastinate counts in whole hours; its events go with the jobs (ON DELETE CASCADE)
+        hours = max(1, round(older_than / 3600))
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('succeeded', "
+                "'failed', 'cancelled', 'aborted') AND id IN (SELECT job_id FROM "
+                "procrastinate_events GROUP BY job_id HAVING max(at) < now() - %s * "
+                "interval '1 hour')",
+                (hours,),
+            ).fetchone()
+        asyncio.run(self._purge(hours))
+        return int(row[0]) if row else 0
+
+    async def _purge(self, hours: int) -> None:
+        async with self.app.open_async():
+            await self._delete_old(hours)
+
+    async def _delete_old(self, hours: int) -> None:
+        await self.app.job_manager.delete_old_jobs(
+            nb_hours=hours, include_failed=True, include_cancelled=True, include_aborted=True
+        )
+
     def run_worker(self, options: WorkerOptions | None = None) -> int:
-        return asyncio.run(self._work(options or WorkerOptions()))
+        options = options or WorkerOptions()
+        if options.kinds is not None or options.skip_kinds or options.stop is not None:
+            raise ValueError(
+                "kinds, skip_kinds and stop are for the SQLite queue; on Postgres run "
+                "`jirakit worker` processes (stop them with SIGTERM)"
+            )
+        return asyncio.run(self._work(options))
 
     async def _work(self, options: WorkerOptions) -> int:
         before = self._finished()
@@ -222,7 +253,17 @@ class PostgresQueue(JobQueue):
 
     async def _recover(self, options: WorkerOptions) -> None:
         manager = self.app.job_manager
+        next_purge = 0.0
+        loop = asyncio.get_running_loop()
         while True:
+            if options.keep_finished > 0 and loop.time() >= next_purge:
+                next_purge = loop.time() + options.purge_every
+                try:
+                    await self._delete_old(max(1, round(options.keep_finished / 3600)))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("purging finished jobs failed; trying again later")
             try:
                 for job in await manager.get_stalled_jobs(
                     seconds_since_heartbeat=options.stalled_after

@@ -76,7 +76,14 @@ class WorkerOptions:
     (else run until stopped); ``heartbeat``: seconds between heartbeats; ``stalled_after``:
     a running job whose heartbeat is older is put back; ``schedule_every``: seconds
     between ``schedule_syncs`` runs (0: never); ``poll``: seconds between looks for work
-    when idle (SQLite; Postgres is woken by NOTIFY)."""
+    when idle (SQLite; Postgres is woken by NOTIFY); ``keep_finished``: seconds a
+    finished job (succeeded, failed, cancelled, aborted) is kept before the worker
+    deletes it (checked every ``purge_every`` seconds; 0: never deleted).
+
+    SQLite only: ``kinds`` runs only jobs of these kinds, ``skip_kinds`` never these (so
+    one process can give its own work a pool that syncs never fill); ``stop``, when set,
+    makes the worker take no more jobs, ask its running ones to stop
+    (`JobQueue.request_stop`) and return once they have ended."""
 
     concurrency: int = 1
     until_idle: bool = False
@@ -84,6 +91,11 @@ class WorkerOptions:
     stalled_after: float = 10.0
     schedule_every: float = 30.0
     poll: float = 0.2
+    keep_finished: float = 7 * 24 * 3600.0
+    purge_every: float = 3600.0
+    kinds: frozenset[str] | None = None
+    skip_kinds: frozenset[str] = frozenset()
+    stop: threading.Event | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -147,6 +159,11 @@ class JobQueue(ABC):
         to its end."""
 
     @abstractmethod
+    def purge(self, older_than: float) -> int:
+        """Delete jobs finished more than ``older_than`` seconds ago (succeeded, failed,
+        cancelled, aborted); how many (the worker does this every ``purge_every``)."""
+
+    @abstractmethod
     def add_target(self, target: SyncTarget) -> None: ...
 
     @abstractmethod
@@ -204,6 +221,7 @@ CREATE TABLE IF NOT EXISTS jirakit_jobs (
 CREATE UNIQUE INDEX IF NOT EXISTS jirakit_jobs_queueing_lock
     ON jirakit_jobs (queueing_lock) WHERE status = 'todo';
 CREATE INDEX IF NOT EXISTS jirakit_jobs_todo ON jirakit_jobs (status, scheduled_at);
+CREATE INDEX IF NOT EXISTS jirakit_jobs_finished ON jirakit_jobs (finished_at);
 CREATE TABLE IF NOT EXISTS jirakit_sync_targets (
     name TEXT PRIMARY KEY,
     config TEXT NOT NULL,
@@ -293,6 +311,15 @@ class SqliteQueue(JobQueue):
             )
             return cur.rowcount == 1
 
+    def purge(self, older_than: float) -> int:
+        with self._db(write=True) as db:
+            cur = db.execute(
+                "DELETE FROM jirakit_jobs WHERE status IN ('succeeded', 'failed', 'cancelled', "
+                "'aborted') AND finished_at < ?",
+                (time.time() - older_than,),
+            )
+            return int(cur.rowcount)
+
     def _stop_asked(self, job_id: int) -> bool:
         with self._db() as db:
             row = db.execute(
@@ -328,10 +355,23 @@ class SqliteQueue(JobQueue):
 
     # -- the worker -------------------------------------------------------------------
 
+    @staticmethod
+    def _kind_filter(options: WorkerOptions, column: str = "task") -> tuple[str, list[Any]]:
+        """SQL (`` AND ...``) and parameters keeping the kinds this worker runs."""
+        sql, params = "", []
+        if options.kinds is not None:
+            sql += f" AND {column} IN ({', '.join('?' * len(options.kinds))})"
+            params += sorted(options.kinds)
+        if options.skip_kinds:
+            sql += f" AND {column} NOT IN ({', '.join('?' * len(options.skip_kinds))})"
+            params += sorted(options.skip_kinds)
+        return sql, params
+
     def _take(
-        self, worker: str, stalled_after: float
+        self, worker: str, stalled_after: float, options: WorkerOptions | None = None
     ) -> tuple[int, str, dict[str, Any], int] | None:
         now = time.time()
+        only, only_params = self._kind_filter(options or WorkerOptions(), "j.task")
         with self._db(write=True) as db:
             db.execute(  # jobs of dead workers asked to stop: stopped
                 "UPDATE jirakit_jobs SET status = 'aborted', finished_at = ?, error = "
@@ -358,9 +398,9 @@ class SqliteQueue(JobQueue):
             row = db.execute(
                 "SELECT id, task, args, attempts FROM jirakit_jobs j WHERE status = 'todo' "
                 "AND scheduled_at <= ? AND (lock IS NULL OR NOT EXISTS (SELECT 1 FROM "
-                "jirakit_jobs d WHERE d.status = 'doing' AND d.lock = j.lock)) "
+                "jirakit_jobs d WHERE d.status = 'doing' AND d.lock = j.lock))" + only + " "
                 "ORDER BY scheduled_at, id LIMIT 1",
-                (now,),
+                (now, *only_params),
             ).fetchone()
             if row is None:
                 return None
@@ -371,10 +411,12 @@ class SqliteQueue(JobQueue):
             )
         return int(row[0]), str(row[1]), json.loads(row[2]), int(row[3]) + 1
 
-    def _pending(self) -> bool:
+    def _pending(self, options: WorkerOptions | None = None) -> bool:
+        only, params = self._kind_filter(options or WorkerOptions())
         with self._db() as db:
             found = db.execute(
-                "SELECT 1 FROM jirakit_jobs WHERE status IN ('todo', 'doing') LIMIT 1"
+                "SELECT 1 FROM jirakit_jobs WHERE status IN ('todo', 'doing')" + only + " LIMIT 1",
+                params,
             ).fetchone()
         return found is not None
 
@@ -451,32 +493,57 @@ class SqliteQueue(JobQueue):
 
         heart = threading.Thread(target=beat, name="jirakit-jobs-heartbeat", daemon=True)
         heart.start()
-        running: set[Future[None]] = set()
-        next_schedule = time.time()
+        running: dict[Future[None], int] = {}
+        next_schedule = next_purge = time.time()
+        stopping = False
         try:
             with ThreadPoolExecutor(options.concurrency, thread_name_prefix="jirakit-job") as pool:
                 while True:
                     finished = {f for f in running if f.done()}
                     for f in finished:
                         f.result()
+                        del running[f]
                     done += len(finished)
-                    running -= finished
+                    if options.stop is not None and options.stop.is_set():
+                        if not stopping:  # ask what runs to stop at its next safe point
+                            stopping = True
+                            for job_id in running.values():
+                                self.request_stop(job_id)
+                        if not running:
+                            break
+                        time.sleep(min(options.poll, 0.05))
+                        continue
+                    if options.keep_finished > 0 and time.time() >= next_purge:
+                        self._purge_quietly(options.keep_finished)
+                        next_purge = time.time() + options.purge_every
                     if options.schedule_every > 0 and time.time() >= next_schedule:
                         self.defer("schedule_syncs")
                         next_schedule = time.time() + options.schedule_every
                     taken = None
                     if len(running) < options.concurrency:
-                        taken = self._take(worker, options.stalled_after)
+                        taken = self._take(worker, options.stalled_after, options)
                     if taken is not None:
-                        running.add(pool.submit(self._run_one, *taken, worker))
+                        running[pool.submit(self._run_one, *taken, worker)] = taken[0]
                         continue
-                    if options.until_idle and not running and not self._ready():
+                    if options.until_idle and not running and not self._ready(options):
                         break
-                    time.sleep(options.poll)
+                    if options.stop is not None:
+                        options.stop.wait(options.poll)
+                    else:
+                        time.sleep(options.poll)
         finally:
             stop.set()
         return done
 
-    def _ready(self) -> bool:
+    def _purge_quietly(self, older_than: float) -> None:
+        try:
+            purged = self.purge(older_than)
+        except sqlite3.Error as exc:  # a busy file: next time
+            log.warning("purging finished jobs failed: %s", type(exc).__name__)
+            return
+        if purged:
+            log.info("purged %s finished jobs older than %ss", purged, older_than)
+
+    def _ready(self, options: WorkerOptions | None = None) -> bool:
         """Work this worker could still do: jobs to run now or soon (retries included)."""
-        return self._pending()
+        return self._pending(options)
