@@ -30,14 +30,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
 from jirakit._logging import get_logger
 from jirakit.service.models import Connection, Delivery, Subscription, utcnow
 from jirakit.service.state import ServiceState
+
+if TYPE_CHECKING:
+    from jirakit.jobs.queue import WorkerOptions
 
 __all__ = ["JobRunner", "dispatch", "run_kind"]
 
@@ -210,7 +214,14 @@ def dispatch(state: ServiceState, defer: Callable[..., int | None], *, limit: in
 
 class JobRunner:
     """`jirakit serve`'s side of the queue: defers what is due each round; on SQLite also
-    runs the jobs, in this process (`SqliteQueue` on a thread)."""
+    runs the jobs, in this process, on two workers (threads): one for the service's own
+    kinds (`RESERVED_KINDS`: deliveries, token refreshes, inbox, polls), one for the rest
+    (``sync_connection``...), so long syncs never hold up a delivery. On `stop` the running
+    jobs are asked to stop (a sync stops at its next safe point and its run is recorded
+    ``interrupted``, to resume next time) and waited for, up to ``timeout``."""
+
+    SERVICE_SLOTS = 2
+    SYNC_SLOTS = 2
 
     def __init__(self, state: ServiceState, url: str) -> None:
         from jirakit.jobs.queue import open_queue
@@ -220,7 +231,7 @@ class JobRunner:
         self.queue.migrate()
         self.in_process = url.startswith("sqlite")
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         wire(state, self.queue.defer)
         if self.in_process:
             bind(state)
@@ -237,25 +248,43 @@ class JobRunner:
         return deferred
 
     def start(self) -> None:
-        if self.in_process and self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="jirakit-jobs", daemon=True)
-            self._thread.start()
-
-    def _work(self) -> None:
         from jirakit.jobs.queue import WorkerOptions
+        from jirakit.jobs.tasks import RESERVED_KINDS
 
-        options = WorkerOptions(concurrency=2, until_idle=True, schedule_every=0.0, poll=0.05)
+        if not self.in_process or self._threads:
+            return
+        own = frozenset(RESERVED_KINDS)
+        base = WorkerOptions(stop=self._stop, schedule_every=0.0)
+        workers = {
+            # the service's own work: polled often; this one also purges finished jobs
+            "jirakit-jobs": replace(base, concurrency=self.SERVICE_SLOTS, kinds=own, poll=0.05),
+            # syncs and any other kind: never in the service's slots
+            "jirakit-jobs-syncs": replace(
+                base, concurrency=self.SYNC_SLOTS, skip_kinds=own, poll=0.2, keep_finished=0.0
+            ),
+        }
+        for name, options in workers.items():
+            thread = threading.Thread(target=self._work, args=(options,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _work(self, options: WorkerOptions) -> None:
         while not self._stop.is_set():
             try:
-                self.queue.run_worker(options)
+                self.queue.run_worker(options)  # returns once stopped
             except Exception as exc:  # the next turn tries again
                 log.error("in-process jobs failed", error=type(exc).__name__)
-            self._stop.wait(0.2)  # idle: look again soon (the queue has no wake-up)
+            self._stop.wait(0.2)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the running jobs to stop and wait for them, ``timeout`` seconds at most (a
+        job still running then is found by its stale heartbeat: a sync asked to stop ends
+        ``aborted``, anything else runs again)."""
         self._stop.set()
-        if self._thread is not None:
-            deadline = time.monotonic() + timeout
-            self._thread.join(max(0.0, deadline - time.monotonic()))
-            self._thread = None
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("in-process jobs still running at shutdown", worker=thread.name)
+        self._threads = []
         self.queue.close()
