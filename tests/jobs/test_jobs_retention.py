@@ -61,7 +61,7 @@ def test_sqlite_worker_purges_finished_jobs_past_the_retention(tmp_path: Path):
     queue.run_worker(WorkerOptions(keep_finished=7 * DAY, **FAST))
     left = {j.id: j.status for j in queue.jobs()}
     assert left == {recent: "succeeded", waiting: "succeeded"}
-    # The default keeps a week.
+    # The default keeps a week; JIRAKIT_JOBS_KEEP_FINISHED sets it.
     assert WorkerOptions().keep_finished == 7 * DAY
     assert queue.purge(0.0) == 2 and queue.jobs() == []
 
@@ -114,3 +114,11 @@ def test_sqlite_worker_runs_only_its_kinds_and_stops_its_running_jobs(tmp_path: 
     assert not worker.is_alive()
     (job,) = [j for j in queue.jobs() if j.id == slow]
     assert job.status == "aborted" and "asked to stop" in (job.error or "")
+
+
+def test_the_retention_setting(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("JIRAKIT_JOBS_KEEP_FINISHED", "3600")
+    assert WorkerOptions().keep_finished == 3600.0
+    monkeypatch.setenv("JIRAKIT_JOBS_KEEP_FINISHED", "a week")
+    with pytest.raises(ValueError, match="must be seconds"):
+        WorkerOptions()

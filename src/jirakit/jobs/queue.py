@@ -35,7 +35,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,8 @@ class WorkerOptions:
     between ``schedule_syncs`` runs (0: never); ``poll``: seconds between looks for work
     when idle (SQLite; Postgres is woken by NOTIFY); ``keep_finished``: seconds a
     finished job (succeeded, failed, cancelled, aborted) is kept before the worker
-    deletes it (checked every ``purge_every`` seconds; 0: never deleted).
+    deletes it (checked every ``purge_every`` seconds; 0: never deleted; default
+    ``JIRAKIT_JOBS_KEEP_FINISHED``, else 7 days).
 
     SQLite only: ``kinds`` runs only jobs of these kinds, ``skip_kinds`` never these (so
     one process can give its own work a pool that syncs never fill); ``stop``, when set,
@@ -91,7 +92,7 @@ class WorkerOptions:
     stalled_after: float = 10.0
     schedule_every: float = 30.0
     poll: float = 0.2
-    keep_finished: float = 7 * 24 * 3600.0
+    keep_finished: float = field(default_factory=lambda: keep_finished_default())
     purge_every: float = 3600.0
     kinds: frozenset[str] | None = None
     skip_kinds: frozenset[str] = frozenset()
@@ -102,6 +103,23 @@ class WorkerOptions:
             raise ValueError("concurrency must be >= 1")
         if self.stalled_after <= self.heartbeat:
             raise ValueError("stalled_after must be longer than the heartbeat interval")
+
+
+KEEP_ENV = "JIRAKIT_JOBS_KEEP_FINISHED"
+
+
+def keep_finished_default() -> float:
+    """Seconds finished jobs are kept: ``JIRAKIT_JOBS_KEEP_FINISHED``, else 7 days."""
+    raw = os.environ.get(KEEP_ENV)
+    if not raw:
+        return 7 * 24 * 3600.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{KEEP_ENV} must be seconds (0: keep forever), not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{KEEP_ENV} must be >= 0 seconds, not {raw!r}")
+    return value
 
 
 def queue_url(url: str | None = None) -> str:
