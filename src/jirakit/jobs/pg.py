@@ -213,6 +213,12 @@ class PostgresQueue(JobQueue):
             nb_hours=hours, include_failed=True, include_cancelled=True, include_aborted=True
         )
 
+    async def _purge_quietly(self, older_than: float) -> None:
+        try:
+            await self._delete_old(max(1, round(older_than / 3600)))
+        except Exception:  # a busy database: next time
+            log.exception("purging finished jobs failed; trying again later")
+
     def run_worker(self, options: WorkerOptions | None = None) -> int:
         options = options or WorkerOptions()
         if options.kinds is not None or options.skip_kinds or options.stop is not None:
@@ -223,8 +229,10 @@ class PostgresQueue(JobQueue):
         return asyncio.run(self._work(options))
 
     async def _work(self, options: WorkerOptions) -> int:
-        before = self._finished()
         async with self.app.open_async():
+            if options.keep_finished > 0:  # first, so that the count below is not skewed
+                await self._purge_quietly(options.keep_finished)
+            before = self._finished()
             recover = asyncio.create_task(self._recover(options))
             try:
                 await self.app.run_worker_async(
@@ -253,17 +261,12 @@ class PostgresQueue(JobQueue):
 
     async def _recover(self, options: WorkerOptions) -> None:
         manager = self.app.job_manager
-        next_purge = 0.0
         loop = asyncio.get_running_loop()
+        next_purge = loop.time() + options.purge_every  # `_work` purged at start
         while True:
             if options.keep_finished > 0 and loop.time() >= next_purge:
                 next_purge = loop.time() + options.purge_every
-                try:
-                    await self._delete_old(max(1, round(options.keep_finished / 3600)))
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("purging finished jobs failed; trying again later")
+                await self._purge_quietly(options.keep_finished)
             try:
                 for job in await manager.get_stalled_jobs(
                     seconds_since_heartbeat=options.stalled_after
