@@ -13,9 +13,11 @@ database each round (`dispatch`) and deferred under queueing locks, so N process
 each piece of work once. The kinds (`jirakit.jobs.tasks` registers them):
 
 - ``service.deliver`` (``delivery_id``): one attempt of one outgoing message; locked and
-  queued per delivery id. It takes over the lease of a killed attempt, so a retried job
-  sends the message again under the same ``webhook-id`` (receivers deduplicate on it, as
-  Standard Webhooks asks);
+  queued per delivery id. An attempt holds a lease on the message that it renews while its
+  POST runs, so a job taken over while its attempt still runs sends nothing; a killed
+  attempt's lease runs out (`outbox.LEASE`), `dispatch` defers the message again, and it
+  goes under the same ``webhook-id`` (receivers deduplicate on it, as Standard Webhooks
+  asks);
 - ``service.refresh_token`` (``connection_id``): an OAuth refresh, locked per connection,
   on top of the database lock `refresh_connection` holds: once across all processes;
 - ``webhooks.refresh_dynamic`` (``connection_id``): extend native registrations;
