@@ -88,14 +88,14 @@ def test_the_lease_is_renewed_while_a_slow_post_runs(
     make_service: Any, monkeypatch: pytest.MonkeyPatch
 ):
     """A POST that outlasts the lease keeps it: no second attempt starts meanwhile."""
-    monkeypatch.setattr(outbox, "LEASE", 0.8)
+    monkeypatch.setattr(outbox, "LEASE", 1.5)
     service = make_service()
-    with SlowReceiver(delay=2.5) as app:
+    with SlowReceiver(delay=4.0) as app:
         msg_id = one_message(service, app.url)
         first = threading.Thread(target=outbox.deliver_one, args=(service.state, msg_id))
         first.start()
         in_flight(app)
-        time.sleep(1.5)  # past the first lease
+        time.sleep(2.5)  # past the first lease
         assert outbox.deliver_one(service.state, msg_id) is False
         assert outbox.deliver_due(service.state) == 0
         first.join()
