@@ -12,12 +12,12 @@ from typing import Any
 
 import duckdb
 import pytest
-from sync_truth import client, sync
+from sync_truth import client, query, sync
 
 from jirakit.sandbox import FrozenClock, Sandbox
 from jirakit.sync.destination import check_destination, warehouse_for
 from jirakit.sync.pipeline import SyncResult, run_sync
-from jirakit.sync.source import SyncOptions
+from jirakit.sync.source import FatalSyncError, SyncOptions
 
 STREAMS = ("metadata", "issues", "worklogs")
 
@@ -136,3 +136,48 @@ def test_a_run_waits_for_a_reader_to_let_go(tmp_path: Path) -> None:
             again = sync(jira, tmp_path, streams=STREAMS)
             holder.wait()
     assert again.status == "succeeded"
+
+
+# Holds the file read-only until told to let go (a line on stdin).
+HOLD_UNTIL = (
+    "import duckdb, sys\n"
+    "conn = duckdb.connect(sys.argv[1], read_only=True)\n"
+    "print('holding', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "conn.close()\n"
+)
+
+
+def test_a_reader_that_keeps_the_file_past_the_wait_fails_the_load_not_the_next_run(
+    tmp_path: Path,
+) -> None:
+    sandbox = Sandbox(seed=34, issues=25, clock=FrozenClock(datetime(2026, 1, 5, 9, tzinfo=UTC)))
+    db = tmp_path / "jira.duckdb"
+    holders: list[subprocess.Popen[str]] = []
+
+    def on_phase(name: str) -> None:
+        if name == "normalizing":  # a reader opens the file, and keeps it past the 3 s wait
+            holder = subprocess.Popen(
+                [sys.executable, "-c", HOLD_UNTIL, str(db)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            holders.append(holder)
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+
+    with client(sandbox) as jira:
+        sync(jira, tmp_path, streams=STREAMS)
+        try:
+            with pytest.raises(FatalSyncError, match="lock") as info:
+                _run(jira, tmp_path, on_phase, full_refresh=True)
+        finally:
+            for holder in holders:
+                holder.communicate("\n", timeout=30)
+        assert len(holders) == 1
+        assert "the next run finishes loading what it read" in str(info.value)
+        # What the failed run read waits in the pipeline's folder; the next run loads it
+        # first, then syncs on.
+        again = _run(jira, tmp_path, None)
+    assert again.status == "succeeded" and again.resumed.get("issues") == 25
+    assert query(tmp_path, "SELECT count(*) FROM issues WHERE NOT is_deleted") == [(25,)]
