@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -287,23 +287,25 @@ def run_sync(
     `StopSignal`, set from a signal handler or another thread) stops the run at its next
     safe point, as SIGINT does.
 
-    On DuckDB the run holds one connection to the file from start to end
-    (`Warehouse.session`)."""
-    with warehouse.session() as held:
-        return _run_sync(
-            jira,
-            warehouse=held,
-            models=models,
-            pipeline_name=pipeline_name,
-            pipelines_dir=pipelines_dir,
-            options=options,
-            sinks=sinks,
-            failure_threshold=failure_threshold,
-            progress=progress,
-            after_load=after_load,
-            on_phase=on_phase,
-            stop=stop,
-        )
+    On DuckDB the run holds the file only where it needs it: a moment for the state checks
+    (and dlt's, and the load of an interrupted run's rows), then not while extracting and
+    normalizing, then one connection (`Warehouse.session`) from the load through the
+    fix-ups, the models and the run's record. Other processes (`jirakit sql`, the webhook
+    receiver) can open the file while the run reads Jira."""
+    return _run_sync(
+        jira,
+        warehouse=warehouse,
+        models=models,
+        pipeline_name=pipeline_name,
+        pipelines_dir=pipelines_dir,
+        options=options,
+        sinks=sinks,
+        failure_threshold=failure_threshold,
+        progress=progress,
+        after_load=after_load,
+        on_phase=on_phase,
+        stop=stop,
+    )
 
 
 def _run_sync(
@@ -337,7 +339,8 @@ def _run_sync(
     site = sync_state.site_identity(jira.base_url)
     run.site = site
     name = pipeline_name or sync_state.pipeline_name(site, warehouse)
-    seen = sync_state.inspect(warehouse, name)
+    with warehouse.session() as held:  # the state checks hold the file a moment
+        seen = sync_state.inspect(held, name)
     others = sync_state.other_sites(seen, site)
     if others:
         raise FatalSyncError(
@@ -345,12 +348,8 @@ def _run_sync(
             f"{others[0]}; sync {site} into a dataset of its own (--dataset NAME), so the two "
             "sites never mix"
         )
-    pipeline = dlt.pipeline(  # type: ignore[call-overload]  # refresh=None is accepted
-        pipeline_name=name,
-        destination=warehouse.destination,
-        dataset_name=warehouse.dataset,
-        pipelines_dir=pipelines_dir,
-        refresh="drop_sources" if options.full_refresh else None,
+    pipeline = _pipeline(
+        name, warehouse, pipelines_dir, refresh="drop_sources" if options.full_refresh else None
     )
     local_state = dict(pipeline.state.get("sources", {}).get("jira", {}))
     how = sync_state.plan(
@@ -366,73 +365,72 @@ def _run_sync(
     sinks = list(sinks) or [LogSink()]
     result = SyncResult(run, None, 0, 0.0, plan=how.reason)
     load_ids: list[str] = []
-    try:
-        run.enter("connecting")
+    # The file is held from the load to the run's record (`Warehouse.session`), not while
+    # extracting: `wh` is the warehouse to use at each point.
+    wh = warehouse
+    with ExitStack() as hold:
         try:
-            server_time = read_again(jira, jira.server_info).server_time
-        except Unauthorized as exc:
-            raise FatalSyncError(
-                "Jira rejected the credentials (401): check the email and API token "
-                f"(or the PAT). {exc}"
-            ) from exc
-        run.started_at = (server_time or datetime.now(UTC)).astimezone(UTC)
-        pipeline.sync_destination()
-        if pipeline.has_pending_data:
-            run.enter("loading an interrupted run's rows")
-            pipeline.normalize()
-            resumed = pipeline.load()
-            resumed_ids = list(resumed.loads_ids) if resumed is not None else []
-            result.resumed = outcome.loaded_rows(warehouse, resumed_ids)
-        with dlt.config.values(_bounded_memory(warehouse)):
-            pipeline.extract(jira_source(jira, options, run))
-            release_memory()  # extraction's freed heap, before DuckDB takes its share
-            run.enter("normalizing")
-            pipeline.normalize()
-            run.enter("loading")
-            info = pipeline.load()
-        load_ids = list(info.loads_ids) if info is not None else []
-        result.load_id = load_ids[-1] if load_ids else None
-        result.rows = outcome.loaded_rows(warehouse, load_ids) or dict(run.rows)
-        missing = outcome.shortfall(run.rows, result.rows, sql=warehouse.dialect in _SQL)
-        if missing:
-            raise FatalSyncError(
-                f"the warehouse holds fewer rows than this run read ({missing}); the run "
-                "is recorded as failed: run it again"
-            )
-        if result.load_id and warehouse.dialect in _SQL:
-            run.enter("fix-ups")
-            post_load(pipeline, result.load_id)
-        if models:
-            run.enter("models")
-            built = run_warehouse_models(
-                warehouse,
-                now=run.started_at,
-                before_each=lambda _model: run.stop.check(),
-                incremental=not options.full_refresh,
-            )
-            if built is not None:
-                result.models = built.counts
-                result.models_mode = built.mode
-                log.info("jira.sync_models", mode=built.mode, issues=built.issues)
-        if after_load is not None:
-            after_load(pipeline)
-        run.enter("done")
-    except KeyboardInterrupt as exc:
-        signum = int(getattr(exc, "signal_code", 0) or signal.SIGINT)
-        committed = outcome.committed(warehouse, name, run.phase, seen, bool(load_ids))
-        result.status = "interrupted"
-        result.error = f"interrupted ({signal.Signals(signum).name}) during {run.phase}"
-        with _quiet_signals():
-            _finish_unsuccessful(
-                result, pipeline, options, jira, started, requests_before, sinks, waits=waits_before
-            )
-        raise SyncInterrupted(signum, run.phase, committed) from None
-    except Exception as exc:
-        interrupted = outcome.interruption(exc)
-        if interrupted is not None:  # dlt's own signal handling, wrapped in its step error
-            committed = outcome.committed(warehouse, name, run.phase, seen, bool(load_ids))
+            run.enter("connecting")
+            try:
+                server_time = read_again(jira, jira.server_info).server_time
+            except Unauthorized as exc:
+                raise FatalSyncError(
+                    "Jira rejected the credentials (401): check the email and API token "
+                    f"(or the PAT). {exc}"
+                ) from exc
+            run.started_at = (server_time or datetime.now(UTC)).astimezone(UTC)
+            pipeline.sync_destination()
+            if pipeline.has_pending_data:
+                run.enter("loading an interrupted run's rows")
+                pipeline.normalize()
+                resumed = pipeline.load()
+                resumed_ids = list(resumed.loads_ids) if resumed is not None else []
+                result.resumed = outcome.loaded_rows(warehouse, resumed_ids)
+            with dlt.config.values(_bounded_memory(warehouse)):
+                pipeline.extract(jira_source(jira, options, run))
+                release_memory()  # extraction's freed heap, before DuckDB takes its share
+                run.enter("normalizing")
+                pipeline.normalize()
+                run.enter("loading")
+                # From here to the run's record, one connection to a DuckDB file (each
+                # opening costs a checkpoint and a catalog read); the pipeline is made
+                # again on it, and finds its state and normalized packages in its folder.
+                wh = hold.enter_context(warehouse.session())
+                if wh is not warehouse:
+                    pipeline = _pipeline(name, wh, pipelines_dir)
+                info = pipeline.load()
+            load_ids = list(info.loads_ids) if info is not None else []
+            result.load_id = load_ids[-1] if load_ids else None
+            result.rows = outcome.loaded_rows(wh, load_ids) or dict(run.rows)
+            missing = outcome.shortfall(run.rows, result.rows, sql=wh.dialect in _SQL)
+            if missing:
+                raise FatalSyncError(
+                    f"the warehouse holds fewer rows than this run read ({missing}); the run "
+                    "is recorded as failed: run it again"
+                )
+            if result.load_id and wh.dialect in _SQL:
+                run.enter("fix-ups")
+                post_load(pipeline, result.load_id)
+            if models:
+                run.enter("models")
+                built = run_warehouse_models(
+                    wh,
+                    now=run.started_at,
+                    before_each=lambda _model: run.stop.check(),
+                    incremental=not options.full_refresh,
+                )
+                if built is not None:
+                    result.models = built.counts
+                    result.models_mode = built.mode
+                    log.info("jira.sync_models", mode=built.mode, issues=built.issues)
+            if after_load is not None:
+                after_load(pipeline)
+            run.enter("done")
+        except KeyboardInterrupt as exc:
+            signum = int(getattr(exc, "signal_code", 0) or signal.SIGINT)
+            committed = outcome.committed(wh, name, run.phase, seen, bool(load_ids))
             result.status = "interrupted"
-            result.error = f"interrupted ({signal.Signals(interrupted).name}) during {run.phase}"
+            result.error = f"interrupted ({signal.Signals(signum).name}) during {run.phase}"
             with _quiet_signals():
                 _finish_unsuccessful(
                     result,
@@ -444,36 +442,70 @@ def _run_sync(
                     sinks,
                     waits=waits_before,
                 )
-            raise SyncInterrupted(interrupted, run.phase, committed) from None
-        result.status = "failed"
-        committed = outcome.committed(warehouse, name, run.phase, seen, bool(load_ids))
-        result.error = outcome.describe(exc)
-        _finish_unsuccessful(
-            result,
-            pipeline,
-            options,
-            jira,
-            started,
-            requests_before,
-            sinks,
-            failure_threshold,
-            waits=waits_before,
-        )
-        raise FatalSyncError(f"{result.error}. {committed}") from exc
-    result.requests = jira.stats.requests - requests_before
-    result.seconds = time.perf_counter() - started
-    _count_waits(result, jira, waits_before)
-    if result.rows != run.rows and warehouse.dialect in _SQL:
-        outcome.update_run_rows(warehouse, run.run_id, result.rows)
-    if warehouse.dialect in _SQL:  # the run's row was loaded before the waits were known
-        outcome.update_run_waits(warehouse, run.run_id, result.rate_limited, result.waited_seconds)
-    if run.drift:
-        for sink in sinks:
-            sink.send("Jira schema drift", run.drift)
-    return result
+            raise SyncInterrupted(signum, run.phase, committed) from None
+        except Exception as exc:
+            interrupted = outcome.interruption(exc)
+            if interrupted is not None:  # dlt's own signal handling, wrapped in its step error
+                committed = outcome.committed(wh, name, run.phase, seen, bool(load_ids))
+                result.status = "interrupted"
+                result.error = (
+                    f"interrupted ({signal.Signals(interrupted).name}) during {run.phase}"
+                )
+                with _quiet_signals():
+                    _finish_unsuccessful(
+                        result,
+                        pipeline,
+                        options,
+                        jira,
+                        started,
+                        requests_before,
+                        sinks,
+                        waits=waits_before,
+                    )
+                raise SyncInterrupted(interrupted, run.phase, committed) from None
+            result.status = "failed"
+            committed = outcome.committed(wh, name, run.phase, seen, bool(load_ids))
+            result.error = outcome.describe(exc)
+            _finish_unsuccessful(
+                result,
+                pipeline,
+                options,
+                jira,
+                started,
+                requests_before,
+                sinks,
+                failure_threshold,
+                waits=waits_before,
+            )
+            raise FatalSyncError(f"{result.error}. {committed}") from exc
+        result.requests = jira.stats.requests - requests_before
+        result.seconds = time.perf_counter() - started
+        _count_waits(result, jira, waits_before)
+        if result.rows != run.rows and wh.dialect in _SQL:
+            outcome.update_run_rows(wh, run.run_id, result.rows)
+        if wh.dialect in _SQL:  # the run's row was loaded before the waits were known
+            outcome.update_run_waits(wh, run.run_id, result.rate_limited, result.waited_seconds)
+        if run.drift:
+            for sink in sinks:
+                sink.send("Jira schema drift", run.drift)
+        return result
 
 
 _SQL = ("duckdb", "postgres")
+
+
+def _pipeline(
+    name: str, warehouse: Warehouse, pipelines_dir: str | None, *, refresh: str | None = None
+) -> Any:
+    """The run's dlt pipeline on ``warehouse``'s destination. Made again under the same
+    name and folder, it takes up the state and pending packages the last one left."""
+    return dlt.pipeline(  # type: ignore[call-overload]  # refresh=None is accepted
+        pipeline_name=name,
+        destination=warehouse.destination,
+        dataset_name=warehouse.dataset,
+        pipelines_dir=pipelines_dir,
+        refresh=refresh,
+    )
 
 
 def _waits(jira: Jira) -> tuple[int, float]:
