@@ -41,6 +41,7 @@ from typing import Any
 
 from jirakit.errors import redact_url
 from jirakit.jobs.tasks import (
+    RESERVED_KINDS,
     JobContext,
     JobStopped,
     SyncTarget,
@@ -49,7 +50,19 @@ from jirakit.jobs.tasks import (
     default_registry,
 )
 
-__all__ = ["JobQueue", "JobRow", "SqliteQueue", "WorkerOptions", "open_queue", "queue_url"]
+__all__ = [
+    "SERVICE_KINDS",
+    "JobQueue",
+    "JobRow",
+    "SqliteQueue",
+    "WorkerOptions",
+    "open_queue",
+    "queue_url",
+]
+
+# The kinds of the service's and the receiver's own work (not syncs): `jirakit serve` runs
+# them in slots of their own.
+SERVICE_KINDS = frozenset(RESERVED_KINDS)
 
 log = logging.getLogger("jirakit.jobs")
 

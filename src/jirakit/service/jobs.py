@@ -250,12 +250,11 @@ class JobRunner:
         return deferred
 
     def start(self) -> None:
-        from jirakit.jobs.queue import WorkerOptions
-        from jirakit.jobs.tasks import RESERVED_KINDS
+        from jirakit.jobs.queue import SERVICE_KINDS, WorkerOptions
 
         if not self.in_process or self._threads:
             return
-        own = frozenset(RESERVED_KINDS)
+        own = SERVICE_KINDS
         base = WorkerOptions(stop=self._stop, schedule_every=0.0)
         workers = {
             # the service's own work: polled often; this one also purges finished jobs
