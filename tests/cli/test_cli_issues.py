@@ -225,3 +225,26 @@ def test_answering_no_changes_nothing_and_exits_0(site, jira):
     assert "deleted" in run(site, "issue", "delete", key, input="y\n")
     with pytest.raises(NotFound):
         jira.issues.get(key)
+
+
+def test_changes_made_in_the_same_millisecond_keep_their_order():
+    """Cloud embeds the changelog newest first; two changes with one timestamp (a
+    transition, then an edit) are ordered by their ids, so the newest really is last."""
+    from jirakit.cli.issue_view import latest_history
+    from jirakit.client.models import Issue
+
+    at = "2026-12-05T22:37:00.000+0000"
+    raw = {
+        "id": "1",
+        "key": "ENG-1",
+        "fields": {},
+        "changelog": {
+            "total": 2,
+            "histories": [
+                {"id": "10002", "created": at, "items": [{"field": "labels"}]},
+                {"id": "10001", "created": at, "items": [{"field": "status"}]},
+            ],
+        },
+    }
+    newest, total = latest_history(Issue.parse(raw), 1)
+    assert total == 2 and [h["id"] for h in newest] == ["10002"]

@@ -74,8 +74,15 @@ def latest_history(issue: Issue, count: int) -> tuple[list[dict[str, Any]], int]
     changelog = issue.raw.get("changelog") or {}
     histories = [dict(h) for h in changelog.get("histories") or []]
     total = int(changelog.get("total", len(histories)))
-    histories.sort(key=lambda h: parse_datetime(h.get("created")) or datetime.min)
+    # two changes in the same millisecond (a transition, then an edit) are told apart by
+    # their ids, which Jira hands out in order
+    histories.sort(key=lambda h: (parse_datetime(h.get("created")) or datetime.min, _id(h)))
     return (histories[-count:] if count > 0 else []), total
+
+
+def _id(entry: Mapping[str, Any]) -> int:
+    value = str(entry.get("id") or "")
+    return int(value) if value.isdigit() else 0
 
 
 def _change(item: Mapping[str, Any]) -> str:
