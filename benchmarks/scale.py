@@ -11,7 +11,10 @@ all given the same settings. Half the tenants backfill: a ``sync_connection`` jo
 first load of its site over OAuth into a DuckDB file of its own), run by the workers. The
 other half are service tenants with an OAuth connection each; a thread per tenant reads
 issues through the serve processes in turn (``GET /task/{connection}/task/{id}``, a pause
-of 0.5-1.5 s between calls). Meanwhile a worker is killed with ``kill -9`` at random
+of 0.5-1.5 s between calls), and every fifth call renames an issue (``PATCH``). Each of
+those tenants subscribed (``POST /unified/webhook``, native) to its tasks' updates: Jira
+(the sandbox) pushes a signed dynamic webhook to the receiver ``jirakit serve`` hosts, the
+workers apply the inbox and deliver ``task.updated`` to a subscriber run here. Meanwhile a worker is killed with ``kill -9`` at random
 moments (``--kills`` times) and started again.
 
 Modes: ``governed`` (``JIRAKIT_GOVERNOR=postgresql://...``: one budget in Postgres for
@@ -25,7 +28,11 @@ in the next: single windows read above and below what was spent); every interact
 tenant's p95
 wait (``X-Jirakit-Waited``: seconds the service's Jira calls waited for the governor,
 pacing and 429 retries) and the worst of them; the jobs (all succeeded, attempts); the
-warehouses against the sandboxes' stores (exactly once: every issue once, none missing).
+warehouses against the sandboxes' stores (exactly once: every issue once, none missing);
+the webhooks: every rename delivered to the subscriber, each event under one
+``webhook-id`` (a delivery repeated under the same id, after a worker was killed between
+the subscriber's answer and the mark, is counted as a redelivery: Standard Webhooks'
+receivers drop it by id).
 ``tests/scale/test_scale.py`` runs the governed mode and asserts the pass conditions.
 """
 
@@ -52,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 PG = os.environ.get("JIRAKIT_BENCH_PG", "host=127.0.0.1 port=5432 dbname=test user=postgres")
 PG_SERVER = os.environ.get("JIRAKIT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 ENCRYPTION_KEY = "c2NhbGUtdGVzdC1lbmNyeXB0aW9uLWtleS0wMDAwMDA="  # 32 bytes, for this run only
+SANDBOX_CLIENT, SANDBOX_SECRET = "sandbox-client", "sandbox-secret"  # the sandbox's OAuth app
 
 
 @dataclass
@@ -69,6 +77,7 @@ class Options:
     concurrency: int = 4
     seed: int = 1
     timeout: float = 480.0
+    webhook_timeout: float = 120.0
     log_dir: str | None = None
 
 
@@ -84,6 +93,8 @@ class Tenant:
     refresh_token: str | None
     key: str | None = None  # the service API key (interactive)
     connection: str | None = None
+    hook: dict[str, Any] | None = None  # the tenant's webhook subscription (interactive)
+    renamed: list[str] = field(default_factory=list)  # names set by a PATCH answered 200
     ids: list[str] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
@@ -148,6 +159,66 @@ def _service_setup(db_url: str, tenants: list[Tenant]) -> None:
     state.engine.dispose()
 
 
+def _subscribe(serve_url: str, t: Tenant, hook_url: str) -> dict[str, Any]:
+    """The tenant's native subscription to its tasks' updates (serve registers a dynamic
+    webhook on the tenant's site, pointing at its own receiver)."""
+    import httpx
+
+    answer = httpx.post(
+        f"{serve_url}/unified/webhook",
+        headers={"Authorization": f"Bearer {t.key}"},
+        json={"connection_id": t.connection, "object_type": "task_task", "event": "updated",
+              "hook_url": hook_url},
+        timeout=60,
+    )  # fmt: skip
+    if answer.status_code != 200 or answer.json().get("webhook_type") != "native":
+        raise RuntimeError(f"subscribing {t.name}: {answer.status_code} {answer.text[:300]}")
+    return dict(answer.json())
+
+
+def _webhooks(interactive: list[Tenant], subscriber: Any) -> dict[str, Any]:
+    """What reached the subscriber against the renames: each delivered, each event under
+    one id (repeats of an id are redeliveries), none forged or unexpected."""
+    from jirakit.service import verify
+    from jirakit.service.signing import WebhookVerificationError
+
+    secrets = {t.hook["id"]: t for t in interactive if t.hook}
+    names: dict[str, set[str]] = {t.name: set() for t in interactive}
+    ids: dict[str, str] = {}  # webhook-id -> the event's identity
+    redeliveries = unverified = 0
+    for delivery in list(subscriber.deliveries):
+        event = None
+        for t in secrets.values():
+            try:
+                event = verify(t.hook["secret"], delivery.headers, delivery.body)
+            except WebhookVerificationError:
+                continue
+            break
+        if event is None:
+            unverified += 1
+            continue
+        tenant = secrets[event["webhook"]["id"]]
+        identity = json.dumps([tenant.name, event["type"], event["data"].get("name")])
+        wid = delivery.headers["webhook-id"]
+        if wid in ids:
+            redeliveries += 1
+            continue
+        ids[wid] = identity
+        names[tenant.name].add(str(event["data"].get("name")))
+    expected = sum(len(t.renamed) for t in interactive)
+    missing = sum(len(set(t.renamed) - names[t.name]) for t in interactive)
+    identities = list(ids.values())
+    return {
+        "renames": expected,
+        "delivered": len(ids),
+        "missing": missing,
+        "redeliveries": redeliveries,
+        # two ids carrying the same event: a duplicate a receiver could not drop
+        "same_event_twice": len(identities) - len(set(identities)),
+        "unverified": unverified,
+    }
+
+
 def _truth(t: Tenant, dest: Path) -> dict[str, Any]:
     """The warehouse against the sandbox's store: every issue once, none missing."""
     import duckdb
@@ -177,6 +248,7 @@ def run(options: Options) -> dict[str, Any]:
     from jirakit.sandbox import PointsQuota, Sandbox
     from jirakit.sandbox.serve import free_port
     from jirakit.testing.oauth import sandbox_grant
+    from jirakit.testing.webhooks import WebhookReceiver
 
     rng = random.Random(options.seed)
     name = f"jk_scale_{uuid.uuid4().hex[:10]}"
@@ -204,7 +276,7 @@ def run(options: Options) -> dict[str, Any]:
                     )
                 )
                 url = stack.enter_context(site.serve())
-                grant = sandbox_grant(url)
+                grant = sandbox_grant(url, client_id=SANDBOX_CLIENT, client_secret=SANDBOX_SECRET)
                 t = Tenant(
                     f"tenant-{i:02d}",
                     kind,
@@ -221,13 +293,24 @@ def run(options: Options) -> dict[str, Any]:
             interactive = [t for t in tenants if t.kind == "interactive"]
             _service_setup(pg_url.replace("postgresql://", "postgresql+psycopg://"), interactive)
 
+            subscriber = stack.enter_context(WebhookReceiver())
+            ports = [free_port() for _ in range(options.serve)]
+            serve_urls = [f"http://127.0.0.1:{p}" for p in ports]
             env = {
                 **os.environ,
                 "PYTHONUNBUFFERED": "1",
                 "JIRAKIT_DB": pg_url.replace("postgresql://", "postgresql+psycopg://"),
                 "JIRAKIT_JOBS_URL": pg_url,
                 "JIRAKIT_ENCRYPTION_KEYS": ENCRYPTION_KEY,
-                "JIRAKIT_BACKGROUND": "false",
+                # serve defers the due work (deliveries, inbox) as jobs; workers run them
+                "JIRAKIT_BACKGROUND": "true",
+                "JIRAKIT_BACKGROUND_INTERVAL": "0.5",
+                # Jira posts to serve-0 (any serve would do: they share the database)
+                "JIRAKIT_PUBLIC_URL": serve_urls[0],
+                # the sandbox's OAuth app: its secret signs the dynamic webhooks' JWT
+                "JIRAKIT_OAUTH_CLIENT_ID": SANDBOX_CLIENT,
+                "JIRAKIT_OAUTH_CLIENT_SECRET": SANDBOX_SECRET,
+                "JIRAKIT_WEBHOOK_RETRY_SCHEDULE": "1,2,4,8",
                 "JIRAKIT_RATE_LIMIT": "0",
                 "JIRAKIT_GOVERNOR": pg_url if options.mode == "governed" else "off",
                 "JIRAKIT_GOVERNOR_POINTS": str(options.points),
@@ -278,12 +361,12 @@ def run(options: Options) -> dict[str, Any]:
                 procs[f"{role}-{index}"] = proc
                 return proc
 
-            ports = [free_port() for _ in range(options.serve)]
-            serve_urls = [f"http://127.0.0.1:{p}" for p in ports]
             for i in range(options.serve):
                 start("serve", i)
             for i, url in enumerate(serve_urls):
                 _wait_http(url, procs[f"serve-{i}"])
+            for t in interactive:
+                t.hook = _subscribe(serve_urls[0], t, subscriber.url)
             started = time.time()
             for i in range(options.workers):
                 start("worker", i)
@@ -330,8 +413,15 @@ def run(options: Options) -> dict[str, Any]:
                         http = clients[n % len(clients)]
                         n += 1
                         began = time.perf_counter()
+                        task = f"/task/{t.connection}/task/{own.choice(t.ids)}"
+                        name = f"{t.name} rename {n}" if n % 5 == 0 else None
                         try:
-                            answer = http.get(f"/task/{t.connection}/task/{own.choice(t.ids)}")
+                            if name is None:
+                                answer = http.get(task)
+                            else:
+                                answer = http.patch(task, json={"name": name})
+                                if answer.status_code == 200:
+                                    t.renamed.append(name)
                         except httpx.HTTPError as exc:
                             t.errors.append(type(exc).__name__)
                             continue
@@ -389,6 +479,14 @@ def run(options: Options) -> dict[str, Any]:
             for th in threads:
                 th.join(timeout=150)
             end = all_done or time.time()
+            # the last renames' webhooks: Jira -> serve's receiver -> the workers -> here
+            hooks_deadline = time.time() + options.webhook_timeout
+            while _webhooks(interactive, subscriber)["missing"] and time.time() < hooks_deadline:
+                time.sleep(0.5)
+            hooks = _webhooks(interactive, subscriber)
+            for state in quota.states():
+                w = state.reset_at.timestamp()
+                used[w] = max(used.get(w, 0), state.used)
             if os.environ.get("SCALE_TRACE"):
                 Path(os.environ["SCALE_TRACE"]).write_text(
                     json.dumps({"trace": trace, "stalls": stalls, "window": options.window})
@@ -397,12 +495,15 @@ def run(options: Options) -> dict[str, Any]:
             truth = {t.name: _truth(t, dests[t.name]) for t in backfills}
             queue.close()
             rejected = quota.rejected
-            granted = None
+            granted = unsettled = None
             reasons: list[Any] = []
             if options.mode == "governed":
                 with psycopg.connect(pg_url, autocommit=True) as db:
-                    row = db.execute("SELECT granted FROM jirakit.jirakit_budget_pool").fetchone()
-                    granted = None if row is None else round(float(row[0]))
+                    row = db.execute(
+                        "SELECT granted, unsettled FROM jirakit.jirakit_budget_pool"
+                    ).fetchone()
+                    if row is not None:
+                        granted, unsettled = round(float(row[0])), round(float(row[1]))
                     reasons = db.execute(
                         "SELECT priority, sum(waits), round(sum(waited)::numeric, 1), "
                         "array_agg(DISTINCT reason) FROM jirakit.jirakit_budget_tenant "
@@ -434,6 +535,8 @@ def run(options: Options) -> dict[str, Any]:
         "quota_429": rejected,
         "points_charged": sum(used.values()),
         "points_granted": granted,
+        # granted to requests whose answer was never reported (their worker was killed)
+        "points_unsettled": unsettled,
         "governor_waits": [[int(r[0]), int(r[1]), float(r[2]), r[3]] for r in reasons],
         "all_windows": [round(used[k] / options.points, 3) for k in sorted(used)],
         "use_per_window": [round(used[k] / options.points, 3) for k in full],
@@ -451,6 +554,7 @@ def run(options: Options) -> dict[str, Any]:
         "jobs": {j.status: sum(1 for x in jobs if x.status == j.status) for j in jobs},
         "attempts": sum(j.attempts for j in jobs),
         "kills": [round(k, 1) for k in kills],
+        "webhooks": hooks,
         "exactly_once": all(
             v["equal"] and v["duplicates"] == 0 and v["rows"] == v["issues"] for v in truth.values()
         ),
@@ -509,6 +613,7 @@ def main() -> None:
         "attempts",
         "kills",
         "exactly_once",
+        "webhooks",
         "seconds",
     )
     print(f"{'':<32}" + "".join(f"{r['mode']:>40}" for r in rows))

@@ -252,3 +252,25 @@ def test_a_first_request_is_assumed_to_cost_what_it_may_return():
     assert first_estimate("GET", None, None) == 51  # size not asked: Jira's usual page
     assert first_estimate("PUT", None, {"fields": {}}) == 1  # a write: the base point
     assert first_estimate("GET", {"maxResults": "lots"}, None) == 51
+
+
+def test_a_governed_client_estimates_varying_costs_cautiously():
+    """Under a governor the estimate is the mean plus twice the mean deviation (capped by
+    the page's bound): pages whose costs vary are rarely granted less than they cost."""
+    pacer = PointsPacer(RateLimitConfig())
+    costs = [300, 1000, 400, 900, 350, 950, 500, 800] * 3
+    for cost in costs:
+        pacer.observe(PointsBudget(remaining=50_000, reset_in=3000, cost=cost), "cl", 0.0)
+    mean = pacer.estimate("cl", 10_001)
+    cautious = pacer.estimate("cl", 10_001, cautious=True)
+    assert 300 < mean < 1000
+    assert cautious > mean + 200
+    under_mean = sum(c > mean for c in costs)
+    under_cautious = sum(c > cautious for c in costs)
+    assert under_mean >= len(costs) // 3 and under_cautious < under_mean
+    # never above the page's bound, never below the learnt mean
+    assert pacer.estimate("cl", 600, cautious=True) == pytest.approx(max(600, mean))
+    # steady costs: no spread, the estimate is the cost
+    for _ in range(10):
+        pacer.observe(PointsBudget(remaining=50_000, reset_in=3000, cost=7), "one", 0.0)
+    assert pacer.estimate("one", 51, cautious=True) == pytest.approx(7)

@@ -182,7 +182,9 @@ class AsyncJira(BaseJira):
         while True:
             attempt += 1
             estimate = self._points.estimate(
-                bucket, first_estimate(call.method, call.params, call.json)
+                bucket,
+                first_estimate(call.method, call.params, call.json),
+                cautious=self.governor is not None,
             )
             now = self._clock()
             throttle = max(self._pacer.reserve(bucket, now), self._points_wait(call, estimate, now))

@@ -268,13 +268,27 @@ class PointsPacer:
         self._tokens = 0.0
         self._stamp = 0.0
         self._blocked_until = 0.0
-        self._costs: dict[str, float] = {}
+        self._costs: dict[str, float] = {}  # per bucket: the mean cost (moving average)
+        self._spread: dict[str, float] = {}  # ... and the mean absolute deviation from it
         self.budget: PointsBudget | None = None
 
-    def estimate(self, bucket: str, first: float = 1.0) -> float:
+    def estimate(self, bucket: str, first: float = 1.0, *, cautious: bool = False) -> float:
         """The expected cost of a request to ``bucket``: learnt from answers; before any,
-        ``first`` (`first_estimate`: a paged read may cost its whole page)."""
-        return self._costs.get(bucket, first)
+        ``first`` (`first_estimate`: a paged read may cost its whole page).
+
+        ``cautious``: the mean plus twice the mean deviation (as TCP sizes its retransmit
+        timer), never above ``first`` when that is a page's bound. For a governor, which
+        refunds an overestimate as soon as the answer comes and cannot take back an
+        underestimate already in flight: pages whose costs vary (a changelog page costs one
+        point per history on it, which differs from page to page) would otherwise be
+        granted below their cost about half of the time, and several in flight at once
+        overdraw the pool."""
+        mean = self._costs.get(bucket)
+        if mean is None:
+            return first
+        if not cautious:
+            return mean
+        return min(mean + 2 * self._spread.get(bucket, 0.0), max(first, mean))
 
     def blocked_for(self, now: float) -> float:
         return max(0.0, self._blocked_until - now)
@@ -295,7 +309,12 @@ class PointsPacer:
                     cost = previous.remaining - budget.remaining  # may include others' use
                 if cost is not None and cost > 0:
                     old = self._costs.get(bucket)
-                    self._costs[bucket] = cost if old is None else 0.7 * old + 0.3 * cost
+                    if old is None:
+                        self._costs[bucket], self._spread[bucket] = cost, 0.0
+                    else:
+                        spread = self._spread.get(bucket, 0.0)
+                        self._spread[bucket] = 0.75 * spread + 0.25 * abs(cost - old)
+                        self._costs[bucket] = 0.7 * old + 0.3 * cost
             if budget.spent and budget.reset_in is not None:
                 self._blocked_until = max(self._blocked_until, now + budget.reset_in)
                 self._rate, self._tokens, self._stamp = 0.0, 0.0, now

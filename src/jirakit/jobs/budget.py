@@ -32,7 +32,9 @@ The decision (`decide`, pure, shared by both stores):
   (``Beta-RateLimit``: points left, seconds to reset) and, where known, the real cost; the
   bucket is corrected by the real cost and capped so that what it would still hand out
   before the reset fits in what Jira says is left. A quota 429 empties it until the
-  reset.
+  reset. Jira's figure predates the requests still in flight (``inflight``: granted, not
+  yet answered), which it will charge too: a grant waits while what is left after them
+  would not pay for it.
 
 `Governor.handle(tenant, priority)` gives the `jirakit.client.RateGovernor` a client takes
 (``Jira(..., governor=handle)``); `Governor.snapshot()` is the per-tenant state (the
@@ -119,7 +121,9 @@ class BudgetPolicy:
     ``reserves``: per priority, the share of the capacity a class leaves untouched;
     ``fairness_tau``: seconds over which a tenant's usage is remembered; ``active_after``:
     a waiting tenant that has not asked again for that long is no longer waiting;
-    ``max_wait``: the longest "ask again" (so a waiter re-checks its turn)."""
+    ``max_wait``: the longest "ask again" (so a waiter re-checks its turn);
+    ``inflight_tau``: seconds over which a grant whose answer never comes (its process
+    died) fades from what is counted in flight."""
 
     points: int = 65_000
     window: float = 3600.0
@@ -130,6 +134,7 @@ class BudgetPolicy:
     active_after: float = 3.0
     max_wait: float = 2.0
     min_capacity: float = 120.0
+    inflight_tau: float = 10.0
 
     def __post_init__(self) -> None:
         if self.points < 1 or not self.window > 0:
@@ -173,6 +178,14 @@ class PoolRow:
     server_remaining: int | None = None
     server_reset_at: float | None = None
     debt: float = 0.0  # what lower classes' answers cost beyond their grants, unpaid
+    # estimates granted whose answer was never settled (all time): requests cut off by a
+    # transport error or by their process dying (kill -9). Jira may or may not have
+    # charged them; ``granted - unsettled`` is what the answers reported.
+    unsettled: float = 0.0
+    # estimates granted and not yet answered, fading with ``inflight_tau`` (so the grants
+    # of a process that died do not hold the pool for ever): what Jira will still charge
+    # beyond the ``remaining`` it last reported
+    inflight: float = 0.0
 
 
 @dataclass(slots=True)
@@ -192,12 +205,16 @@ class TenantRow:
 
 TenantKey = tuple[str, int]
 
+IN_FLIGHT_RECHECK = 0.1
+"""Seconds before a request held back by the requests in flight asks again."""
+
 WAIT_REASONS = {
     "refill": "the shared pool is empty: waiting for it to refill",
     "reserve": "the pool is low: its top is kept for higher-priority calls",
     "priority": "a higher-priority class is waiting and goes first",
     "fair_share": "a tenant of the same class that used less recently goes first",
     "quota_spent": "Jira said the app's points quota is spent until the reset",
+    "in_flight": "what Jira said is left is held by requests in flight: their answers first",
 }
 """Why a request was told to wait, by the code a tenant's row and the budget view carry."""
 
@@ -238,6 +255,7 @@ def _delta(
 
 def _refill(policy: BudgetPolicy, pool: PoolRow, now: float) -> None:
     if now > pool.stamp:
+        pool.inflight *= math.exp(-(now - pool.stamp) / policy.inflight_tau)
         added = (now - pool.stamp) * policy.rate
         pool.tokens = min(policy.capacity, pool.tokens + added)
         pool.debt = max(0.0, pool.debt - added)  # lower classes repay it by waiting
@@ -303,6 +321,17 @@ def decide(
             reason = "quota_spent"
         else:
             reason = "refill" if available < min(points, policy.capacity) else "reserve"
+    elif (
+        pool.server_remaining is not None
+        and (pool.server_reset_at or 0.0) > now
+        and pool.server_remaining - pool.inflight - take < 0
+    ):
+        # Jira's last figure is from before the requests still in flight, which it will
+        # charge too (when answers are slow, pages granted near a window's end land after
+        # it): what is left after them would not pay for this one. Their answers renew
+        # the figure (a grant never answered fades from ``inflight``).
+        wait = IN_FLIGHT_RECHECK
+        reason = "in_flight"
     if any(p < priority and waiting(r) for (t, p), r in tenants.items()):
         wait = max(wait, 0.05)  # a higher class is waiting: it goes first
         reason = reason or "priority"
@@ -325,6 +354,8 @@ def decide(
     pool.tokens -= take
     pool.debt += points - take  # the rest of a large guess: the lower classes wait it out
     pool.granted += points
+    pool.unsettled += points
+    pool.inflight += points
     pool.requests += 1
     me.used += points
     me.granted += points
@@ -347,6 +378,8 @@ def settle(
     A lower class's answer that cost more than its grant is its ``debt``: its classes wait
     it out at the refill rate while interactive calls go on (Jira's word still caps all)."""
     _refill(policy, pool, now)
+    pool.unsettled = max(0.0, pool.unsettled - max(0.0, estimate))
+    pool.inflight = max(0.0, pool.inflight - max(0.0, estimate))
     if budget is None:
         return
     if budget.cost is not None:
@@ -392,6 +425,8 @@ class BudgetSnapshot:
     server_reset_in: float | None
     tenants: list[dict[str, Any]] = field(default_factory=list)
     debt: float = 0.0
+    unsettled: float = 0.0
+    inflight: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -437,6 +472,8 @@ def _snapshot(
         server_reset_in=reset_in,
         tenants=rows,
         debt=pool.debt,
+        unsettled=pool.unsettled,
+        inflight=pool.inflight,
     )
 
 
@@ -600,6 +637,8 @@ CREATE TABLE IF NOT EXISTS {schema}.jirakit_budget_tenant (
     PRIMARY KEY (app, tenant, priority)
 );
 ALTER TABLE {schema}.jirakit_budget_pool ADD COLUMN IF NOT EXISTS debt double precision NOT NULL DEFAULT 0;
+ALTER TABLE {schema}.jirakit_budget_pool ADD COLUMN IF NOT EXISTS unsettled double precision NOT NULL DEFAULT 0;
+ALTER TABLE {schema}.jirakit_budget_pool ADD COLUMN IF NOT EXISTS inflight double precision NOT NULL DEFAULT 0;
 ALTER TABLE {schema}.jirakit_budget_tenant ADD COLUMN IF NOT EXISTS waits bigint NOT NULL DEFAULT 0;
 ALTER TABLE {schema}.jirakit_budget_tenant ADD COLUMN IF NOT EXISTS reason text;
 CREATE TABLE IF NOT EXISTS {schema}.jirakit_budget_usage (
@@ -668,7 +707,7 @@ class PostgresGovernor(Governor):
         with self._lock, self._conn.transaction():
             cur = self._conn.execute(
                 f"SELECT tokens, stamp, granted, requests, server_remaining, server_reset_at, "
-                f"debt FROM {s}.jirakit_budget_pool WHERE app = %s FOR UPDATE",
+                f"debt, unsettled, inflight FROM {s}.jirakit_budget_pool WHERE app = %s FOR UPDATE",
                 (self.app,),
             )
             found = cur.fetchone()
@@ -685,8 +724,8 @@ class PostgresGovernor(Governor):
             yield pool, tenants
             self._conn.execute(
                 f"UPDATE {s}.jirakit_budget_pool SET tokens = %s, stamp = %s, granted = %s, "
-                "requests = %s, server_remaining = %s, server_reset_at = %s, debt = %s "
-                "WHERE app = %s",
+                "requests = %s, server_remaining = %s, server_reset_at = %s, debt = %s, "
+                "unsettled = %s, inflight = %s WHERE app = %s",
                 (
                     pool.tokens,
                     pool.stamp,
@@ -695,6 +734,8 @@ class PostgresGovernor(Governor):
                     pool.server_remaining,
                     pool.server_reset_at,
                     pool.debt,
+                    pool.unsettled,
+                    pool.inflight,
                     self.app,
                 ),
             )
@@ -779,8 +820,6 @@ class PostgresGovernor(Governor):
     def settle(
         self, tenant: str, priority: Priority, estimate: float, budget: PointsBudget | None
     ) -> None:
-        if budget is None:
-            return
         with self._rows() as (pool, tenants):
             row = tenants.get((tenant, int(priority)))
             settle(self.policy, pool, row, estimate, budget, self.clock(), priority)

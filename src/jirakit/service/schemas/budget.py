@@ -51,7 +51,7 @@ class BudgetPriorityPublic(BaseModel):
 class BudgetWaitingPublic(BaseModel):
     now: bool = Field(description="Whether a request of this tenant waits now")
     reason: str | None = Field(
-        default=None, description="refill, reserve, priority, fair_share or quota_spent"
+        default=None, description="refill, reserve, priority, fair_share, quota_spent or in_flight"
     )
     explanation: str | None = None
 
