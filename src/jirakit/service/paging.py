@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -25,6 +25,10 @@ T = TypeVar("T")
 NEXT_CURSOR = "X-Next-Cursor"
 TOTAL_COUNT = "X-Total-Count"
 MAX_LIMIT = 1000
+
+# The query parameters of a route answering one object (``GET /task/{id}`` and the like).
+FieldsQuery = Annotated[list[str] | None, Query(description="Fields to return")]
+RawQuery = Annotated[str | None, Query(max_length=4000)]
 
 
 def encode_cursor(data: dict[str, Any]) -> str:
@@ -51,6 +55,16 @@ def _bad(loc: str, msg: str) -> Problem:
     return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
+def fields_param(fields: list[str] | None) -> list[str] | None:
+    """``fields`` as given (repeated, or comma-separated) as a list of names; None: all."""
+    return [f.strip() for item in fields or [] for f in item.split(",") if f.strip()] or None
+
+
+def wants_raw(fields: list[str] | None) -> bool:
+    """Whether ``fields`` ask for Jira's own JSON too (``raw``)."""
+    return bool(fields and "raw" in fields)
+
+
 @dataclass
 class ListParams:
     limit: int
@@ -65,7 +79,12 @@ class ListParams:
 
     @property
     def want_raw(self) -> bool:
-        return bool(self.fields and "raw" in self.fields)
+        return wants_raw(self.fields)
+
+    @property
+    def start(self) -> int:
+        """Where the page starts: the cursor's offset, else ``offset``."""
+        return int((self.cursor or {}).get("o", self.offset))
 
 
 def list_params(
@@ -92,7 +111,6 @@ def list_params(
     direction = (order or "desc").lower()
     if direction not in ("asc", "desc"):
         raise _bad("query.order", "must be asc or desc")
-    wanted = [f.strip() for item in fields or [] for f in item.split(",") if f.strip()]
     extra = dict(parse_qsl(raw or "", keep_blank_values=False))
     unknown = sorted(set(extra) - {"jql", "expand"})
     if unknown:
@@ -111,7 +129,7 @@ def list_params(
         sort=sort,
         order=direction,
         query=query,
-        fields=wanted or None,
+        fields=fields_param(fields),
         raw=extra,
     )
 
@@ -130,6 +148,16 @@ async def window(items: AsyncIterator[T], offset: int, limit: int) -> tuple[list
             out.append(item)
         index += 1
     return out, False
+
+
+def page_of(items: Sequence[T], params: ListParams, response: Response) -> Sequence[T]:
+    """The page ``params`` ask for of a list held whole; a next cursor on ``response``
+    when more follow."""
+    offset = params.start
+    page = items[offset : offset + params.limit]
+    if offset + len(page) < len(items):
+        response.headers[NEXT_CURSOR] = encode_cursor({"o": offset + len(page)})
+    return page
 
 
 def json_response(content: Any, headers: dict[str, str] | None = None) -> Response:
