@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import Depends, Query, Response
 
-from jirakit.service.problems import Problem
+from jirakit.service.problems import Problem, invalid
 
 T = TypeVar("T")
 
@@ -49,10 +49,6 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
             errors=[{"loc": "query.cursor", "msg": "invalid cursor", "type": "value_error"}],
         )
     return data
-
-
-def _bad(loc: str, msg: str) -> Problem:
-    return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
 def fields_param(fields: list[str] | None) -> list[str] | None:
@@ -110,11 +106,11 @@ def list_params(
 ) -> ListParams:
     direction = (order or "desc").lower()
     if direction not in ("asc", "desc"):
-        raise _bad("query.order", "must be asc or desc")
+        raise invalid("query.order", "must be asc or desc")
     extra = dict(parse_qsl(raw or "", keep_blank_values=False))
     unknown = sorted(set(extra) - {"jql", "expand"})
     if unknown:
-        raise _bad("query.raw", f"supports jql and expand, not {', '.join(unknown)}")
+        raise invalid("query.raw", f"supports jql and expand, not {', '.join(unknown)}")
     return ListParams(
         limit=limit,
         offset=offset,

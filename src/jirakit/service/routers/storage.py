@@ -18,16 +18,12 @@ from pydantic import BaseModel
 from jirakit.service import mapping
 from jirakit.service.deps import Jira
 from jirakit.service.paging import FieldsQuery, Listing, RawQuery, fields_param, page_of, wants_raw
-from jirakit.service.problems import Problem
+from jirakit.service.problems import invalid
 from jirakit.service.schemas.storage import StorageFile
 
 router = APIRouter(prefix="/storage/{connection_id}", tags=["storage"])
 
 MAX_UPLOAD = 10 * 1024 * 1024
-
-
-def _bad(loc: str, msg: str) -> Problem:
-    return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
 def _file(
@@ -47,7 +43,7 @@ async def list_files(
     parent_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     if not parent_id:
-        raise _bad("query.parent_id", "Jira keeps files on tasks: give the task id as parent_id")
+        raise invalid("query.parent_id", "Jira keeps files on tasks: give the task id as parent_id")
     issue = await jira.call(lambda j: j.issues.get(parent_id, fields=["attachment"]))
     files = list(issue.fields.get("attachment") or [])
     page = page_of(files, params, response)
@@ -86,9 +82,9 @@ async def create_file(jira: Jira, request: Request, body: FileCreate) -> dict[st
     try:
         content = base64.b64decode(body.data, validate=True)
     except (binascii.Error, ValueError):
-        raise _bad("body.data", "must be base64") from None
+        raise invalid("body.data", "must be base64") from None
     if len(content) > MAX_UPLOAD:
-        raise _bad("body.data", f"files are limited to {MAX_UPLOAD} bytes here")
+        raise invalid("body.data", f"files are limited to {MAX_UPLOAD} bytes here")
     made = await jira.call(
         lambda j: j.attachments.add(body.parent_id, io.BytesIO(content), filename=body.name)
     )

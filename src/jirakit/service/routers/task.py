@@ -28,7 +28,7 @@ from jirakit.service.paging import (
     wants_raw,
     window,
 )
-from jirakit.service.problems import Problem
+from jirakit.service.problems import Problem, invalid
 from jirakit.service.schemas.task import (
     TaskChange,
     TaskComment,
@@ -83,10 +83,6 @@ async def field_names(jira: AsyncJira) -> Mapping[str, str]:
     return (await jira.fields.map()).names
 
 
-def _loc_problem(loc: str, msg: str) -> Problem:
-    return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
-
-
 def task_jql(
     params: ListParams,
     *,
@@ -104,7 +100,7 @@ def task_jql(
         clauses.append(J.assignee == user_id)
     if status:
         if status.upper() not in CATEGORY_IDS:
-            raise _loc_problem("query.status", "must be OPENED, IN_PROGRESS or COMPLETED")
+            raise invalid("query.status", "must be OPENED, IN_PROGRESS or COMPLETED")
         clauses.append(J.statusCategory == CATEGORY_IDS[status.upper()])
     if params.query:
         clauses.append(J.text.contains(params.query))
@@ -121,7 +117,7 @@ def task_jql(
         text = f"({text}) AND ({params.raw['jql']})"
     sort_key = SORTS.get(params.sort or "updated_at")
     if sort_key is None:
-        raise _loc_problem("query.sort", f"must be one of {', '.join(SORTS)}")
+        raise invalid("query.sort", f"must be one of {', '.join(SORTS)}")
     return f"{text} ORDER BY {sort_key} {params.order.upper()}, key {params.order.upper()}"
 
 
@@ -259,17 +255,17 @@ async def _metadata_fields(j: AsyncJira, body: TaskTaskCreate | TaskTaskUpdate) 
         if key:
             fid = key if key in names else by_slug.get(key) or by_slug.get(key.casefold())
         if fid is None:
-            raise _loc_problem(f"body.metadata.{index}", f"no Jira field matches {key!r}")
+            raise invalid(f"body.metadata.{index}", f"no Jira field matches {key!r}")
         out[fid] = item.value
     if "story_points" in set_:
         points = by_slug.get("story points") or by_slug.get("story point estimate")
         if points is None:
-            raise _loc_problem("body.story_points", "this Jira site has no story points field")
+            raise invalid("body.story_points", "this Jira site has no story points field")
         out[points] = body.story_points
     if "start_at" in set_:
         start = by_slug.get("start date")
         if start is None:
-            raise _loc_problem("body.start_at", "this Jira site has no Start date field")
+            raise invalid("body.start_at", "this Jira site has no Start date field")
         out[start] = body.start_at.date().isoformat() if body.start_at else None
     return out
 
@@ -290,7 +286,7 @@ async def _move(j: AsyncJira, key: str, target: str) -> None:
     available = ", ".join(
         f"{t.raw.get('name')} -> {(t.raw.get('to') or {}).get('name')}" for t in transitions
     )
-    raise _loc_problem(
+    raise invalid(
         "body.status",
         f"the Jira workflow has no transition from here to a {target} status"
         + (f" (available: {available})" if available else ""),
@@ -310,11 +306,9 @@ async def create_task(
     jira: Jira, body: TaskTaskCreate, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     if not body.project_id:
-        raise _loc_problem(
-            "body.project_id", "a task needs a project_id (a Jira project id or key)"
-        )
+        raise invalid("body.project_id", "a task needs a project_id (a Jira project id or key)")
     if not body.name:
-        raise _loc_problem("body.name", "a task needs a name")
+        raise invalid("body.name", "a task needs a name")
 
     async def run(j: AsyncJira) -> str:
         extra = await _metadata_fields(j, body)
@@ -454,7 +448,7 @@ async def list_comments(
 ) -> list[dict[str, Any]]:
     task = task_id or parent_id
     if not task:
-        raise _loc_problem("query.task_id", "Jira lists comments per task: give task_id")
+        raise invalid("query.task_id", "Jira lists comments per task: give task_id")
     offset = params.start
 
     async def run(j: AsyncJira) -> tuple[str, list[Any], bool]:
@@ -506,9 +500,9 @@ async def create_comment(
     jira: Jira, body: TaskCommentCreate, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     if not body.task_id:
-        raise _loc_problem("body.task_id", "a comment needs the task_id it belongs to")
+        raise invalid("body.task_id", "a comment needs the task_id it belongs to")
     if not body.text:
-        raise _loc_problem("body.text", "a comment needs text")
+        raise invalid("body.text", "a comment needs text")
     task_id = body.task_id
     comment = await jira.call(lambda j: j.comments.add(task_id, body.text))
     return await _comment(jira, task_id, str(comment.raw["id"]), fields_param(fields))
@@ -519,7 +513,7 @@ async def _update_comment(
 ) -> dict[str, Any]:
     task_id, comment_id = split_id(id, "comment")
     if not body.text:
-        raise _loc_problem("body.text", "give the comment's new text")
+        raise invalid("body.text", "give the comment's new text")
     await jira.call(lambda j: j.comments.update(task_id, comment_id, body.text))
     return await _comment(jira, task_id, comment_id, fields_param(fields))
 
@@ -568,7 +562,7 @@ async def list_changes(
     project_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     if not task_id:
-        raise _loc_problem("query.task_id", "Jira lists changes per task: give task_id")
+        raise invalid("query.task_id", "Jira lists changes per task: give task_id")
     issue_id, histories = await _histories(jira, task_id)
     histories.sort(key=lambda h: str(h.get("created") or ""), reverse=params.order == "desc")
     if params.updated_gte:
