@@ -10,32 +10,11 @@ import time
 from typing import Any
 
 import pytest
+from service_support import SlowReceiver
 from sqlalchemy import select, update
 
 from jirakit.service import outbox, publish
 from jirakit.service.models import Connection, Delivery, utcnow
-from jirakit.testing.webhooks import WebhookReceiver
-
-
-class SlowReceiver(WebhookReceiver):
-    """Answers each delivery after ``delay`` seconds; counts the POSTs in flight at once."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__()
-        self.delay = delay
-        self.answering = 0
-        self.most_at_once = 0
-
-    def _answer(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        with self._cond:
-            self.answering += 1
-            self.most_at_once = max(self.most_at_once, self.answering)
-        try:
-            time.sleep(self.delay)
-            return super()._answer(path, body, headers)
-        finally:
-            with self._cond:
-                self.answering -= 1
 
 
 def one_message(service: Any, url: str) -> str:
