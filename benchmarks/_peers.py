@@ -1,5 +1,6 @@
-"""Helpers for `benchmarks/sync_vs_peers.py`: peer virtualenvs, measured child processes,
-record counting for Airbyte and Singer output, and the pycontribs-`jira` script.
+"""Helpers for `benchmarks/sync_vs_peers.py` (and the slow peer tests): peer virtualenvs,
+measured child processes, counting the requests a served sandbox sees, record counting for
+Airbyte and Singer output, and the pycontribs-`jira` script.
 
 Run as a script, this module *is* the pycontribs-`jira` peer (the benchmark starts it in a
 child process so its time and memory are measured like the others')::
@@ -15,7 +16,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +163,51 @@ def tail(path: Path, lines: int = 3) -> str:
     except OSError:
         return ""
     return " | ".join(line.strip()[:200] for line in text[-lines:])
+
+
+# -- counting what reaches the sandbox ------------------------------------------------
+
+
+class CountingApp:
+    """Counts every request (method, endpoint template, status) before any other layer,
+    so rate-limited and faulted requests count too."""
+
+    def __init__(self, app: Any) -> None:
+        # imported here, not at the top: this module is also the pycontribs peer's
+        # script, whose start-up time and memory are measured
+        from jirakit.sandbox.limits import endpoint_template
+
+        self.app = app
+        self.template = endpoint_template
+        self.lock = threading.Lock()
+        self.counts: Counter[tuple[str, str, int]] = Counter()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = [0]
+
+        async def counted(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counted)
+        finally:
+            with self.lock:
+                self.counts[(scope["method"], self.template(scope["path"]), status[0])] += 1
+
+    def take(self) -> Counter[tuple[str, str, int]]:
+        """The counts so far, starting afresh."""
+        with self.lock:
+            taken, self.counts = self.counts, Counter()
+        return taken
+
+    def failures(self) -> dict[tuple[str, str, int], int]:
+        """The counts of answers 400 and over."""
+        return {k: n for k, n in self.counts.items() if k[2] >= 400}
 
 
 # -- counting what a peer captured ----------------------------------------------------

@@ -31,7 +31,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -44,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import (
     DEFAULT_CACHE,
     Captured,
+    CountingApp,
     PeerFailed,
     airbyte_catalog,
     count_airbyte,
@@ -56,7 +56,6 @@ from _peers import (
 )
 
 from jirakit.sandbox import Sandbox
-from jirakit.sandbox.limits import endpoint_template
 from jirakit.sandbox.serve import serve_in_thread
 from jirakit.sandbox.tls import make_self_signed
 
@@ -68,39 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 
-# -- the sandbox, and counting what reaches it -----------------------------------------
-
-
-class CountingApp:
-    """Counts every request (method, endpoint template, status) before any other layer,
-    so rate-limited and faulted requests count too."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.lock = threading.Lock()
-        self.counts: Counter[tuple[str, str, int]] = Counter()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = [0]
-
-        async def counted(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counted)
-        finally:
-            with self.lock:
-                self.counts[(scope["method"], endpoint_template(scope["path"]), status[0])] += 1
-
-    def take(self) -> Counter[tuple[str, str, int]]:
-        with self.lock:
-            taken, self.counts = self.counts, Counter()
-        return taken
+# -- the sandbox (`_peers.CountingApp` counts what reaches it) --------------------------
 
 
 def add_long_histories(sandbox: Sandbox, issues: int, edits: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from adf_support import para, t
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,17 +29,6 @@ def blocks(markdown: str) -> list[dict[str, Any]]:
     validate(adf)
     content: list[dict[str, Any]] = strip_ids(adf)["content"]
     return content
-
-
-def t(value: str, *marks: str | dict[str, Any]) -> dict[str, Any]:
-    node: dict[str, Any] = {"type": "text", "text": value}
-    if marks:
-        node["marks"] = [{"type": m} if isinstance(m, str) else m for m in marks]
-    return node
-
-
-def para(*content: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "paragraph", "content": list(content)}
 
 
 def assert_stable(markdown: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from adf_support import para, t
 
 from jirakit.adf import from_markdown, from_wiki, to_markdown, to_text, to_wiki, validate
 
@@ -22,17 +23,6 @@ def blocks(wiki: str) -> list[dict[str, Any]]:
     validate(doc)
     content: list[dict[str, Any]] = strip_ids(doc)["content"]
     return content
-
-
-def t(value: str, *marks: str | dict[str, Any]) -> dict[str, Any]:
-    node: dict[str, Any] = {"type": "text", "text": value}
-    if marks:
-        node["marks"] = [{"type": m} if isinstance(m, str) else m for m in marks]
-    return node
-
-
-def para(*content: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "paragraph", "content": list(content)}
 
 
 def assert_round_trip(wiki: str) -> None:

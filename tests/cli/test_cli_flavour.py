@@ -20,9 +20,8 @@ TOKEN = "flavour-token-SECRET"
 
 
 @pytest.fixture(autouse=True)
-def no_real_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("JIRAKIT_CONFIG", str(tmp_path / "config.toml"))
-    for name in ("JIRAKIT_PROFILE", "JIRAKIT_FLAVOUR", "JIRAKIT_PAT"):
+def no_flavour_from_outside(no_real_config, monkeypatch):
+    for name in ("JIRAKIT_FLAVOUR", "JIRAKIT_PAT"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from jirakit.cli import app
 from jirakit.sandbox import Sandbox
+from sync_process import sync_command
 
 TOKEN = "sync-cli-SECRET"
 
@@ -138,7 +139,6 @@ def test_sync_listen_keeps_the_warehouse_current_from_jiras_webhooks(tmp_path: P
     import re
     import signal
     import subprocess
-    import sys
     import time
 
     import httpx
@@ -154,20 +154,13 @@ def test_sync_listen_keeps_the_warehouse_current_from_jiras_webhooks(tmp_path: P
     }
     with sandbox.serve() as url:
         proc = subprocess.Popen(
-            [
-                *(
-                    sys.executable,
-                    "-m",
-                    "jirakit",
-                    "sync",
-                    "--url",
-                    url,
-                    "--dest",
-                    f"duckdb:///{db}",
-                ),
-                *("--pipelines-dir", str(tmp_path / "s"), "--listen", "--listen-port", "0"),
+            sync_command(
+                url,
+                db,
+                tmp_path / "s",
+                *("--listen", "--listen-port", "0"),
                 *("--store", f"sqlite:///{tmp_path / 'inbox.db'}"),
-            ],
+            ),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

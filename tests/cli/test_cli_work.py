@@ -20,10 +20,7 @@ from jirakit.sandbox import Sandbox
 TOKEN = "work-token-SECRET"
 
 
-@pytest.fixture(autouse=True)
-def no_real_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("JIRAKIT_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("JIRAKIT_PROFILE", raising=False)
+pytestmark = pytest.mark.usefixtures("no_real_config")
 
 
 @pytest.fixture(scope="module", params=["cloud", "datacenter"])

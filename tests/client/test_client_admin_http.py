@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -34,6 +35,22 @@ def _ajira(site: tuple[str, Sandbox]) -> AsyncJira:
 
 
 # -- attachments -------------------------------------------------------------------------
+
+
+@contextmanager
+def _files_opened() -> Iterator[list[io.BufferedReader]]:
+    """Every file `Path.open` opens meanwhile (still open or closed by now)."""
+    opened: list[io.BufferedReader] = []
+    real_open = Path.open
+
+    def spy_open(self: Path, *args: object, **kwargs: object) -> io.BufferedReader:
+        f = real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+        opened.append(f)
+        return f  # type: ignore[no-any-return]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Path, "open", spy_open)
+        yield opened
 
 
 def test_attachments_add_get_download_delete(site, tmp_path: Path):
@@ -77,16 +94,7 @@ def test_attachments_add_get_download_delete(site, tmp_path: Path):
 def test_a_failed_upload_closes_the_file_it_opened(site, tmp_path: Path):
     source = tmp_path / "x.txt"
     source.write_bytes(b"x")
-    opened: list[io.BufferedReader] = []
-    real_open = Path.open
-
-    def spy_open(self: Path, *args: object, **kwargs: object) -> io.BufferedReader:
-        f = real_open(self, *args, **kwargs)  # type: ignore[call-overload]
-        opened.append(f)
-        return f  # type: ignore[no-any-return]
-
-    with _jira(site) as jira, pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Path, "open", spy_open)
+    with _jira(site) as jira, _files_opened() as opened:
         with pytest.raises(NotFound):
             jira.attachments.add("ENG-999", source)
     assert len(opened) == 1 and opened[0].closed
@@ -95,19 +103,9 @@ def test_a_failed_upload_closes_the_file_it_opened(site, tmp_path: Path):
 async def test_a_failed_async_upload_closes_the_file_it_opened(site, tmp_path: Path):
     source = tmp_path / "y.txt"
     source.write_bytes(b"y")
-    opened: list[io.BufferedReader] = []
-    real_open = Path.open
-
-    def spy_open(self: Path, *args: object, **kwargs: object) -> io.BufferedReader:
-        f = real_open(self, *args, **kwargs)  # type: ignore[call-overload]
-        opened.append(f)
-        return f  # type: ignore[no-any-return]
-
     async with _ajira(site) as jira:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(Path, "open", spy_open)
-            with pytest.raises(NotFound):
-                await jira.attachments.add("ENG-999", source)
+        with _files_opened() as opened, pytest.raises(NotFound):
+            await jira.attachments.add("ENG-999", source)
     assert len(opened) == 1 and opened[0].closed
 
 

@@ -103,6 +103,17 @@ class Site:
             **options,  # type: ignore[arg-type]
         )
 
+    def spend_the_pool(self) -> None:
+        """Another process of the same app spends the shared pool (until a 429). Its
+        client is left open: closing it would close the shared transport."""
+        other = httpx.Client(
+            transport=self.transport,
+            base_url=self.grant.api_url,
+            headers={"Authorization": f"Bearer {self.grant.access_token}"},
+        )
+        while other.get("/rest/api/3/myself").status_code == 200:
+            pass
+
     def close(self) -> None:
         self.transport.close()
         self.sandbox.close()
@@ -141,14 +152,7 @@ def test_the_budget_is_visible_on_the_rate_limit_state(site):
 
 
 def test_a_quota_429_is_waited_out_once_then_nothing_is_sent_early(site):
-    # another process of the same app spends the shared pool
-    other = httpx.Client(
-        transport=site.transport,
-        base_url=site.grant.api_url,
-        headers={"Authorization": f"Bearer {site.grant.access_token}"},
-    )
-    while other.get("/rest/api/3/myself").status_code == 200:
-        pass
+    site.spend_the_pool()
     rejected = site.quota.rejected
     patient = RetryPolicy(max_retry_after=900, max_total_wait=900)
     with site.jira(rate_limit=RateLimitConfig(points_pacing=False), retry=patient) as jira:
@@ -160,13 +164,7 @@ def test_a_quota_429_is_waited_out_once_then_nothing_is_sent_early(site):
 
 
 def test_a_quota_spent_for_longer_than_the_retry_policy_waits_fails_without_hammering(site):
-    other = httpx.Client(
-        transport=site.transport,
-        base_url=site.grant.api_url,
-        headers={"Authorization": f"Bearer {site.grant.access_token}"},
-    )
-    while other.get("/rest/api/3/myself").status_code == 200:
-        pass
+    site.spend_the_pool()
     rejected = site.quota.rejected
     with site.jira(retry=RetryPolicy(max_retry_after=60)) as jira:
         with pytest.raises(RateLimited) as first:

@@ -16,28 +16,7 @@ import pytest
 from jirakit.jobs.queue import open_queue
 from jirakit.jobs.tasks import SyncTarget
 from jirakit.sandbox import Sandbox
-from sync_process import fingerprint
-
-
-def sync_cmd(url: str, work: Path, name: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "jirakit",
-        "sync",
-        "--url",
-        url,
-        "--email",
-        "admin@example.com",
-        "--token",
-        "sandbox-token",
-        "--dest",
-        f"duckdb:///{work / (name + '.duckdb')}",
-        "--pipelines-dir",
-        str(work / f"pipelines-{name}"),
-        "--streams",
-        "metadata,issues",
-    ]
+from sync_process import EMAIL, TOKEN, fingerprint, sync_command
 
 
 def start_worker(url: str, env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
@@ -81,7 +60,12 @@ def test_a_sync_killed_with_its_worker_is_finished_by_another(tmp_path: Path, pg
     sandbox = Sandbox(seed=5, issues=150)
     with sandbox.serve() as url:
         reference = subprocess.run(
-            sync_cmd(url, tmp_path, "reference"),
+            sync_command(
+                url,
+                tmp_path / "reference.duckdb",
+                tmp_path / "pipelines-reference",
+                *("--email", EMAIL, "--token", TOKEN, "--streams", "metadata,issues"),
+            ),
             env=env,
             capture_output=True,
             text=True,

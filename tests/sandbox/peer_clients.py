@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from jirakit.sandbox import Sandbox
-from jirakit.sandbox.limits import endpoint_template
 from jirakit.sandbox.serve import serve_in_thread
 from jirakit.sandbox.tls import make_self_signed
 
@@ -36,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _peers import (  # noqa: E402  (benchmarks/ is not a package)
+    CountingApp,
     airbyte_catalog,
     ensure_venv,
     install_ca_shim,
@@ -48,35 +47,6 @@ AIRBYTE_REQ = "airbyte-source-jira==4.0.0"
 TAP_REQ = "tap-jira==2.6.0"
 JIRAJS_REQ = "jira.js@6.2.0"
 EMAIL, TOKEN = "admin@example.com", "sandbox-token"
-
-
-class CountingApp:
-    """Counts every request (method, endpoint template, status)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.lock = threading.Lock()
-        self.counts: Counter[tuple[str, str, int]] = Counter()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = [0]
-
-        async def counted(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counted)
-        finally:
-            with self.lock:
-                self.counts[(scope["method"], endpoint_template(scope["path"]), status[0])] += 1
-
-    def failures(self) -> dict[tuple[str, str, int], int]:
-        return {k: n for k, n in self.counts.items() if k[2] >= 400}
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 from jirakit.sandbox import Sandbox
 from jirakit.service import load_settings
 from jirakit.service.state import ServiceState
+from jirakit.testing.webhooks import WebhookReceiver
 from needs import PG_DSN, require_postgres
 
 JIRA_TOKEN = "SEKRIT-jira-api-token-7f3a9c"
@@ -126,3 +128,24 @@ def serve_app(app: Any, port: int = 0) -> Any:
     from jirakit.service.server import serve_in_thread
 
     return serve_in_thread(app, port=port)
+
+
+class SlowReceiver(WebhookReceiver):
+    """Answers each delivery after ``delay`` seconds; counts the POSTs in flight at once."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.answering = 0
+        self.most_at_once = 0
+
+    def _answer(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        with self._cond:
+            self.answering += 1
+            self.most_at_once = max(self.most_at_once, self.answering)
+        try:
+            time.sleep(self.delay)
+            return super()._answer(path, body, headers)
+        finally:
+            with self._cond:
+                self.answering -= 1

@@ -10,32 +10,11 @@ import time
 from typing import Any
 
 import pytest
+from service_support import SlowReceiver
 from sqlalchemy import select, update
 
 from jirakit.service import outbox, publish
 from jirakit.service.models import Connection, Delivery, utcnow
-from jirakit.testing.webhooks import WebhookReceiver
-
-
-class SlowReceiver(WebhookReceiver):
-    """Answers each delivery after ``delay`` seconds; counts the POSTs in flight at once."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__()
-        self.delay = delay
-        self.answering = 0
-        self.most_at_once = 0
-
-    def _answer(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        with self._cond:
-            self.answering += 1
-            self.most_at_once = max(self.most_at_once, self.answering)
-        try:
-            time.sleep(self.delay)
-            return super()._answer(path, body, headers)
-        finally:
-            with self._cond:
-                self.answering -= 1
 
 
 def one_message(service: Any, url: str) -> str:
@@ -50,11 +29,19 @@ def one_message(service: Any, url: str) -> str:
     return msg_id
 
 
-def in_flight(app: SlowReceiver, timeout: float = 10.0) -> None:
+def first_attempt_in_flight(
+    service: Any, app: SlowReceiver, timeout: float = 10.0
+) -> tuple[str, threading.Thread]:
+    """A message to ``app``, and its first attempt, in a thread, once its POST is being
+    answered."""
+    msg_id = one_message(service, app.url)
+    first = threading.Thread(target=outbox.deliver_one, args=(service.state, msg_id))
+    first.start()
     deadline = time.monotonic() + timeout
     while not app.answering:
         assert time.monotonic() < deadline, "the first attempt never reached the receiver"
         time.sleep(0.01)
+    return msg_id, first
 
 
 def message(service: Any, msg_id: str) -> Delivery:
@@ -71,10 +58,7 @@ def test_a_second_attempt_waits_while_the_first_is_in_flight(make_service: Any):
     heartbeat) makes no second POST: the live lease holds the message."""
     service = make_service()
     with SlowReceiver(delay=1.5) as app:
-        msg_id = one_message(service, app.url)
-        first = threading.Thread(target=outbox.deliver_one, args=(service.state, msg_id))
-        first.start()
-        in_flight(app)
+        msg_id, first = first_attempt_in_flight(service, app)
         assert outbox.deliver_one(service.state, msg_id) is False
         first.join()
         assert app.most_at_once == 1
@@ -91,10 +75,7 @@ def test_the_lease_is_renewed_while_a_slow_post_runs(
     monkeypatch.setattr(outbox, "LEASE", 1.5)
     service = make_service()
     with SlowReceiver(delay=4.0) as app:
-        msg_id = one_message(service, app.url)
-        first = threading.Thread(target=outbox.deliver_one, args=(service.state, msg_id))
-        first.start()
-        in_flight(app)
+        msg_id, first = first_attempt_in_flight(service, app)
         time.sleep(2.5)  # past the first lease
         assert outbox.deliver_one(service.state, msg_id) is False
         assert outbox.deliver_due(service.state) == 0
@@ -108,10 +89,7 @@ def test_a_stale_attempt_does_not_overwrite_a_newer_one(make_service: Any):
     """An attempt that lost its message to a newer one records nothing when it ends."""
     service = make_service()
     with SlowReceiver(delay=1.0) as app:
-        msg_id = one_message(service, app.url)
-        first = threading.Thread(target=outbox.deliver_one, args=(service.state, msg_id))
-        first.start()
-        in_flight(app)
+        msg_id, first = first_attempt_in_flight(service, app)
         # A newer attempt owns the message now (as after the lease ran out).
         later = utcnow() + outbox.timedelta(seconds=60)
         with service.state.sessions() as session, session.begin():

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from psycopg.conninfo import make_conninfo
-from service_support import ENCRYPTION_KEY, Service, _pg_admin
+from service_support import ENCRYPTION_KEY, Service, SlowReceiver, _pg_admin
 from sqlalchemy import select, update
 
 from jirakit.jobs.queue import open_queue
@@ -35,25 +35,6 @@ from jirakit.service.models import Connection, Delivery, utcnow
 from jirakit.testing.webhooks import WebhookReceiver
 from needs import PG_DSN
 from needs import pg_url as as_url
-
-
-class SlowReceiver(WebhookReceiver):
-    """A subscriber that takes ``delay`` seconds to answer each delivery."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__()
-        self.delay = delay
-        self.answering = 0  # requests being answered now
-
-    def _answer(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        with self._cond:
-            self.answering += 1
-        try:
-            time.sleep(self.delay)
-            return super()._answer(path, body, headers)
-        finally:
-            with self._cond:
-                self.answering -= 1
 
 
 def wait(until: Any, timeout: float = 30.0, what: Any = "the work") -> None:

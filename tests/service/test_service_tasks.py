@@ -267,6 +267,18 @@ def test_changes_follow_the_changelog(api: httpx.Client, conn_id: str):
     first = changes.json()[0]
     assert api.get(f"/task/{conn_id}/change/{first['id']}").json() == first
     assert int(changes.headers["x-total-count"]) == len(changes.json())
+    # a page at a time, on the cursor, gives the same changes in the same order
+    query = {"task_id": task["id"], "order": "asc", "limit": 1}
+    paged, cursor = [], None
+    for _ in range(len(changes.json()) + 1):
+        page = api.get(
+            f"/task/{conn_id}/change", params={**query, **({"cursor": cursor} if cursor else {})}
+        )
+        paged += page.json()
+        cursor = page.headers.get("x-next-cursor")
+        if cursor is None:
+            break
+    assert paged == changes.json() and len(paged) >= 2
 
 
 @pytest.mark.parametrize("path", ["/task/{c}/task", "/task/{c}/project", "/task/{c}/task/1"])

@@ -135,6 +135,14 @@ def _post_deliveries(url: str, bodies: list[tuple[str, bytes]]) -> None:
             assert answer.status_code in (200, 202, 400), answer.text
 
 
+def _message(sub: Subscription, made: datetime, **fields: Any) -> Delivery:
+    """An outbox message of ``sub``'s (an empty body) made at ``made``; ``fields`` say how
+    its delivery went."""
+    return Delivery(
+        tenant_id=sub.tenant_id, webhook_id=sub.id, payload="{}", created_at=made, **fields
+    )
+
+
 def build_world(synced: Synced, sandbox_url: str, work: Path) -> World:
     dest_a = work / "acme.duckdb"
     shutil.copyfile(synced.db, dest_a)
@@ -276,15 +284,13 @@ def build_world(synced: Synced, sandbox_url: str, work: Path) -> World:
             made = now - timedelta(minutes=30)
             for n in range(delivered):
                 session.add(
-                    Delivery(
-                        tenant_id=tenants[who],
-                        webhook_id=sub.id,
+                    _message(
+                        sub,
+                        made,
                         event_type="task.updated",
-                        payload="{}",
                         status="delivered",
                         attempts=1,
                         last_status=200,
-                        created_at=made,
                         next_attempt_at=made,
                         delivered_at=made + timedelta(seconds=2 + n),
                     )
@@ -294,32 +300,28 @@ def build_world(synced: Synced, sandbox_url: str, work: Path) -> World:
                 msg_id = f"msg_{who}_{uuid.uuid4().hex[:12]}"
                 ids.append(msg_id)
                 session.add(
-                    Delivery(
+                    _message(
+                        sub,
+                        made,
                         id=msg_id,
-                        tenant_id=tenants[who],
-                        webhook_id=sub.id,
                         event_type="task.created",
-                        payload="{}",
                         status="failed",
                         attempts=8,
                         last_status=500,
                         last_error="the receiver answered 500",
-                        created_at=made,
                         next_attempt_at=made,
                     )
                 )
             for _ in range(retrying):
                 session.add(
-                    Delivery(
-                        tenant_id=tenants[who],
-                        webhook_id=sub.id,
+                    _message(
+                        sub,
+                        made,
                         event_type="task.updated",
-                        payload="{}",
                         status="pending",
                         attempts=2,
                         last_status=503,
                         last_error="the receiver answered 503",
-                        created_at=made,
                         next_attempt_at=now + timedelta(hours=1),
                     )
                 )

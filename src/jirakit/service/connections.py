@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from jirakit import AsyncJira, BasicAuth, BearerAuth, OAuth2Auth
@@ -430,19 +430,25 @@ def mark_needs_reauth(state: ServiceState, connection_id: str, reason: str) -> N
     )
 
 
+def tokens_due(state: ServiceState, now: datetime, limit: int) -> Select[str]:
+    """The ids of (at most ``limit``) healthy OAuth connections whose token expires within
+    the refresh leeway of ``now``: a query."""
+    horizon = now + timedelta(seconds=state.settings.refresh_leeway)
+    return (
+        select(Connection.id)
+        .where(
+            Connection.kind == "oauth2",
+            Connection.status == "healthy",
+            Connection.token_expires_at <= horizon,
+        )
+        .limit(limit)
+    )
+
+
 def refresh_expiring(state: ServiceState, *, limit: int = 50) -> int:
     """Background job: refresh OAuth connections about to expire. Returns how many."""
-    horizon = utcnow() + timedelta(seconds=state.settings.refresh_leeway)
     with state.sessions() as session:
-        ids = session.scalars(
-            select(Connection.id)
-            .where(
-                Connection.kind == "oauth2",
-                Connection.status == "healthy",
-                Connection.token_expires_at <= horizon,
-            )
-            .limit(limit)
-        ).all()
+        ids = session.scalars(tokens_due(state, utcnow(), limit)).all()
     done = 0
     for connection_id in ids:
         try:

@@ -157,6 +157,7 @@ def run_kind(name: str, defer: Callable[..., int | None], args: Mapping[str, Any
 def dispatch(state: ServiceState, defer: Callable[..., int | None], *, limit: int = 500) -> int:
     """Defer a job for every piece of work that is due; how many were deferred (work that
     already has a job waiting is not deferred twice: the queueing locks)."""
+    from jirakit.service.connections import tokens_due
     from jirakit.service.native import due_for_refresh
 
     now = utcnow()
@@ -188,16 +189,7 @@ def dispatch(state: ServiceState, defer: Callable[..., int | None], *, limit: in
             jobs.append(
                 ("webhooks.poll_virtual", {"subscription_id": sub_id, "connection_id": conn_id})
             )
-        horizon = now + timedelta(seconds=state.settings.refresh_leeway)
-        for conn_id in session.scalars(
-            select(Connection.id)
-            .where(
-                Connection.kind == "oauth2",
-                Connection.status == "healthy",
-                Connection.token_expires_at <= horizon,
-            )
-            .limit(limit)
-        ):
+        for conn_id in session.scalars(tokens_due(state, now, limit)):
             jobs.append(("service.refresh_token", {"connection_id": conn_id}))
     jobs.extend(("webhooks.refresh_dynamic", {"connection_id": c}) for c in due_for_refresh(state))
     from jirakit.service.inbound import inbox_pending

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -18,13 +18,17 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import Depends, Query, Response
 
-from jirakit.service.problems import Problem
+from jirakit.service.problems import Problem, invalid
 
 T = TypeVar("T")
 
 NEXT_CURSOR = "X-Next-Cursor"
 TOTAL_COUNT = "X-Total-Count"
 MAX_LIMIT = 1000
+
+# The query parameters of a route answering one object (``GET /task/{id}`` and the like).
+FieldsQuery = Annotated[list[str] | None, Query(description="Fields to return")]
+RawQuery = Annotated[str | None, Query(max_length=4000)]
 
 
 def encode_cursor(data: dict[str, Any]) -> str:
@@ -47,8 +51,14 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return data
 
 
-def _bad(loc: str, msg: str) -> Problem:
-    return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
+def fields_param(fields: list[str] | None) -> list[str] | None:
+    """``fields`` as given (repeated, or comma-separated) as a list of names; None: all."""
+    return [f.strip() for item in fields or [] for f in item.split(",") if f.strip()] or None
+
+
+def wants_raw(fields: list[str] | None) -> bool:
+    """Whether ``fields`` ask for Jira's own JSON too (``raw``)."""
+    return bool(fields and "raw" in fields)
 
 
 @dataclass
@@ -65,7 +75,12 @@ class ListParams:
 
     @property
     def want_raw(self) -> bool:
-        return bool(self.fields and "raw" in self.fields)
+        return wants_raw(self.fields)
+
+    @property
+    def start(self) -> int:
+        """Where the page starts: the cursor's offset, else ``offset``."""
+        return int((self.cursor or {}).get("o", self.offset))
 
 
 def list_params(
@@ -91,12 +106,11 @@ def list_params(
 ) -> ListParams:
     direction = (order or "desc").lower()
     if direction not in ("asc", "desc"):
-        raise _bad("query.order", "must be asc or desc")
-    wanted = [f.strip() for item in fields or [] for f in item.split(",") if f.strip()]
+        raise invalid("query.order", "must be asc or desc")
     extra = dict(parse_qsl(raw or "", keep_blank_values=False))
     unknown = sorted(set(extra) - {"jql", "expand"})
     if unknown:
-        raise _bad("query.raw", f"supports jql and expand, not {', '.join(unknown)}")
+        raise invalid("query.raw", f"supports jql and expand, not {', '.join(unknown)}")
     return ListParams(
         limit=limit,
         offset=offset,
@@ -111,7 +125,7 @@ def list_params(
         sort=sort,
         order=direction,
         query=query,
-        fields=wanted or None,
+        fields=fields_param(fields),
         raw=extra,
     )
 
@@ -130,6 +144,16 @@ async def window(items: AsyncIterator[T], offset: int, limit: int) -> tuple[list
             out.append(item)
         index += 1
     return out, False
+
+
+def page_of(items: Sequence[T], params: ListParams, response: Response) -> Sequence[T]:
+    """The page ``params`` ask for of a list held whole; a next cursor on ``response``
+    when more follow."""
+    offset = params.start
+    page = items[offset : offset + params.limit]
+    if offset + len(page) < len(items):
+        response.headers[NEXT_CURSOR] = encode_cursor({"o": offset + len(page)})
+    return page
 
 
 def json_response(content: Any, headers: dict[str, str] | None = None) -> Response:

@@ -98,6 +98,12 @@ def not_found(what: str, ident: str) -> Problem:
     return Problem(404, f"{what} {ident!r} does not exist")
 
 
+def invalid(loc: str, msg: str) -> Problem:
+    """A 422 about one input (``loc`` such as ``body.name`` or ``query.order``), its
+    ``errors`` shaped as FastAPI's own validation errors."""
+    return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
+
+
 def problem_response(
     status: int,
     detail: str,

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import jinja2
@@ -70,6 +70,7 @@ from jirakit.ui.service_charts import box_chart, budget_chart, budget_rate_chart
 __all__ = ["UiSettings", "create_app"]
 
 HERE = Path(__file__).parent
+P = TypeVar("P")  # a page's provider
 # A failed login waits this long before answering (a guessing script gets nowhere).
 LOGIN_DELAY = 0.5
 
@@ -490,14 +491,17 @@ class _Pages:
         }
 
     async def _form(
-        self, request: Request
-    ) -> tuple[Viewer | None, Session | None, Mapping[str, str], Response | None]:
-        """A POST's viewer, session and form, or the answer refusing it: 401 without a
-        viewer, 403 when a browser's form lacks this session's CSRF token (a script
-        sending its key as a Bearer credential has no ambient credential to abuse)."""
+        self, request: Request, provider: P | None
+    ) -> tuple[P, Viewer, Session | None, Mapping[str, str]] | Response:
+        """A POST's provider, viewer, session and form, or the answer refusing it: 404
+        when the page's ``provider`` is not given, 401 without a viewer, 403 when a
+        browser's form lacks this session's CSRF token (a script sending its key as a
+        Bearer credential has no ambient credential to abuse)."""
+        if provider is None:
+            raise HTTPException(404)
         viewer, session = self.viewer(request)
         if viewer is None:
-            return None, None, {}, self.denied(request)
+            return self.denied(request)
         form = await request.form()
         fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         # the same test the access's viewer() makes: a Bearer header with a credential
@@ -505,17 +509,12 @@ class _Pages:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         bearer = scheme.lower() == "bearer" and bool(credential.strip())
         if not bearer and not check_csrf(session, fields.get("csrf_token")):
-            return (
-                viewer,
-                session,
-                fields,
-                Response(
-                    "This form has expired (or came from elsewhere): reload the page.",
-                    status_code=403,
-                    media_type="text/plain",
-                ),
+            return Response(
+                "This form has expired (or came from elsewhere): reload the page.",
+                status_code=403,
+                media_type="text/plain",
             )
-        return viewer, session, fields, None
+        return provider, viewer, session, fields
 
     def _done(
         self, request: Request, session: Session | None, path: str, message: str, status: int = 303
@@ -529,13 +528,10 @@ class _Pages:
         return response
 
     async def sync_action(self, request: Request) -> Response:
-        control = self.providers.sync_control
-        if control is None:
-            raise HTTPException(404)
-        viewer, session, _, refused = await self._form(request)
-        if refused is not None:
-            return refused
-        assert viewer is not None
+        posted = await self._form(request, self.providers.sync_control)
+        if isinstance(posted, Response):
+            return posted
+        control, viewer, session, _ = posted
         connection = str(request.path_params["connection"])
         action = str(request.path_params["action"])
         back = "/syncs?" + urlencode({"connection": connection})
@@ -579,13 +575,10 @@ class _Pages:
         return self._done(request, session, back, message)
 
     async def reauthorize(self, request: Request) -> Response:
-        provider = self.providers.connections
-        if provider is None:
-            raise HTTPException(404)
-        viewer, session, _, refused = await self._form(request)
-        if refused is not None:
-            return refused
-        assert viewer is not None
+        posted = await self._form(request, self.providers.connections)
+        if isinstance(posted, Response):
+            return posted
+        provider, viewer, session, _ = posted
         connection = str(request.path_params["connection"])
         try:
             url = await run_in_threadpool(provider.reauthorize, viewer, connection)
@@ -646,13 +639,10 @@ class _Pages:
         )
 
     async def webhook_replay(self, request: Request) -> Response:
-        provider = self.providers.webhooks
-        if provider is None:
-            raise HTTPException(404)
-        viewer, session, form, refused = await self._form(request)
-        if refused is not None:
-            return refused
-        assert viewer is not None
+        posted = await self._form(request, self.providers.webhooks)
+        if isinstance(posted, Response):
+            return posted
+        provider, viewer, session, form = posted
         connection = form.get("connection", "")
         back = "/webhooks?" + urlencode({"connection": connection})
         try:
@@ -676,13 +666,10 @@ class _Pages:
         )
 
     async def webhook_retry(self, request: Request) -> Response:
-        provider = self.providers.webhooks
-        if provider is None:
-            raise HTTPException(404)
-        viewer, session, form, refused = await self._form(request)
-        if refused is not None:
-            return refused
-        assert viewer is not None
+        posted = await self._form(request, self.providers.webhooks)
+        if isinstance(posted, Response):
+            return posted
+        provider, viewer, session, form = posted
         message_id = form.get("message") or None
         back = "/webhooks"
         if form.get("connection"):

@@ -3,7 +3,7 @@ a Vega-Lite spec and a table of the same numbers, like project health's (see `ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
 
@@ -62,31 +62,44 @@ def box_chart(
     )
 
 
-def budget_chart(snapshot: BudgetSnapshot) -> Chart:
-    """Points granted over time: yours and the other tenants' together."""
-    series = list(snapshot.used)
+def _sampled_lines(
+    key: str,
+    title: str,
+    caption: str,
+    samples: Mapping[str, Sequence[tuple[datetime, float]]],
+    *,
+    y_title: str,
+    colours: Sequence[str],
+    too_few: str,
+    precision: int | None = None,
+    dashes: Sequence[Sequence[int]] = (),
+) -> Chart:
+    """One line per series (``samples``: name -> (when, value)) over the time of day in
+    UTC, a point at each sample; ``precision`` rounds the plotted values (not the
+    table's), ``dashes`` are the series' stroke dashes. Drawn from two sample times on
+    (``too_few`` says so before)."""
+    series = list(samples)
     data = [
-        {"day": at.isoformat(), "series": name, "value": points}
+        {
+            "day": at.isoformat(),
+            "series": name,
+            "value": v if precision is None else round(v, precision),
+        }
         for name in series
-        for at, points in snapshot.used[name]
+        for at, v in samples[name]
     ]
-    times = sorted({at for name in series for at, _ in snapshot.used[name]})
-    by = {name: dict(snapshot.used[name]) for name in series}
+    times = sorted({at for name in series for at, _ in samples[name]})
+    by = {name: dict(samples[name]) for name in series}
     rows = tuple(
         (at.strftime("%H:%M:%S"), *(f"{by[name].get(at, 0):,.1f}" for name in series))
         for at in times
-    )
-    caption = (
-        f"Points granted from the shared pool ({snapshot.pool_points_per_hour:,} points an "
-        "hour for every tenant together), in all, to you and to all other tenants "
-        "together; sampled every few seconds from the first look at this page on."
     )
     spec = line_chart(
         caption,
         data,
         series=series,
-        y_title="points granted, in all",
-        colours=[PALETTE[0], PALETTE[1]],
+        y_title=y_title,
+        colours=list(colours),
         x_title="time (UTC)",
     )
     # Times of day in UTC: a UTC time unit (an axis ``format`` would be ignored here,
@@ -100,17 +113,40 @@ def budget_chart(snapshot: BudgetSnapshot) -> Chart:
         "timeUnit": "utchoursminutesseconds",
         "title": "time (UTC)",
     }
+    if dashes:
+        spec["encoding"]["strokeDash"] = {
+            "field": "series",
+            "type": "nominal",
+            "scale": {"domain": series, "range": [list(d) for d in dashes]},
+            "legend": None,
+        }
     spec["mark"]["point"] = True
     return Chart(
-        key="budget_used",
-        title="Points used",
+        key=key,
+        title=title,
         caption=caption,
         spec=spec,
         table=TableData(("time (UTC)", *series), (False, *(True for _ in series)), rows),
         series=tuple(series),
-        empty=None
-        if len(times) >= 2
-        else "One sample so far: the chart draws from the next one (in a few seconds).",
+        empty=None if len(times) >= 2 else too_few,
+    )
+
+
+def budget_chart(snapshot: BudgetSnapshot) -> Chart:
+    """Points granted over time: yours and the other tenants' together."""
+    caption = (
+        f"Points granted from the shared pool ({snapshot.pool_points_per_hour:,} points an "
+        "hour for every tenant together), in all, to you and to all other tenants "
+        "together; sampled every few seconds from the first look at this page on."
+    )
+    return _sampled_lines(
+        "budget_used",
+        "Points used",
+        caption,
+        snapshot.used,
+        y_title="points granted, in all",
+        colours=[PALETTE[0], PALETTE[1]],
+        too_few="One sample so far: the chart draws from the next one (in a few seconds).",
     )
 
 
@@ -126,56 +162,21 @@ def budget_rate_chart(snapshot: BudgetSnapshot) -> Chart:
             seconds = (t1 - t0).total_seconds()
             if seconds > 0:
                 rates[name].append((t1, max(0.0, v1 - v0) / seconds * 60))
-    series = [*names, "pool"]
     times = sorted({at for name in names for at, _ in rates[name]})
     rates["pool"] = [(at, pool) for at in times]
-    data = [
-        {"day": at.isoformat(), "series": name, "value": round(value, 3)}
-        for name in series
-        for at, value in rates[name]
-    ]
-    by = {name: dict(rates[name]) for name in series}
-    rows = tuple(
-        (at.strftime("%H:%M:%S"), *(f"{by[name].get(at, 0):,.1f}" for name in series))
-        for at in times
-    )
     caption = (
         "Points granted per minute between samples, to you and to all other tenants "
         f"together, against the pool: {pool:,.0f} points a minute for every tenant "
         "together (Jira's points an hour, spread evenly)."
     )
-    spec = line_chart(
+    return _sampled_lines(
+        "budget_rate",
+        "Points a minute, against the pool",
         caption,
-        data,
-        series=series,
+        rates,
         y_title="points a minute",
         colours=[PALETTE[0], PALETTE[1], PALETTE[7]],
-        x_title="time (UTC)",
-    )
-    x = spec["encoding"]["x"]
-    x.pop("scale", None)
-    x["timeUnit"] = "utchoursminutesseconds"
-    spec["encoding"]["tooltip"][0] = {
-        "field": "day",
-        "type": "temporal",
-        "timeUnit": "utchoursminutesseconds",
-        "title": "time (UTC)",
-    }
-    spec["encoding"]["strokeDash"] = {
-        "field": "series",
-        "type": "nominal",
-        "scale": {"domain": series, "range": [[1, 0], [1, 0], [6, 4]]},
-        "legend": None,
-    }
-    spec["mark"]["point"] = True
-    return Chart(
-        key="budget_rate",
-        title="Points a minute, against the pool",
-        caption=caption,
-        spec=spec,
-        table=TableData(("time (UTC)", *series), (False, *(True for _ in series)), rows),
-        series=tuple(series),
-        empty=None
-        if len(times) >= 2
-        else "Too few samples so far: the chart draws from the third (in a few seconds).",
+        too_few="Too few samples so far: the chart draws from the third (in a few seconds).",
+        precision=3,
+        dashes=[[1, 0], [1, 0], [6, 4]],
     )

@@ -27,7 +27,7 @@ from jirakit.service import connections as conns
 from jirakit.service.deps import Db, State, TenantId, forget_snapshot, owned
 from jirakit.service.models import Connection, OAuthState, PendingGrant, utcnow
 from jirakit.service.paging import Listing
-from jirakit.service.problems import Problem
+from jirakit.service.problems import Problem, invalid
 from jirakit.service.schemas.unified import (
     PERMISSIONS,
     TASK_CATEGORIES,
@@ -69,10 +69,6 @@ def public(conn: Connection) -> dict[str, Any]:
         "last_error": conn.last_error,
         "last_activity_at": conn.last_activity_at,
     }
-
-
-def _bad(loc: str, msg: str) -> Problem:
-    return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
 @router.get(
@@ -157,10 +153,10 @@ async def create_connection(
     state: State, tenant_id: TenantId, body: ConnectionCreate
 ) -> dict[str, Any]:
     if body.integration_type.lower() != "jira":
-        raise _bad("body.integration_type", 'this service connects Jira only: use "jira"')
+        raise invalid("body.integration_type", 'this service connects Jira only: use "jira"')
     auth = body.auth
     if auth is None:
-        raise _bad("body.auth", "give the credentials: {token, emails, api_url} or OAuth tokens")
+        raise invalid("body.auth", "give the credentials: {token, emails, api_url} or OAuth tokens")
     kind = body.kind or (
         "oauth2" if auth.access_token or auth.refresh_token
         else "api_token" if auth.emails else "pat"
@@ -189,19 +185,19 @@ async def create_connection(
             )  # fmt: skip
         else:
             if not site:
-                raise _bad(
+                raise invalid(
                     "body.auth.api_url", "give the Jira site URL (https://acme.atlassian.net)"
                 )
             if not secret:
-                raise _bad("body.auth.token", "give the API token (Cloud) or PAT (Data Center)")
+                raise invalid("body.auth.token", "give the API token (Cloud) or PAT (Data Center)")
             if kind == "api_token" and not email:
-                raise _bad("body.auth.emails", "a Cloud API token needs the account's email")
+                raise invalid("body.auth.emails", "a Cloud API token needs the account's email")
             conn = conns.build_connection(
                 state, tenant_id, kind, site=site, email=email, token=secret, **common
             )
             await conns.verify(state, conn)
     except ConfigurationError as exc:
-        raise _bad("body.auth", str(exc)) from None
+        raise invalid("body.auth", str(exc)) from None
     conn.extra = dict(conn.extra) | {"categories": body.categories, "permissions": body.permissions}
     with state.sessions() as session, session.begin():
         session.add(conn)
@@ -238,7 +234,9 @@ def _update(db: Any, tenant_id: str, id: str, body: ConnectionUpdate) -> dict[st
     if "environment" in set_ and body.environment:
         conn.environment = body.environment
     if "auth" in set_ and body.auth is not None:
-        raise _bad("body.auth", "credentials cannot be changed in place: create a new connection")
+        raise invalid(
+            "body.auth", "credentials cannot be changed in place: create a new connection"
+        )
     conn.updated_at = utcnow()
     db.commit()
     return public(conn)
@@ -283,7 +281,7 @@ def oauth_start(
             "and JIRAKIT_OAUTH_REDIRECT_URI",
         )
     if success_redirect and not success_redirect.startswith(("https://", "http://")):
-        raise _bad("query.success_redirect", "must be an http(s) URL")
+        raise invalid("query.success_redirect", "must be an http(s) URL")
     wanted = [
         w for item in scopes or [] for w in item.replace(",", " ").split()
     ] or s.oauth_scopes.split()
@@ -336,7 +334,7 @@ async def oauth_callback(
     """Where Atlassian sends the customer back: exchange the code, read the grant's sites,
     store the connection (or ask which site, when there are several)."""
     if not state_:
-        raise _bad("query.state", "missing state")
+        raise invalid("query.state", "missing state")
     with state.sessions() as session, session.begin():
         pending = session.get(OAuthState, state_)
         if pending is not None:
@@ -348,7 +346,7 @@ async def oauth_callback(
             400, f"Atlassian refused the authorization: {error} {error_description or ''}".strip()
         )
     if not code:
-        raise _bad("query.code", "missing code")
+        raise invalid("query.code", "missing code")
     s = state.settings
     try:
         auth = await OAuth2Auth.afrom_code(
@@ -437,7 +435,7 @@ def oauth_select(state: State, tenant_id: TenantId, body: SiteChoice) -> dict[st
         chosen = _pick(grant.sites, body.site)
         if chosen is None:
             names = ", ".join(str(x.get("url")) for x in grant.sites)
-            raise _bad("body.site", f"not one of the granted sites: {names}")
+            raise invalid("body.site", f"not one of the granted sites: {names}")
         token = state.vault.decrypt(grant.credentials)
         xref = grant.external_xref
         session.delete(grant)

@@ -10,18 +10,21 @@ from pydantic import BaseModel
 from jirakit.client import AsyncJira
 from jirakit.service import mapping
 from jirakit.service.deps import Jira
-from jirakit.service.paging import NEXT_CURSOR, Listing, encode_cursor, window
+from jirakit.service.paging import (
+    NEXT_CURSOR,
+    FieldsQuery,
+    Listing,
+    RawQuery,
+    encode_cursor,
+    fields_param,
+    page_of,
+    wants_raw,
+    window,
+)
 from jirakit.service.problems import Problem
 from jirakit.service.schemas.hris import HrisEmployee, HrisGroup
 
 router = APIRouter(prefix="/hris/{connection_id}", tags=["hris"])
-
-FieldsQuery = Annotated[list[str] | None, Query(description="Fields to return")]
-RawQuery = Annotated[str | None, Query(max_length=4000)]
-
-
-def _fields(fields: list[str] | None) -> list[str] | None:
-    return [f.strip() for item in fields or [] for f in item.split(",") if f.strip()] or None
 
 
 async def _aiter(items: list[Any]) -> Any:
@@ -37,7 +40,7 @@ async def list_employees(
     group_id: Annotated[str | None, Query(max_length=200)] = None,
     company_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
-    offset = int((params.cursor or {}).get("o", params.offset))
+    offset = params.start
 
     async def run(j: AsyncJira) -> tuple[list[Any], bool]:
         if group_id:
@@ -64,8 +67,8 @@ async def get_employee(
     jira: Jira, id: str, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     user = await jira.call(lambda j: j.users.get(id))
-    wanted = _fields(fields)
-    out = mapping.employee_from_user(user.raw, raw=bool(wanted and "raw" in wanted))
+    wanted = fields_param(fields)
+    out = mapping.employee_from_user(user.raw, raw=wants_raw(wanted))
     return mapping.pick_fields(out, wanted)
 
 
@@ -84,11 +87,8 @@ async def list_groups(
     type: Annotated[str | None, Query(max_length=50)] = None,
     company_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
-    offset = int((params.cursor or {}).get("o", params.offset))
     found = await jira.call(lambda j: j.groups.find(params.query or "", limit=1000))
-    page = found[offset : offset + params.limit]
-    if offset + len(page) < len(found):
-        response.headers[NEXT_CURSOR] = encode_cursor({"o": offset + len(page)})
+    page = page_of(found, params, response)
     return [
         mapping.pick_fields(mapping.group_from_jira(g, raw=params.want_raw), params.fields)
         for g in page
@@ -104,8 +104,8 @@ async def get_group(
         return group, await j.groups.members(str(group["name"])).aall()
 
     group, members = await jira.call(run)
-    wanted = _fields(fields)
-    out = mapping.group_from_jira(group, raw=bool(wanted and "raw" in wanted))
+    wanted = fields_param(fields)
+    out = mapping.group_from_jira(group, raw=wants_raw(wanted))
     out["user_ids"] = [uid for m in members if (uid := mapping.user_id(m.raw))]
     return mapping.pick_fields(out, wanted)
 

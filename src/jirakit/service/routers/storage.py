@@ -17,19 +17,13 @@ from pydantic import BaseModel
 
 from jirakit.service import mapping
 from jirakit.service.deps import Jira
-from jirakit.service.paging import NEXT_CURSOR, Listing, encode_cursor
-from jirakit.service.problems import Problem
+from jirakit.service.paging import FieldsQuery, Listing, RawQuery, fields_param, page_of, wants_raw
+from jirakit.service.problems import invalid
 from jirakit.service.schemas.storage import StorageFile
 
 router = APIRouter(prefix="/storage/{connection_id}", tags=["storage"])
 
-FieldsQuery = Annotated[list[str] | None, Query(description="Fields to return")]
-RawQuery = Annotated[str | None, Query(max_length=4000)]
 MAX_UPLOAD = 10 * 1024 * 1024
-
-
-def _bad(loc: str, msg: str) -> Problem:
-    return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
 def _file(
@@ -49,13 +43,10 @@ async def list_files(
     parent_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     if not parent_id:
-        raise _bad("query.parent_id", "Jira keeps files on tasks: give the task id as parent_id")
+        raise invalid("query.parent_id", "Jira keeps files on tasks: give the task id as parent_id")
     issue = await jira.call(lambda j: j.issues.get(parent_id, fields=["attachment"]))
     files = list(issue.fields.get("attachment") or [])
-    offset = int((params.cursor or {}).get("o", params.offset))
-    page = files[offset : offset + params.limit]
-    if offset + len(page) < len(files):
-        response.headers[NEXT_CURSOR] = encode_cursor({"o": offset + len(page)})
+    page = page_of(files, params, response)
     return [
         mapping.pick_fields(_file(request, jira.id, a, issue.id, params.want_raw), params.fields)
         for a in page
@@ -67,10 +58,8 @@ async def get_file(
     jira: Jira, request: Request, id: str, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     att = await jira.call(lambda j: j.attachments.get(id))
-    wanted = [f.strip() for item in fields or [] for f in item.split(",") if f.strip()] or None
-    return mapping.pick_fields(
-        _file(request, jira.id, att, None, bool(wanted and "raw" in wanted)), wanted
-    )
+    wanted = fields_param(fields)
+    return mapping.pick_fields(_file(request, jira.id, att, None, wants_raw(wanted)), wanted)
 
 
 @router.get("/file/{id}/download", name="download_file", response_class=Response)
@@ -93,9 +82,9 @@ async def create_file(jira: Jira, request: Request, body: FileCreate) -> dict[st
     try:
         content = base64.b64decode(body.data, validate=True)
     except (binascii.Error, ValueError):
-        raise _bad("body.data", "must be base64") from None
+        raise invalid("body.data", "must be base64") from None
     if len(content) > MAX_UPLOAD:
-        raise _bad("body.data", f"files are limited to {MAX_UPLOAD} bytes here")
+        raise invalid("body.data", f"files are limited to {MAX_UPLOAD} bytes here")
     made = await jira.call(
         lambda j: j.attachments.add(body.parent_id, io.BytesIO(content), filename=body.name)
     )

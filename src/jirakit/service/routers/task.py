@@ -17,13 +17,18 @@ from jirakit.service.deps import Jira
 from jirakit.service.paging import (
     NEXT_CURSOR,
     TOTAL_COUNT,
+    FieldsQuery,
     Listing,
     ListParams,
+    RawQuery,
     encode_cursor,
+    fields_param,
     json_response,
+    page_of,
+    wants_raw,
     window,
 )
-from jirakit.service.problems import Problem
+from jirakit.service.problems import Problem, invalid
 from jirakit.service.schemas.task import (
     TaskChange,
     TaskComment,
@@ -78,10 +83,6 @@ async def field_names(jira: AsyncJira) -> Mapping[str, str]:
     return (await jira.fields.map()).names
 
 
-def _loc_problem(loc: str, msg: str) -> Problem:
-    return Problem(422, f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
-
-
 def task_jql(
     params: ListParams,
     *,
@@ -99,7 +100,7 @@ def task_jql(
         clauses.append(J.assignee == user_id)
     if status:
         if status.upper() not in CATEGORY_IDS:
-            raise _loc_problem("query.status", "must be OPENED, IN_PROGRESS or COMPLETED")
+            raise invalid("query.status", "must be OPENED, IN_PROGRESS or COMPLETED")
         clauses.append(J.statusCategory == CATEGORY_IDS[status.upper()])
     if params.query:
         clauses.append(J.text.contains(params.query))
@@ -116,7 +117,7 @@ def task_jql(
         text = f"({text}) AND ({params.raw['jql']})"
     sort_key = SORTS.get(params.sort or "updated_at")
     if sort_key is None:
-        raise _loc_problem("query.sort", f"must be one of {', '.join(SORTS)}")
+        raise invalid("query.sort", f"must be one of {', '.join(SORTS)}")
     return f"{text} ORDER BY {sort_key} {params.order.upper()}, key {params.order.upper()}"
 
 
@@ -225,26 +226,16 @@ async def _get_task(jira: Jira, task_id: str, fields: list[str] | None) -> dict[
         return await j.issues.get(task_id, fields=jfields), {}
 
     issue, names = await jira.call(run)
-    want_raw = bool(fields and "raw" in fields)
     return mapping.pick_fields(
-        mapping.task_from_issue(issue.raw, jira.site, names, raw=want_raw), fields
+        mapping.task_from_issue(issue.raw, jira.site, names, raw=wants_raw(fields)), fields
     )
-
-
-def _fields_param(fields: list[str] | None) -> list[str] | None:
-    out = [f.strip() for item in fields or [] for f in item.split(",") if f.strip()]
-    return out or None
-
-
-FieldsQuery = Annotated[list[str] | None, Query(description="Fields to return")]
-RawQuery = Annotated[str | None, Query(max_length=4000)]
 
 
 @router.get("/task/{id}", response_model=TaskTask, response_model_exclude_none=True)
 async def get_task(
     jira: Jira, id: str, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> Response:
-    return json_response(await _get_task(jira, id, _fields_param(fields)))
+    return json_response(await _get_task(jira, id, fields_param(fields)))
 
 
 async def _metadata_fields(j: AsyncJira, body: TaskTaskCreate | TaskTaskUpdate) -> dict[str, Any]:
@@ -264,17 +255,17 @@ async def _metadata_fields(j: AsyncJira, body: TaskTaskCreate | TaskTaskUpdate) 
         if key:
             fid = key if key in names else by_slug.get(key) or by_slug.get(key.casefold())
         if fid is None:
-            raise _loc_problem(f"body.metadata.{index}", f"no Jira field matches {key!r}")
+            raise invalid(f"body.metadata.{index}", f"no Jira field matches {key!r}")
         out[fid] = item.value
     if "story_points" in set_:
         points = by_slug.get("story points") or by_slug.get("story point estimate")
         if points is None:
-            raise _loc_problem("body.story_points", "this Jira site has no story points field")
+            raise invalid("body.story_points", "this Jira site has no story points field")
         out[points] = body.story_points
     if "start_at" in set_:
         start = by_slug.get("start date")
         if start is None:
-            raise _loc_problem("body.start_at", "this Jira site has no Start date field")
+            raise invalid("body.start_at", "this Jira site has no Start date field")
         out[start] = body.start_at.date().isoformat() if body.start_at else None
     return out
 
@@ -295,7 +286,7 @@ async def _move(j: AsyncJira, key: str, target: str) -> None:
     available = ", ".join(
         f"{t.raw.get('name')} -> {(t.raw.get('to') or {}).get('name')}" for t in transitions
     )
-    raise _loc_problem(
+    raise invalid(
         "body.status",
         f"the Jira workflow has no transition from here to a {target} status"
         + (f" (available: {available})" if available else ""),
@@ -315,11 +306,9 @@ async def create_task(
     jira: Jira, body: TaskTaskCreate, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     if not body.project_id:
-        raise _loc_problem(
-            "body.project_id", "a task needs a project_id (a Jira project id or key)"
-        )
+        raise invalid("body.project_id", "a task needs a project_id (a Jira project id or key)")
     if not body.name:
-        raise _loc_problem("body.name", "a task needs a name")
+        raise invalid("body.name", "a task needs a name")
 
     async def run(j: AsyncJira) -> str:
         extra = await _metadata_fields(j, body)
@@ -342,7 +331,7 @@ async def create_task(
         return created.id
 
     task_id = await jira.call(run)
-    return await _get_task(jira, task_id, _fields_param(fields))
+    return await _get_task(jira, task_id, fields_param(fields))
 
 
 async def _update(jira: Jira, task_id: str, body: TaskTaskUpdate) -> None:
@@ -379,7 +368,7 @@ async def update_task(
     jira: Jira, id: str, body: TaskTaskUpdate, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     await _update(jira, id, body)
-    return await _get_task(jira, id, _fields_param(fields))
+    return await _get_task(jira, id, fields_param(fields))
 
 
 @router.patch("/task/{id}", response_model=TaskTask, response_model_exclude_none=True)
@@ -387,7 +376,7 @@ async def patch_task(
     jira: Jira, id: str, body: TaskTaskUpdate, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     await _update(jira, id, body)
-    return await _get_task(jira, id, _fields_param(fields))
+    return await _get_task(jira, id, fields_param(fields))
 
 
 @router.delete("/task/{id}", status_code=200, response_class=Response)
@@ -408,7 +397,7 @@ async def list_projects(
     parent_id: Annotated[str | None, Query(max_length=100)] = None,
     user_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
-    offset = int((params.cursor or {}).get("o", params.offset))
+    offset = params.start
 
     async def run(j: AsyncJira) -> tuple[list[Any], bool]:
         return await window(aiter(j.projects.list(query=params.query)), offset, params.limit)
@@ -427,8 +416,8 @@ async def get_project(
     jira: Jira, id: str, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     project = await jira.call(lambda j: j.projects.get(id))
-    wanted = _fields_param(fields)
-    out = mapping.project_from_jira(project.raw, raw=bool(wanted and "raw" in wanted))
+    wanted = fields_param(fields)
+    out = mapping.project_from_jira(project.raw, raw=wants_raw(wanted))
     return mapping.pick_fields(out, wanted)
 
 
@@ -442,6 +431,13 @@ def split_id(ident: str, what: str) -> tuple[str, str]:
     return task_id, own
 
 
+def _under_task(item: dict[str, Any], issue_id: str, fields: list[str] | None) -> dict[str, Any]:
+    """A comment or a change as answered: its id made "{task id}:{own id}", and only the
+    ``fields`` asked for."""
+    item["id"] = f"{issue_id}:{item['id']}"
+    return mapping.pick_fields(item, fields)
+
+
 @router.get("/comment", response_model=list[TaskComment], response_model_exclude_none=True)
 async def list_comments(
     jira: Jira,
@@ -452,8 +448,8 @@ async def list_comments(
 ) -> list[dict[str, Any]]:
     task = task_id or parent_id
     if not task:
-        raise _loc_problem("query.task_id", "Jira lists comments per task: give task_id")
-    offset = int((params.cursor or {}).get("o", params.offset))
+        raise invalid("query.task_id", "Jira lists comments per task: give task_id")
+    offset = params.start
 
     async def run(j: AsyncJira) -> tuple[str, list[Any], bool]:
         issue = await j.issues.get(task, fields=["summary"])
@@ -469,14 +465,13 @@ async def list_comments(
     out = []
     for c in comments:
         item = mapping.comment_from_jira(c.raw, issue_id, raw=params.want_raw)
-        item["id"] = f"{issue_id}:{item['id']}"
         if (
             params.updated_gte
             and (u := mapping.parse_datetime(c.raw.get("updated")))
             and u < params.updated_gte
         ):
             continue
-        out.append(mapping.pick_fields(item, params.fields))
+        out.append(_under_task(item, issue_id, params.fields))
     return out
 
 
@@ -488,9 +483,8 @@ async def _comment(
         return issue.id, await j.comments.get(task_id, comment_id)
 
     issue_id, comment = await jira.call(run)
-    item = mapping.comment_from_jira(comment.raw, issue_id, raw=bool(fields and "raw" in fields))
-    item["id"] = f"{issue_id}:{item['id']}"
-    return mapping.pick_fields(item, fields)
+    item = mapping.comment_from_jira(comment.raw, issue_id, raw=wants_raw(fields))
+    return _under_task(item, issue_id, fields)
 
 
 @router.get("/comment/{id}", response_model=TaskComment, response_model_exclude_none=True)
@@ -498,7 +492,7 @@ async def get_comment(
     jira: Jira, id: str, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     task_id, comment_id = split_id(id, "comment")
-    return await _comment(jira, task_id, comment_id, _fields_param(fields))
+    return await _comment(jira, task_id, comment_id, fields_param(fields))
 
 
 @router.post("/comment", response_model=TaskComment, response_model_exclude_none=True)
@@ -506,12 +500,12 @@ async def create_comment(
     jira: Jira, body: TaskCommentCreate, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     if not body.task_id:
-        raise _loc_problem("body.task_id", "a comment needs the task_id it belongs to")
+        raise invalid("body.task_id", "a comment needs the task_id it belongs to")
     if not body.text:
-        raise _loc_problem("body.text", "a comment needs text")
+        raise invalid("body.text", "a comment needs text")
     task_id = body.task_id
     comment = await jira.call(lambda j: j.comments.add(task_id, body.text))
-    return await _comment(jira, task_id, str(comment.raw["id"]), _fields_param(fields))
+    return await _comment(jira, task_id, str(comment.raw["id"]), fields_param(fields))
 
 
 async def _update_comment(
@@ -519,9 +513,9 @@ async def _update_comment(
 ) -> dict[str, Any]:
     task_id, comment_id = split_id(id, "comment")
     if not body.text:
-        raise _loc_problem("body.text", "give the comment's new text")
+        raise invalid("body.text", "give the comment's new text")
     await jira.call(lambda j: j.comments.update(task_id, comment_id, body.text))
-    return await _comment(jira, task_id, comment_id, _fields_param(fields))
+    return await _comment(jira, task_id, comment_id, fields_param(fields))
 
 
 @router.put("/comment/{id}", response_model=TaskComment, response_model_exclude_none=True)
@@ -548,6 +542,17 @@ async def remove_comment(jira: Jira, id: str) -> Response:
 # -- changes: a task's changelog, ids "{task id}:{history id}" ------------------------------
 
 
+async def _histories(jira: Jira, task_id: str) -> tuple[str, list[Any]]:
+    """The task's issue id and its whole changelog."""
+
+    async def run(j: AsyncJira) -> tuple[str, list[Any]]:
+        issue = await j.issues.get(task_id, fields=["summary"])
+        return issue.id, await j.changelogs.list(task_id).aall()
+
+    issue_id, histories = await jira.call(run)
+    return issue_id, histories
+
+
 @router.get("/change", response_model=list[TaskChange], response_model_exclude_none=True)
 async def list_changes(
     jira: Jira,
@@ -557,30 +562,21 @@ async def list_changes(
     project_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     if not task_id:
-        raise _loc_problem("query.task_id", "Jira lists changes per task: give task_id")
-    offset = int((params.cursor or {}).get("o", params.offset))
-
-    async def run(j: AsyncJira) -> tuple[str, list[Any]]:
-        issue = await j.issues.get(task_id, fields=["summary"])
-        return issue.id, await j.changelogs.list(task_id).aall()
-
-    issue_id, histories = await jira.call(run)
+        raise invalid("query.task_id", "Jira lists changes per task: give task_id")
+    issue_id, histories = await _histories(jira, task_id)
     histories.sort(key=lambda h: str(h.get("created") or ""), reverse=params.order == "desc")
     if params.updated_gte:
         histories = [
             h for h in histories
             if (c := mapping.parse_datetime(h.get("created"))) is None or c >= params.updated_gte
         ]  # fmt: skip
-    page = histories[offset : offset + params.limit]
     response.headers[TOTAL_COUNT] = str(len(histories))
-    if offset + len(page) < len(histories):
-        response.headers[NEXT_CURSOR] = encode_cursor({"o": offset + len(page)})
-    out = []
-    for h in page:
-        item = mapping.change_from_history(h, issue_id, raw=params.want_raw)
-        item["id"] = f"{issue_id}:{item['id']}"
-        out.append(mapping.pick_fields(item, params.fields))
-    return out
+    return [
+        _under_task(
+            mapping.change_from_history(h, issue_id, raw=params.want_raw), issue_id, params.fields
+        )
+        for h in page_of(histories, params, response)
+    ]
 
 
 @router.get("/change/{id}", response_model=TaskChange, response_model_exclude_none=True)
@@ -588,16 +584,10 @@ async def get_change(
     jira: Jira, id: str, fields: FieldsQuery = None, raw: RawQuery = None
 ) -> dict[str, Any]:
     task_id, history_id = split_id(id, "change")
-
-    async def run(j: AsyncJira) -> tuple[str, list[Any]]:
-        issue = await j.issues.get(task_id, fields=["summary"])
-        return issue.id, await j.changelogs.list(task_id).aall()
-
-    issue_id, histories = await jira.call(run)
+    issue_id, histories = await _histories(jira, task_id)
     for h in histories:
         if str(h.get("id")) == history_id:
-            wanted = _fields_param(fields)
-            item = mapping.change_from_history(h, issue_id, raw=bool(wanted and "raw" in wanted))
-            item["id"] = f"{issue_id}:{item['id']}"
-            return mapping.pick_fields(item, wanted)
+            wanted = fields_param(fields)
+            item = mapping.change_from_history(h, issue_id, raw=wants_raw(wanted))
+            return _under_task(item, issue_id, wanted)
     raise Problem(404, f"change {id!r} does not exist")
