@@ -285,3 +285,14 @@ def test_changes_follow_the_changelog(api: httpx.Client, conn_id: str):
 def test_unknown_connection_is_404(api: httpx.Client, path: str):
     response = api.get(path.format(c="000000000000000000000000"))
     assert response.status_code == 404 and response.json()["status"] == 404
+
+
+@pytest.mark.parametrize("offset", ["x", -5, 1.5, True, None, 10**12])
+def test_a_forged_cursor_is_refused_with_a_422(api: httpx.Client, conn_id: str, offset: object):
+    import base64
+    import json
+
+    forged = base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+    response = api.get(f"/task/{conn_id}/project", params={"cursor": forged})
+    assert response.status_code == 422, response.text
+    assert "X-Next-Cursor" in response.text

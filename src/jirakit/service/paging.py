@@ -42,6 +42,9 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
         data = None
+    offset = data.get("o", 0) if isinstance(data, dict) else None
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 10**9:
+        data = None  # a cursor's offset is a count of objects: nothing else is one of ours
     if not isinstance(data, dict):
         raise Problem(
             422,
