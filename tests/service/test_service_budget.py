@@ -209,3 +209,34 @@ def test_interactive_calls_go_first_while_a_worker_backfills(
     governor.close()
     with psycopg.connect(PG_DSN, autocommit=True) as admin:
         admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_registrations_and_polls_spend_through_the_governor_as_webhook_work(
+    make_service: Any, quota: PointsQuota
+):
+    """The service's own Jira calls (registering a dynamic webhook, polling for a virtual
+    one) are in the budget too, as WEBHOOK work: every point the pool charged was granted."""
+    from jirakit.testing.webhooks import WebhookReceiver
+
+    service = make_service(
+        governor="memory", governor_points=POINTS, governor_window=WINDOW, public_url="self"
+    )
+    api = service.client(service.tenant("acme"))
+    conn = oauth_connection(api)
+    with WebhookReceiver() as app:
+        for kind in ("native", "virtual"):
+            hook = api.post(
+                "/unified/webhook",
+                json={"connection_id": conn, "object_type": "task_task", "event": "updated",
+                      "hook_url": app.url, "webhook_type": kind, "interval": 0},
+            )  # fmt: skip
+            assert hook.status_code == 200, hook.text
+        service.tick()  # the virtual subscription's first poll
+    body = api.get("/budget").json()
+    classes = {p["priority"]: p for p in body["priorities"]}
+    assert set(classes) == {"webhook"}, classes  # no call a person waited for was made
+    assert classes["webhook"]["requests"] >= 2  # the registration and the poll's search
+    charged = sum(s.used for s in quota.states())
+    assert body["pool"]["used"] == pytest.approx(charged, abs=1)
+    assert quota.rejected == 0

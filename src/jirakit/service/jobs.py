@@ -68,6 +68,11 @@ def _state() -> ServiceState:
             from jirakit.service.config import load_settings
 
             _bound = ServiceState.build(load_settings())
+            # the Jira calls these jobs make (registrations, polls) spend the same
+            # points budget as the worker's syncs: one governor per process
+            from jirakit.jobs.budget import process_governor
+
+            _bound.extra["governor"] = process_governor()
         return _bound
 
 

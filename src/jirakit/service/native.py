@@ -18,8 +18,9 @@ from jirakit import Jira
 from jirakit._logging import get_logger
 from jirakit.client.resources.webhooks import WebhookSpec
 from jirakit.errors import JiraError
+from jirakit.jobs.budget import Priority
 from jirakit.jql import J
-from jirakit.service.connections import Snapshot, auth_for
+from jirakit.service.connections import Snapshot, auth_for, governor_handle
 from jirakit.service.models import Connection, utcnow
 from jirakit.service.state import ServiceState
 
@@ -60,6 +61,7 @@ def _client(state: ServiceState, connection_id: str) -> tuple[Jira, Connection]:
         auth=auth_for(conn, state.vault.decrypt(conn.credentials)),
         flavour=snap.flavour,
         transport=state.transport,
+        governor=governor_handle(state, snap, Priority.WEBHOOK),
     )
     return jira, conn
 

@@ -20,9 +20,16 @@ from jirakit import Jira
 from jirakit._logging import get_logger
 from jirakit.client.models import parse_datetime
 from jirakit.errors import JiraError
+from jirakit.jobs.budget import Priority
 from jirakit.jql import J
 from jirakit.service import mapping
-from jirakit.service.connections import Snapshot, auth_for, expiring, refresh_connection
+from jirakit.service.connections import (
+    Snapshot,
+    auth_for,
+    expiring,
+    governor_handle,
+    refresh_connection,
+)
 from jirakit.service.models import Connection, Subscription, utcnow
 from jirakit.service.outbox import publish
 from jirakit.service.state import ServiceState
@@ -123,6 +130,7 @@ def poll_subscription(state: ServiceState, sub_id: str, owner: str | None = None
             auth=auth_for(Connection(kind=snap.kind), state.vault.decrypt(blob)),
             flavour=snap.flavour,
             transport=state.transport,
+            governor=governor_handle(state, snap, Priority.WEBHOOK),
         ) as jira:
             names = jira.fields.map().names
             for issue in jira.search.iter(jql, fields=["*all"], limit=MAX_ISSUES):
