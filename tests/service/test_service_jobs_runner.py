@@ -95,10 +95,14 @@ def test_deliveries_do_not_wait_behind_syncs_and_stop_interrupts_a_sync(
             latency = time.monotonic() - published
             # It went out while both syncs still ran.
             assert [status()[j] for j in syncs] == ["doing", "doing"], latency
-            with service.state.sessions() as session:
-                row = session.get(Delivery, msg_id)
-                assert row is not None
-                wait(lambda: session.get(Delivery, msg_id).status == "delivered", "recorded")  # type: ignore[union-attr]
+
+            def delivery_status() -> str | None:
+                with service.state.sessions() as session:  # a fresh read each time
+                    row = session.get(Delivery, msg_id)
+                    assert row is not None
+                    return row.status
+
+            wait(lambda: delivery_status() == "delivered", "recorded")
             print(f"delivery latency while two syncs ran: {latency:.3f}s")
 
             # Stopping the runner mid-sync: both syncs stop at a safe point.
