@@ -16,6 +16,8 @@ owns extraction, built for few requests and complete data:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import queue
 import signal
@@ -439,7 +441,7 @@ class Extractor:
             "resolutions": read("resolutions", self.jira.meta.resolutions),
         }
         types_read = read("issue types", self.jira.meta.issue_types)
-        yield self.emit(
+        yield from self._emit_changed(
             "fields",
             [
                 {
@@ -473,7 +475,7 @@ class Extractor:
             for p in projects
         ]
         boards = self._boards(projects, boards_read.result() or [], read)
-        yield self.emit(
+        yield from self._emit_changed(
             "projects",
             [
                 {
@@ -489,7 +491,7 @@ class Extractor:
             ],
         )
         users = users_read.result() or []
-        yield self.emit(
+        yield from self._emit_changed(
             "users",
             [
                 {
@@ -506,12 +508,12 @@ class Extractor:
             ],
         )
         categories = categories_read.result() or []
-        yield self.emit(
+        yield from self._emit_changed(
             "status_categories",
             [{"id": int(c["id"]), "key": c.get("key"), "name": c.get("name")} for c in categories],
         )
         statuses = statuses_read.result() or []
-        yield self.emit(
+        yield from self._emit_changed(
             "statuses",
             [
                 {
@@ -526,11 +528,11 @@ class Extractor:
         )
         for table, listed in lists_read.items():
             items = listed.result() or []
-            yield self.emit(
+            yield from self._emit_changed(
                 table, [{"id": int(i["id"]), "name": i.name, "raw": dict(i.raw)} for i in items]
             )
         types = types_read.result() or []
-        yield self.emit(
+        yield from self._emit_changed(
             "issue_types",
             [
                 {
@@ -569,16 +571,28 @@ class Extractor:
                         "raw": v,
                     }
                 )
-        yield self.emit("components", components)
-        yield self.emit("versions", versions)
+        yield from self._emit_changed("components", components)
+        yield from self._emit_changed("versions", versions)
         board_rows: list[Row] = []
         sprints: list[Row] = []
         for row, sprints_read in boards:
             board_rows.append(row)
             board_sprints = sprints_read.result() if sprints_read is not None else None
             sprints.extend(tf.sprint_row(sprint.raw) for sprint in board_sprints or [])
-        yield self.emit("boards", board_rows)
+        yield from self._emit_changed("boards", board_rows)
         yield self.emit("sprints", sprints)
+
+    def _emit_changed(self, table: str, rows: list[Row]) -> Iterator[Any]:
+        """``rows`` for a metadata table, unless they are exactly what the last load
+        gave it: a digest of each table's rows is kept in the source state, which dlt
+        commits with the data, so an unchanged table is not loaded again. (Sprints are
+        always loaded: issues bring sprint rows of their own into the same table.)"""
+        digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+        digests = self.state.setdefault("meta_digests", {})
+        if digests.get(table) == digest and not self.options.full_refresh:
+            return
+        yield self.emit(table, rows)
+        digests[table] = digest
 
     def _boards(
         self,
@@ -690,7 +704,7 @@ class Extractor:
             if lister is not None:
                 lister.shutdown(wait=True, cancel_futures=True)
         if since is not None:
-            changed = self._unchanged_left_out(changed, known)
+            changed = self._unchanged_left_out(changed, known, _ms(since))
             seen = set(changed)
             changed.extend(sorted(i for i in current - known if i not in seen))
 
@@ -715,7 +729,7 @@ class Extractor:
     def _count(self, jql: str) -> int:
         return int(self.guard("issue count", lambda: self.jira.search.count(jql), required=True))
 
-    def _unchanged_left_out(self, ids: list[int], known: set[int]) -> list[int]:
+    def _unchanged_left_out(self, ids: list[int], known: set[int], since_ms: int) -> list[int]:
         """``ids`` without the issues the warehouse already holds as Jira has them now.
 
         The changed-id search finds every issue updated since the cursor moved back by
@@ -938,6 +952,24 @@ class Extractor:
         since = 0 if full else int(self.state.get("worklog_since") or 0)
         known = unranges(self.state.get("known_ids") or []) if self.options.projects else set()
         newest_known = max(known, default=0)
+        deleted_since = 0 if full else int(self.state.get("worklog_deleted_since") or 0)
+        # The deletions feed does not depend on the changes: read alongside them.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jirakit-wl") as pool:
+            deletions = pool.submit(
+                self.guard,
+                "deleted worklogs",
+                lambda: list(self.jira.worklogs.deleted_since(deleted_since)),
+            )
+            yield from self._worklog_changes(since, full, known, newest_known, deletions)
+
+    def _worklog_changes(
+        self,
+        since: int,
+        full: bool,
+        known: set[int],
+        newest_known: int,
+        deletions: Future[Any],
+    ) -> Iterator[Any]:
         changes = self.guard(
             "worklog changes", lambda: list(self.jira.worklogs.updated_since(since))
         )
@@ -971,10 +1003,7 @@ class Extractor:
                     if newest - first < PENDING_WORKLOG_MS:
                         held[row["id"]] = first
             yield self.emit("worklogs", rows)
-        deleted_since = 0 if full else int(self.state.get("worklog_deleted_since") or 0)
-        deleted = self.guard(
-            "deleted worklogs", lambda: list(self.jira.worklogs.deleted_since(deleted_since))
-        )
+        deleted = deletions.result()
         if deleted:
             yield self.emit(
                 "worklog_deletions",
