@@ -397,6 +397,7 @@ def _sync_once(
             run.started_at = (server_time or datetime.now(UTC)).astimezone(UTC)
             pipeline.sync_destination()
             run.recent = dict(seen.recent)
+            run.existing = dict(seen.columns)
             if pipeline.has_pending_data:
                 # The stored rows are about to change under the versions just read.
                 run.recent = {}

@@ -160,6 +160,8 @@ class RunContext:
     # Start-up reads begun before the extraction (`pipeline.run_sync`), by name
     # ("myself", "fields"): the extraction takes their results instead of asking again.
     early: dict[str, Future[Any]] = field(default_factory=dict)
+    # The destination's tables and their columns, where known (`materialize`).
+    existing: dict[str, frozenset[str]] = field(default_factory=dict)
 
     # Seconds spent in each phase, filled as the run moves on.
     timings: dict[str, float] = field(default_factory=dict)
@@ -980,8 +982,23 @@ class Extractor:
         pending: dict[int, int] = (
             {} if full else {int(w): int(ms) for w, ms in self.state.get("worklog_pending") or []}
         )
-        ids = list(dict.fromkeys([*(c.worklog_id for c in changes), *pending]))
+        # ``worklog/updated`` gives the worklogs updated at ``since`` again (the cursor is
+        # inclusive). It leaves out the last minute, so those were final when the last run
+        # read them: the ones it read are not read again (without a project filter, where
+        # every worklog is in scope whatever its issue).
+        again = (
+            set()
+            if full or self.options.projects
+            else {int(w) for w in self.state.get("worklog_since_ids") or []}
+        )
+        fresh = [
+            c.worklog_id for c in changes if not (c.updated_ms == since and c.worklog_id in again)
+        ]
+        ids = list(dict.fromkeys([*fresh, *pending]))
         newest = max((c.updated_ms for c in changes), default=since)
+        self.state["worklog_since_ids"] = sorted(
+            {c.worklog_id for c in changes if c.updated_ms == newest}
+        )
         held: dict[int, int] = {}
         for start in range(0, len(ids), 1000):
             worklogs = self.guard(
@@ -1017,8 +1034,14 @@ class Extractor:
 
     def materialize(self) -> Iterator[Any]:
         """Create every contract table, even ones this site gives no rows for, so the
-        analytics models always find their inputs."""
+        analytics models always find their inputs. A table the destination already holds
+        with every column declared for it is left alone (each empty table was a load
+        job of its own in every run)."""
         for table in TABLES:
+            declared = (self.issue_hints if table == "issues" else _hints(table))["columns"]
+            have = self.run.existing.get(table)
+            if have is not None and set(declared) <= have and not self.options.full_refresh:
+                continue
             if table == "_sync_runs":  # loaded as rows (`run_row`), like dlt's own tables
                 yield dlt.mark.with_hints(
                     dlt.mark.materialize_table_schema(), _hints(table), create_table_variant=True

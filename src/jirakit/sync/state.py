@@ -54,6 +54,8 @@ class DestinationState:
     # Issues (not deleted) updated since shortly before the last success's cursor:
     # id -> (updated_at, synced_at) in epoch ms (`RunContext.recent`).
     recent: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # The dataset's tables and their columns.
+    columns: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,7 +177,8 @@ def _inspect(
                 (since,),
             )
             recent = {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
-    return DestinationState(True, committed, frozenset(sites), issues, last_run, recent)
+    columns = {table: frozenset(names) for table, names in tables.items()}
+    return DestinationState(True, committed, frozenset(sites), issues, last_run, recent, columns)
 
 
 def plan(
