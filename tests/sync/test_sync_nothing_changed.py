@@ -173,3 +173,26 @@ def test_counts_are_trusted_for_list_every_then_every_id_is_listed(tmp_path: Pat
             sync(jira, tmp_path, streams=STREAMS, list_every=timedelta(hours=1))
             assert listings(jql) == listed, advance
     assert_matches_truth(sandbox, tmp_path, worklogs=False)
+
+
+def test_worklogs_read_at_the_cursor_are_not_read_again_and_new_ones_arrive(
+    tmp_path: Path,
+) -> None:
+    """``worklog/updated`` gives the worklogs updated at its cursor again, every run; those
+    the last run read are left out, and a worklog added since arrives."""
+    sandbox, clock, seen, _jql = site(36)
+    with client(sandbox) as jira:
+        sync(jira, tmp_path)
+        clock.advance(seconds=120)
+        seen.clear()
+        quiet = sync(jira, tmp_path)
+        assert quiet.rows.get("worklogs", 0) == 0
+        assert seen["POST api/3/worklog/list"] == 0
+        logged = keys(sandbox, leaf=True)[2]
+        jira.worklogs.add(logged, 1800, started=clock.now())
+        clock.advance(seconds=120)  # past the minute worklog/updated leaves out
+        added = sync(jira, tmp_path)
+        assert added.rows["worklogs"] == 1
+        clock.advance(seconds=120)
+        assert sync(jira, tmp_path).rows.get("worklogs", 0) == 0
+    assert_matches_truth(sandbox, tmp_path)
