@@ -44,7 +44,7 @@ def site(seed: int) -> tuple[Sandbox, FrozenClock, Counter[str], list[str]]:
     jql: list[str] = []
     sandbox = Sandbox(
         seed=seed,
-        issues=60,
+        issues=30,
         projects=2,
         clock=clock,
         middleware=[Middleware(Requests, seen=seen, jql=jql)],
@@ -167,7 +167,7 @@ def test_counts_are_trusted_for_list_every_then_every_id_is_listed(tmp_path: Pat
     sandbox, clock, _seen, jql = site(35)
     with client(sandbox) as jira:
         sync(jira, tmp_path, streams=STREAMS)  # a full run lists every id
-        for advance, listed in ((600, 0), (1800, 0), (1800, 1), (600, 0)):
+        for advance, listed in ((1800, 0), (2400, 1), (600, 0)):
             clock.advance(seconds=advance)
             jql.clear()
             sync(jira, tmp_path, streams=STREAMS, list_every=timedelta(hours=1))
