@@ -34,8 +34,10 @@ WORKER = WorkerOptions(
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Sandbox, str]]:
-    # Every answer takes 60 ms, so that a run lasts long enough to be stopped half-way.
-    sandbox = Sandbox(seed=23, issues=40, latency="60")
+    # Every answer takes 200 ms, so that a run lasts long enough to be stopped half-way
+    # (an incremental run reads metadata, ids and counts at once: at 60 ms it could be
+    # past its extraction before the stop arrived).
+    sandbox = Sandbox(seed=23, issues=40, latency="200")
     with sandbox.serve() as url:
         yield sandbox, url
 
