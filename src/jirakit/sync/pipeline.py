@@ -402,8 +402,10 @@ def _sync_once(
                 # The stored rows are about to change under the versions just read.
                 run.recent = {}
                 run.enter("loading an interrupted run's rows")
+                unfinished = outcome.unfinished_runs(warehouse)
                 pipeline.normalize()
                 resumed = pipeline.load()
+                outcome.keep_unfinished(warehouse, unfinished)
                 resumed_ids = list(resumed.loads_ids) if resumed is not None else []
                 result.resumed = outcome.loaded_rows(warehouse, resumed_ids)
             with dlt.config.values(_bounded_memory(warehouse)):
