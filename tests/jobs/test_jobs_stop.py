@@ -35,6 +35,9 @@ WORKER = WorkerOptions(
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[Sandbox, str]]:
     # Every answer takes 60 ms, so that a run lasts long enough to be stopped half-way.
+    # An incremental run reads metadata, ids and counts at once, so a stop may also land
+    # after its extraction: the next run then loads its package, and the stopped run must
+    # stay recorded as interrupted (`outcome.keep_unfinished`).
     sandbox = Sandbox(seed=23, issues=40, latency="60")
     with sandbox.serve() as url:
         yield sandbox, url

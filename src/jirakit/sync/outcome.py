@@ -235,6 +235,49 @@ def update_run_rows(warehouse: Warehouse, run_id: str, rows: Mapping[str, int]) 
         conn.close()
 
 
+def unfinished_runs(warehouse: Warehouse) -> list[tuple[Any, ...]]:
+    """The ``_sync_runs`` rows of runs that did not succeed: (run_id, status, finished_at,
+    error). None yet (no table): an empty list."""
+    conn = warehouse.connect()
+    try:
+        table = f"{_q(warehouse.dataset)}.{_q('_sync_runs')}"
+        try:
+            rows = conn.execute(
+                f"SELECT run_id, status, finished_at, error FROM {table} "
+                "WHERE status <> 'succeeded'"
+            ).fetchall()
+        except Exception:  # no table yet
+            if warehouse.dialect == "postgres":
+                conn.rollback()
+            return []
+        return [tuple(r) for r in rows]
+    finally:
+        conn.close()
+
+
+def keep_unfinished(warehouse: Warehouse, runs: Sequence[tuple[Any, ...]]) -> None:
+    """Put back the record of runs that were interrupted or failed after their package
+    was made: the package carries the run's row as ``succeeded`` (it is loaded with the
+    data it describes), and the next run, loading that package, merged it over the
+    record. The data is now in; the run still did not finish."""
+    if not runs:
+        return
+    conn = warehouse.connect()
+    try:
+        table = f"{_q(warehouse.dataset)}.{_q('_sync_runs')}"
+        mark = "%s" if warehouse.dialect == "postgres" else "?"
+        for run_id, status, finished_at, error in runs:
+            conn.execute(
+                f"UPDATE {table} SET status = {mark}, finished_at = {mark}, error = {mark} "
+                f"WHERE run_id = {mark} AND status = 'succeeded'",
+                (status, finished_at, error, run_id),
+            )
+        if warehouse.dialect == "postgres":
+            conn.commit()
+    finally:
+        conn.close()
+
+
 def update_run_waits(warehouse: Warehouse, run_id: str, limited: int, waited: float) -> None:
     """Put the run's rate-limit figures (429 answers, seconds waited on limits and
     retries) on its ``_sync_runs`` row, loaded with the data before they were final.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from jirakit.sync.source import (
     RunContext,
     StopSignal,
     SyncOptions,
+    first_then,
     jira_source,
     read_again,
 )
@@ -308,9 +310,20 @@ def run_sync(
     )
 
 
-def _run_sync(
+def _run_sync(jira: Jira, **kwargs: Any) -> SyncResult:
+    # The reads every run starts with (serverInfo, myself, field) begin at once, while
+    # the warehouse is checked and dlt starts: they were three requests in a row.
+    early = ThreadPoolExecutor(max_workers=3, thread_name_prefix="jirakit-start")
+    try:
+        return _sync_once(jira, early=early, **kwargs)
+    finally:
+        early.shutdown(wait=False, cancel_futures=True)
+
+
+def _sync_once(
     jira: Jira,
     *,
+    early: ThreadPoolExecutor,
     warehouse: Warehouse,
     models: bool,
     pipeline_name: str | None,
@@ -336,11 +349,14 @@ def _run_sync(
     run.enter("checking the warehouse")
     if jira.base_url is None:  # OAuth: the site is known once its cloudId is resolved
         read_again(jira, jira.server_info)
+    server = early.submit(jira.server_info)
+    run.early["myself"] = early.submit(jira.myself)
+    run.early["fields"] = early.submit(jira.fields.list)
     site = sync_state.site_identity(jira.base_url)
     run.site = site
     name = pipeline_name or sync_state.pipeline_name(site, warehouse)
     with warehouse.session() as held:  # the state checks hold the file a moment
-        seen = sync_state.inspect(held, name)
+        seen = sync_state.inspect(held, name, recent_within=options.lookback)
     others = sync_state.other_sites(seen, site)
     if others:
         raise FatalSyncError(
@@ -372,7 +388,7 @@ def _run_sync(
         try:
             run.enter("connecting")
             try:
-                server_time = read_again(jira, jira.server_info).server_time
+                server_time = read_again(jira, first_then(server, jira.server_info)).server_time
             except Unauthorized as exc:
                 raise FatalSyncError(
                     "Jira rejected the credentials (401): check the email and API token "
@@ -380,10 +396,16 @@ def _run_sync(
                 ) from exc
             run.started_at = (server_time or datetime.now(UTC)).astimezone(UTC)
             pipeline.sync_destination()
+            run.recent = dict(seen.recent)
+            run.existing = dict(seen.columns)
             if pipeline.has_pending_data:
+                # The stored rows are about to change under the versions just read.
+                run.recent = {}
                 run.enter("loading an interrupted run's rows")
+                unfinished = outcome.unfinished_runs(warehouse)
                 pipeline.normalize()
                 resumed = pipeline.load()
+                outcome.keep_unfinished(warehouse, unfinished)
                 resumed_ids = list(resumed.loads_ids) if resumed is not None else []
                 result.resumed = outcome.loaded_rows(warehouse, resumed_ids)
             with dlt.config.values(_bounded_memory(warehouse)):

@@ -16,6 +16,8 @@ owns extraction, built for few requests and complete data:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import queue
 import signal
@@ -63,6 +65,8 @@ UNREADABLE_ATTEMPTS = 5
 # Worklogs of issues newer than any issue seen yet are held back (as ids) for this long,
 # in case their issue is not visible to search yet; then they are dropped as out of scope.
 PENDING_WORKLOG_MS = 60 * 60 * 1000
+# Metadata reads at once (each endpoint has a rate-limit bucket of its own).
+_META_WIDTH = 6
 Row = dict[str, Any]
 T = TypeVar("T")
 
@@ -80,7 +84,9 @@ class SyncOptions:
     - ``lookback``: how far before the last run's start the next run looks again;
     - ``full_refresh``: ignore the cursor and read everything;
     - ``column_overrides``: field id or name -> column name;
-    - ``concurrency``: parallel requests for bulk fetches.
+    - ``concurrency``: parallel requests for bulk fetches;
+    - ``list_every``: how long an incremental run may find deletions by comparing counts
+      (`Extractor.issues`) before it lists every id in scope again.
     """
 
     projects: tuple[str, ...] = ()
@@ -89,6 +95,7 @@ class SyncOptions:
     full_refresh: bool = False
     column_overrides: Mapping[str, str] = field(default_factory=dict)
     concurrency: int = 4
+    list_every: timedelta = timedelta(hours=1)
 
 
 class StopRequested(KeyboardInterrupt):
@@ -144,6 +151,17 @@ class RunContext:
     # Start from an empty source state: the warehouse lost the rows the cursor stands for.
     reset_state: bool = False
     stop: StopSignal = field(default_factory=StopSignal)
+
+    # Issues the warehouse holds (not deleted) that were updated near the cursor:
+    # id -> (updated_at, synced_at) in epoch ms, read with the state checks. An issue
+    # found by the changed-id search whose ``updated`` Jira still gives as the stored one
+    # (and that was read after that update) is not read again (`Extractor.issues`).
+    recent: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # Start-up reads begun before the extraction (`pipeline.run_sync`), by name
+    # ("myself", "fields"): the extraction takes their results instead of asking again.
+    early: dict[str, Future[Any]] = field(default_factory=dict)
+    # The destination's tables and their columns, where known (`materialize`).
+    existing: dict[str, frozenset[str]] = field(default_factory=dict)
 
     # Seconds spent in each phase, filled as the run moves on.
     timings: dict[str, float] = field(default_factory=dict)
@@ -249,6 +267,25 @@ def read_again(jira: Jira, fn: Callable[[], T], attempts: int = UNREADABLE_ATTEM
                 raise
             jira.stats.retries += 1
     raise AssertionError("unreachable")
+
+
+def _ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def first_then(future: Future[T] | None, fn: Callable[[], T]) -> Callable[[], T]:
+    """``fn``, whose first call takes ``future``'s result instead (the same read, begun
+    earlier); later calls (`read_again`'s tries after an unreadable body) read again."""
+    taken = [future is None]
+
+    def call() -> T:
+        if not taken[0]:
+            taken[0] = True
+            assert future is not None
+            return future.result()
+        return fn()
+
+    return call
 
 
 def custom_column_hints(fields: Sequence[Mapping[str, Any]], columns: ColumnMap) -> dict[str, Any]:
@@ -358,12 +395,14 @@ class Extractor:
 
     def prepare(self) -> None:
         """Who we are (time zone for JQL) and the field set (columns, drift)."""
-        me = self.guard("/myself", self.jira.myself)
+        early = self.run.early
+        me = self.guard("/myself", first_then(early.pop("myself", None), self.jira.myself))
         try:
             self.tz = ZoneInfo(me.time_zone or "UTC") if me else ZoneInfo("UTC")
         except ZoneInfoNotFoundError:
             self.tz = ZoneInfo("UTC")
-        self.fields = [dict(f.raw) for f in self.guard("/field", self.jira.fields.list) or []]
+        listed = self.guard("/field", first_then(early.pop("fields", None), self.jira.fields.list))
+        self.fields = [dict(f.raw) for f in listed or []]
         previous = self.state.get("columns") or {}
         reserved = {c.name for c in TABLES["issues"].columns}
         columns = assign_columns(
@@ -380,9 +419,31 @@ class Extractor:
         self.issue_hints = _hints("issues", custom_column_hints(self.fields, columns))
 
     def metadata(self) -> Iterator[Any]:
+        """The site's metadata tables. Each endpoint is its own rate-limit bucket, so the
+        reads run at once (`_META_WIDTH` at a time; the components and versions of each
+        project, and the sprints of each board, once those are known): in a row they
+        were ~20 requests one after another, the longest part of an incremental run."""
+        with ThreadPoolExecutor(max_workers=_META_WIDTH, thread_name_prefix="jirakit-meta") as pool:
+            yield from self._metadata(pool)
+
+    def _metadata(self, pool: ThreadPoolExecutor) -> Iterator[Any]:
         assert self.info is not None
         columns = self.info.columns.columns
-        yield self.emit(
+
+        def read(what: str, fn: Callable[[], Any]) -> Future[Any]:
+            return pool.submit(self.guard, what, fn)
+
+        projects_read = read("projects", lambda: self.jira.projects.list().all())
+        boards_read = read("boards", lambda: list(self.jira.boards.list()))
+        users_read = read("users", lambda: self.jira.users.all().all())
+        categories_read = read("status categories", self.jira.meta.status_categories)
+        statuses_read = read("statuses", self.jira.meta.statuses)
+        lists_read = {
+            "priorities": read("priorities", self.jira.meta.priorities),
+            "resolutions": read("resolutions", self.jira.meta.resolutions),
+        }
+        types_read = read("issue types", self.jira.meta.issue_types)
+        yield from self._emit_changed(
             "fields",
             [
                 {
@@ -398,13 +459,25 @@ class Extractor:
                 for f in self.fields
             ],
         )
-        projects = [
-            p.raw for p in self.guard("projects", lambda: self.jira.projects.list().all()) or []
-        ]
+        projects = [p.raw for p in projects_read.result() or []]
         if self.options.projects:
             wanted = {k.upper() for k in self.options.projects}
             projects = [p for p in projects if str(p.get("key", "")).upper() in wanted]
-        yield self.emit(
+        per_project = [
+            (
+                p,
+                read(
+                    f"components of {p['key']}",
+                    partial(self.jira.projects.components, str(p["key"])),
+                ),
+                read(
+                    f"versions of {p['key']}", partial(self.jira.projects.versions, str(p["key"]))
+                ),
+            )
+            for p in projects
+        ]
+        boards = self._boards(projects, boards_read.result() or [], read)
+        yield from self._emit_changed(
             "projects",
             [
                 {
@@ -419,8 +492,8 @@ class Extractor:
                 for p in projects
             ],
         )
-        users = self.guard("users", lambda: self.jira.users.all().all()) or []
-        yield self.emit(
+        users = users_read.result() or []
+        yield from self._emit_changed(
             "users",
             [
                 {
@@ -436,13 +509,13 @@ class Extractor:
                 if u.id
             ],
         )
-        categories = self.guard("status categories", self.jira.meta.status_categories) or []
-        yield self.emit(
+        categories = categories_read.result() or []
+        yield from self._emit_changed(
             "status_categories",
             [{"id": int(c["id"]), "key": c.get("key"), "name": c.get("name")} for c in categories],
         )
-        statuses = self.guard("statuses", self.jira.meta.statuses) or []
-        yield self.emit(
+        statuses = statuses_read.result() or []
+        yield from self._emit_changed(
             "statuses",
             [
                 {
@@ -455,16 +528,13 @@ class Extractor:
                 for s in statuses
             ],
         )
-        for table, fetch in (
-            ("priorities", self.jira.meta.priorities),
-            ("resolutions", self.jira.meta.resolutions),
-        ):
-            items = self.guard(table, fetch) or []
-            yield self.emit(
+        for table, listed in lists_read.items():
+            items = listed.result() or []
+            yield from self._emit_changed(
                 table, [{"id": int(i["id"]), "name": i.name, "raw": dict(i.raw)} for i in items]
             )
-        types = self.guard("issue types", self.jira.meta.issue_types) or []
-        yield self.emit(
+        types = types_read.result() or []
+        yield from self._emit_changed(
             "issue_types",
             [
                 {
@@ -479,12 +549,8 @@ class Extractor:
         )
         components: list[Row] = []
         versions: list[Row] = []
-        for p in projects:
-            key = str(p["key"])
-            for c in (
-                self.guard(f"components of {key}", partial(self.jira.projects.components, key))
-                or []
-            ):
+        for p, components_read, versions_read in per_project:
+            for c in components_read.result() or []:
                 components.append(
                     {
                         "id": int(c["id"]),
@@ -494,9 +560,7 @@ class Extractor:
                         "raw": c,
                     }
                 )
-            for v in (
-                self.guard(f"versions of {key}", partial(self.jira.projects.versions, key)) or []
-            ):
+            for v in versions_read.result() or []:
                 versions.append(
                     {
                         "id": int(v["id"]),
@@ -509,36 +573,60 @@ class Extractor:
                         "raw": v,
                     }
                 )
-        yield self.emit("components", components)
-        yield self.emit("versions", versions)
-        yield from self.boards(projects)
-
-    def boards(self, projects: Sequence[Mapping[str, Any]]) -> Iterator[Any]:
-        """Boards and every sprint of each scrum board from the Agile API (future sprints
-        and sprints no issue is in included); sites without Jira Software answer 404 and
-        the tables stay empty. Issues add the sprints they carry (`_issue_rows`)."""
-        wanted = {str(p["key"]) for p in projects} if self.options.projects else None
-        boards: list[Row] = []
+        yield from self._emit_changed("components", components)
+        yield from self._emit_changed("versions", versions)
+        board_rows: list[Row] = []
         sprints: list[Row] = []
-        for board in self.guard("boards", lambda: list(self.jira.boards.list())) or []:
+        for row, sprints_read in boards:
+            board_rows.append(row)
+            board_sprints = sprints_read.result() if sprints_read is not None else None
+            sprints.extend(tf.sprint_row(sprint.raw) for sprint in board_sprints or [])
+        yield from self._emit_changed("boards", board_rows)
+        yield self.emit("sprints", sprints)
+
+    def _emit_changed(self, table: str, rows: list[Row]) -> Iterator[Any]:
+        """``rows`` for a metadata table, unless they are exactly what the last load
+        gave it: a digest of each table's rows is kept in the source state, which dlt
+        commits with the data, so an unchanged table is not loaded again. (Sprints are
+        always loaded: issues bring sprint rows of their own into the same table.)"""
+        digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+        digests = self.state.setdefault("meta_digests", {})
+        if digests.get(table) == digest and not self.options.full_refresh:
+            return
+        yield self.emit(table, rows)
+        digests[table] = digest
+
+    def _boards(
+        self,
+        projects: Sequence[Mapping[str, Any]],
+        listed: Sequence[Any],
+        read: Callable[[str, Callable[[], Any]], Future[Any]],
+    ) -> list[tuple[Row, Future[Any] | None]]:
+        """Boards and the read of every sprint of each scrum board, from the Agile API
+        (future sprints and sprints no issue is in included); sites without Jira Software
+        answer 404 and the tables stay empty. Issues add the sprints they carry
+        (`_issue_rows`)."""
+        wanted = {str(p["key"]) for p in projects} if self.options.projects else None
+        boards: list[tuple[Row, Future[Any] | None]] = []
+        for board in listed:
             location = board.get("location") or {}
             if wanted is not None and location.get("projectKey") not in wanted:
                 continue
-            boards.append(
-                {
-                    "id": board.id,
-                    "name": board.name,
-                    "type": board.type,
-                    "project_id": tf.as_int(location.get("projectId")),
-                    "raw": dict(board.raw),
-                }
+            row = {
+                "id": board.id,
+                "name": board.name,
+                "type": board.type,
+                "project_id": tf.as_int(location.get("projectId")),
+                "raw": dict(board.raw),
+            }
+            # Kanban boards have no sprints (Jira answers 400).
+            sprints = (
+                read(f"sprints of board {board.id}", partial(self._sprints, board.id))
+                if board.type == "scrum"
+                else None
             )
-            if board.type != "scrum":  # kanban boards have no sprints (Jira answers 400)
-                continue
-            listed = self.guard(f"sprints of board {board.id}", partial(self._sprints, board.id))
-            sprints.extend(tf.sprint_row(sprint.raw) for sprint in listed or [])
-        yield self.emit("boards", boards)
-        yield self.emit("sprints", sprints)
+            boards.append((row, sprints))
+        return boards
 
     def _sprints(self, board_id: int) -> list[Any]:
         return list(self.jira.sprints.list(board_id))
@@ -572,30 +660,53 @@ class Extractor:
         parts.append(
             f'updated >= "{jql_time(since, self.tz)}"' if since else 'updated >= "1970-01-01"'
         )
-        # Every id in scope now (a cheap id-only search), for deletions and for issues
-        # that came back without changing (a project opened again, an issue moved in):
-        # those are read too, or they would stay marked deleted. Listed while the changed
-        # ids are searched (two independent searches).
-        listing: Future[list[int]] | None = None
+        # Which ids are in scope now, for deletions and for issues that came back without
+        # changing (a project opened again): those are read too, or they would stay
+        # marked deleted. Found alongside the changed-id search, by listing every id
+        # (5000 a page), or by one count: an issue enters the scope by being created or
+        # updated (so the changed-id search finds it), so when Jira counts exactly the
+        # ids seen before plus those changed, none was deleted or left. Any other count
+        # means listing every id. Counts are trusted for ``list_every`` after the last
+        # listing: an issue that became visible without an update (a permission granted)
+        # in the same interval as another was deleted would balance the count; the next
+        # listing finds both.
+        everything = " AND ".join([p for p in [self.scope()] if p] + ['updated >= "1970-01-01"'])
+        known = unranges(self.state.get("known_ids") or [])
+        listed_at = tf.utc(self.state.get("listed_at"))
+        counting = (
+            since is not None
+            and bool(known)
+            and listed_at is not None
+            and self.run.started_at - listed_at < self.options.list_every
+        )
+        probe: Future[Any] | None = None
         lister: ThreadPoolExecutor | None = None
         if since is not None:
-            everything = " AND ".join(
-                [p for p in [self.scope()] if p] + ['updated >= "1970-01-01"']
-            )
             lister = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jirakit-ids")
-            listing = lister.submit(self.issue_ids, everything)
+            probe = lister.submit(self._count if counting else self.issue_ids, everything)
         try:
             # An issue updated while its id pages are read can move to a later page and be
             # listed twice; each issue is read once per run (see UNIQUE_PER_LOAD).
             changed = list(
                 dict.fromkeys(self.issue_ids(" AND ".join(parts) + " ORDER BY updated ASC"))
             )
-            current = set(changed) if listing is None else set(listing.result())
+            listed = probe is None or not counting
+            if probe is None:
+                current = set(changed)
+            elif counting:
+                current = known | set(changed)
+                count = probe.result()
+                if count != len(current):
+                    _log.info("jira.sync_count_differs", count=count, expected=len(current))
+                    current = set(self.issue_ids(everything))
+                    listed = True
+            else:
+                current = set(probe.result())
         finally:
             if lister is not None:
                 lister.shutdown(wait=True, cancel_futures=True)
-        known = unranges(self.state.get("known_ids") or [])
         if since is not None:
+            changed = self._unchanged_left_out(changed, known, _ms(since))
             seen = set(changed)
             changed.extend(sorted(i for i in current - known if i not in seen))
 
@@ -612,8 +723,50 @@ class Extractor:
             deleted_at = self.run.started_at
             yield self.emit("issue_deletions", [{"id": i, "deleted_at": deleted_at} for i in gone])
         self.state["known_ids"] = ranges(current | set(changed))
+        if listed:
+            self.state["listed_at"] = self.run.started_at.isoformat()
         # Committed with this load: the next run starts from this run's start.
         self.state["cursor"] = self.run.started_at.isoformat()
+
+    def _count(self, jql: str) -> int:
+        return int(self.guard("issue count", lambda: self.jira.search.count(jql), required=True))
+
+    def _unchanged_left_out(self, ids: list[int], known: set[int], since_ms: int) -> list[int]:
+        """``ids`` without the issues the warehouse already holds as Jira has them now.
+
+        The changed-id search finds every issue updated since the cursor moved back by
+        the lookback window, so an incremental run finds again the issues the run before
+        it read. Those the warehouse holds (`RunContext.recent`) are asked for their
+        ``updated`` (``issue/bulkfetch`` with that field only, 100 a request); one whose
+        ``updated`` is the stored one, and that was read after that moment (its
+        ``synced_at`` is later: any change since would carry a later ``updated``), is
+        left out. The rest are read as before."""
+        recent = self.run.recent
+        asked = [i for i in ids if i in known and i in recent and recent[i][0] < recent[i][1]]
+        if not asked:
+            return ids
+        chunks = [asked[n : n + BULK] for n in range(0, len(asked), BULK)]
+
+        def versions(chunk: list[int]) -> Any:
+            return self.guard(
+                "issue versions",
+                lambda: self.jira.issues.bulk_fetch(chunk, fields=["updated"]),
+                required=True,
+            )
+
+        same: set[int] = set()
+        width = max(1, min(self.options.concurrency, len(chunks)))
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="jirakit-versions") as pool:
+            for result in pool.map(versions, chunks):
+                for issue in result.issues if result is not None else []:
+                    raw = issue.raw
+                    updated = tf.utc((raw.get("fields") or {}).get("updated"))
+                    issue_id = int(raw["id"])
+                    if updated is not None and _ms(updated) == recent[issue_id][0]:
+                        same.add(issue_id)
+        if same:
+            _log.info("jira.sync_unchanged", issues=len(same), asked=len(asked))
+        return [i for i in ids if i not in same]
 
     def _issue_stream(
         self, pool: ThreadPoolExecutor, ids: list[int], sprints: dict[int, Row]
@@ -801,6 +954,24 @@ class Extractor:
         since = 0 if full else int(self.state.get("worklog_since") or 0)
         known = unranges(self.state.get("known_ids") or []) if self.options.projects else set()
         newest_known = max(known, default=0)
+        deleted_since = 0 if full else int(self.state.get("worklog_deleted_since") or 0)
+        # The deletions feed does not depend on the changes: read alongside them.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jirakit-wl") as pool:
+            deletions = pool.submit(
+                self.guard,
+                "deleted worklogs",
+                lambda: list(self.jira.worklogs.deleted_since(deleted_since)),
+            )
+            yield from self._worklog_changes(since, full, known, newest_known, deletions)
+
+    def _worklog_changes(
+        self,
+        since: int,
+        full: bool,
+        known: set[int],
+        newest_known: int,
+        deletions: Future[Any],
+    ) -> Iterator[Any]:
         changes = self.guard(
             "worklog changes", lambda: list(self.jira.worklogs.updated_since(since))
         )
@@ -811,8 +982,23 @@ class Extractor:
         pending: dict[int, int] = (
             {} if full else {int(w): int(ms) for w, ms in self.state.get("worklog_pending") or []}
         )
-        ids = list(dict.fromkeys([*(c.worklog_id for c in changes), *pending]))
+        # ``worklog/updated`` gives the worklogs updated at ``since`` again (the cursor is
+        # inclusive). It leaves out the last minute, so those were final when the last run
+        # read them: the ones it read are not read again (without a project filter, where
+        # every worklog is in scope whatever its issue).
+        again = (
+            set()
+            if full or self.options.projects
+            else {int(w) for w in self.state.get("worklog_since_ids") or []}
+        )
+        fresh = [
+            c.worklog_id for c in changes if not (c.updated_ms == since and c.worklog_id in again)
+        ]
+        ids = list(dict.fromkeys([*fresh, *pending]))
         newest = max((c.updated_ms for c in changes), default=since)
+        self.state["worklog_since_ids"] = sorted(
+            {c.worklog_id for c in changes if c.updated_ms == newest}
+        )
         held: dict[int, int] = {}
         for start in range(0, len(ids), 1000):
             worklogs = self.guard(
@@ -834,10 +1020,7 @@ class Extractor:
                     if newest - first < PENDING_WORKLOG_MS:
                         held[row["id"]] = first
             yield self.emit("worklogs", rows)
-        deleted_since = 0 if full else int(self.state.get("worklog_deleted_since") or 0)
-        deleted = self.guard(
-            "deleted worklogs", lambda: list(self.jira.worklogs.deleted_since(deleted_since))
-        )
+        deleted = deletions.result()
         if deleted:
             yield self.emit(
                 "worklog_deletions",
@@ -851,8 +1034,14 @@ class Extractor:
 
     def materialize(self) -> Iterator[Any]:
         """Create every contract table, even ones this site gives no rows for, so the
-        analytics models always find their inputs."""
+        analytics models always find their inputs. A table the destination already holds
+        with every column declared for it is left alone (each empty table was a load
+        job of its own in every run)."""
         for table in TABLES:
+            declared = (self.issue_hints if table == "issues" else _hints(table))["columns"]
+            have = self.run.existing.get(table)
+            if have is not None and set(declared) <= have and not self.options.full_refresh:
+                continue
             if table == "_sync_runs":  # loaded as rows (`run_row`), like dlt's own tables
                 yield dlt.mark.with_hints(
                     dlt.mark.materialize_table_schema(), _hints(table), create_table_variant=True

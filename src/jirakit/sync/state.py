@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +51,11 @@ class DestinationState:
     sites: frozenset[str] = frozenset()  # sites recorded in `_sync_runs`
     issues: int | None = None  # rows in `issues` (None: no table)
     last_run: tuple[Any, Any] | None = None  # (started_at, cursor_to) of the last success
+    # Issues (not deleted) updated since shortly before the last success's cursor:
+    # id -> (updated_at, synced_at) in epoch ms (`RunContext.recent`).
+    recent: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # The dataset's tables and their columns.
+    columns: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,9 +93,14 @@ def _q(schema: str, table: str) -> str:
     return '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
 
 
-def inspect(warehouse: Warehouse, name: str) -> DestinationState:
+def inspect(
+    warehouse: Warehouse, name: str, recent_within: timedelta | None = None
+) -> DestinationState:
     """Read what ``warehouse`` holds for the pipeline ``name`` (DuckDB and Postgres; a
-    DuckDB file that does not exist yet holds nothing and is not created)."""
+    DuckDB file that does not exist yet holds nothing and is not created). With
+    ``recent_within``, also the issues updated that long (and two hours more: the JQL
+    cursor is floored to the minute and moved back over DST) before the last successful
+    run's cursor."""
     if warehouse.dialect not in ("duckdb", "postgres"):
         return DestinationState()
     if warehouse.dialect == "duckdb":
@@ -99,12 +110,14 @@ def inspect(warehouse: Warehouse, name: str) -> DestinationState:
             return DestinationState(known=True)
     conn = warehouse.connect()
     try:
-        return _inspect(conn, warehouse.dialect, warehouse.dataset, name)
+        return _inspect(conn, warehouse.dialect, warehouse.dataset, name, recent_within)
     finally:
         conn.close()
 
 
-def _inspect(conn: Any, dialect: str, schema: str, name: str) -> DestinationState:
+def _inspect(
+    conn: Any, dialect: str, schema: str, name: str, recent_within: timedelta | None = None
+) -> DestinationState:
     tables = _tables(conn, dialect, schema)
     committed = False
     if "_dlt_pipeline_state" in tables and "_dlt_loads" in tables:
@@ -139,9 +152,33 @@ def _inspect(conn: Any, dialect: str, schema: str, name: str) -> DestinationStat
         )
         last_run = (found[0][0], found[0][1]) if found else None
     issues = None
+    recent: dict[int, tuple[int, int]] = {}
     if "issues" in tables:
         issues = int(_fetch(conn, dialect, f"SELECT count(*) FROM {_q(schema, 'issues')}")[0][0])
-    return DestinationState(True, committed, frozenset(sites), issues, last_run)
+        wanted = {"id", "updated_at", "synced_at", "is_deleted"}
+        if (
+            recent_within is not None
+            and last_run is not None
+            and last_run[1] is not None
+            and wanted <= tables["issues"]
+        ):
+            epoch = (
+                "epoch_ms({c})"
+                if dialect == "duckdb"
+                else "CAST(floor(extract(epoch FROM {c}) * 1000) AS BIGINT)"
+            )
+            since = last_run[1] - recent_within - timedelta(hours=2)
+            rows = _fetch(
+                conn,
+                dialect,
+                f"SELECT id, {epoch.format(c='updated_at')}, {epoch.format(c='synced_at')} "
+                f"FROM {_q(schema, 'issues')} WHERE NOT is_deleted AND updated_at >= ? "
+                "AND synced_at IS NOT NULL",
+                (since,),
+            )
+            recent = {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+    columns = {table: frozenset(names) for table, names in tables.items()}
+    return DestinationState(True, committed, frozenset(sites), issues, last_run, recent, columns)
 
 
 def plan(
