@@ -198,7 +198,11 @@ state = Table(
 )
 
 
-AUTOCHECKPOINT_PAGES = 10_000  # ~40 MB of WAL
+# `Inbox.checkpoint` starts the WAL over (a pause of the writer) once it holds this many
+# pages (32 MB; at 1,000 deliveries/s about every 2 s); SQLite checkpoints inside a commit
+# at AUTOCHECKPOINT_PAGES (64 MB), the fallback when no checkpoint job runs.
+RESTART_PAGES = 8_192
+AUTOCHECKPOINT_PAGES = 16_384
 # The group commit asks for a checkpoint (`GroupCommit.on_growth`) after this many commits
 # or bytes of bodies, well before the WAL reaches AUTOCHECKPOINT_PAGES (a commit writes its
 # bodies' pages plus a few pages of the table and its indexes).
@@ -791,26 +795,30 @@ class Inbox:
             "entities": int(tombstones or 0),
         }
 
-    def checkpoint(self) -> bool:
-        """SQLite: copy the WAL into the database and let the next commit start it over;
-        returns whether it did. Postgres: nothing to do.
+    def checkpoint(self, restart_at: int = RESTART_PAGES) -> bool:
+        """SQLite: copy the WAL into the database, and once it holds ``restart_at`` pages
+        let the next commit start it over; returns whether it did that. Postgres: nothing
+        to do.
 
         Two passes. The first (PASSIVE: never waits for the writer nor blocks it) copies
         what was committed when it began, the bulk. But a receiver that never pauses commits
         again meanwhile, SQLite starts the WAL over only once all of it was copied, and so
-        it would grow until ``wal_autocheckpoint`` ran a checkpoint of ~40 MB inside a
-        commit, holding every ack waiting for it (40-80 ms each 1-2 s at 1,000
-        deliveries/s, measured). The second pass copies the few frames committed during
-        the first while holding the write lock, so nothing is committed in between and the
-        next writer starts the WAL over: a pause of a few milliseconds instead."""
+        it would grow until ``wal_autocheckpoint`` ran a checkpoint of 40 MB or more inside
+        a commit, holding every ack waiting for it (40-80 ms every 1-2 s at 1,000
+        deliveries/s, measured). The second pass copies the few pages committed during the
+        first while holding the write lock, so that nothing is committed in between and the
+        next writer starts the WAL over: a pause of the writer for its two syncs (1-3 ms
+        on a quiet disk, 10-20 ms on a busy one), hence only once the WAL is that large."""
         if self.dialect != "sqlite":
             return False
         raw = self.engine.raw_connection()
         try:
             db: Any = raw.driver_connection
             busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if busy or frames <= 0 or copied < frames:
-                return False  # nothing to do, or a reader holds an older snapshot: next time
+            if busy or frames < max(1, restart_at) or copied < frames:
+                # small yet (a writer that pauses starts it over by itself), or a reader
+                # holds an older snapshot: next time
+                return False
             if self._write_lock is None:  # pragma: no cover - every SQLite inbox has one
                 return False
             with self._write_lock:
