@@ -376,6 +376,15 @@ def make_engine(url: str, *, synchronous: str = "FULL", **options: Any) -> Engin
     return create_engine(url, pool_pre_ping=True, **options)
 
 
+_SQLITE_COLUMNS = [c.name for c in deliveries.c if c.name != "seq"]
+_SQLITE_INSERT = (
+    f"INSERT INTO {deliveries.name} ({', '.join(_SQLITE_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _SQLITE_COLUMNS)}) "
+    "ON CONFLICT (delivery_id) DO NOTHING"
+)
+_SQLITE_PRIOR = f"SELECT body_sha256 FROM {deliveries.name} WHERE delivery_id = ?"
+
+
 class _Stop:
     pass
 
@@ -386,10 +395,13 @@ class GroupCommit:
     ``duplicate`` or ``conflict``) once the row is durable; `submit_async` an asyncio
     future, and every asyncio future of a batch is settled with one wake-up of its loop."""
 
-    def __init__(self, inbox: Inbox, max_batch: int = 256, linger: float = 0.0005) -> None:
+    def __init__(self, inbox: Inbox, max_batch: int = 256, linger: float = 0.0) -> None:
         self.inbox = inbox
         self.max_batch = max_batch
-        self.linger = linger  # wait this long for company when a batch would be tiny
+        # Wait this long for company when a batch would be tiny. None by default: the commit
+        # in flight is what gathers the next batch, and a timed wait of 0.5 ms cost a lone
+        # delivery 1 ms and twice the CPU (measured), more than its shared commit saved.
+        self.linger = linger
         self._queue: queue.SimpleQueue[tuple[Incoming, Any] | _Stop] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -399,6 +411,7 @@ class GroupCommit:
         self.on_growth: Callable[[], None] | None = None
         self._grown_commits = 0
         self._grown_bytes = 0
+        self._raw: Any = None  # SQLite: the writer thread's own connection, while it runs
 
     def start(self) -> None:
         with self._lock:
@@ -432,7 +445,19 @@ class GroupCommit:
             self._queue.put(_Stop())
             thread.join(timeout)
 
+    def _release(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                raw.close()
+
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._release()
+
+    def _loop(self) -> None:
         while True:
             first = self._queue.get()
             if isinstance(first, _Stop):
@@ -457,10 +482,14 @@ class GroupCommit:
                 batch.append(nxt)
             outcomes: list[tuple[Any, str | None, BaseException | None]]
             try:
-                results = self.inbox.store_many([item for item, _ in batch])
+                if self._raw is None and self.inbox.dialect == "sqlite":
+                    self._raw = self.inbox.engine.raw_connection()
+                dbapi = None if self._raw is None else self._raw.driver_connection
+                results = self.inbox.store_many([item for item, _ in batch], dbapi=dbapi)
             except Exception as exc:  # the database is down: every waiting request gets 503
                 log.error("webhooks.store_failed", error=type(exc).__name__, batch=len(batch))
                 outcomes = [(future, None, exc) for _, future in batch]
+                self._release()  # a new connection for the next batch
             else:
                 self.commits += 1
                 outcomes = [
@@ -599,12 +628,18 @@ class Inbox:
         """Store one delivery now: ``stored``, ``duplicate`` or ``conflict``."""
         return self.store_many([item])[0]
 
-    def store_many(self, items: Sequence[Incoming]) -> list[str]:
+    def store_many(self, items: Sequence[Incoming], *, dbapi: Any = None) -> list[str]:
         """Store deliveries in one transaction; one result per item, in order.
 
         One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for the batch; only the ids it
         did not insert (seen before, or twice in the batch) are looked up, to tell a
-        duplicate (same body) from a conflict (another body)."""
+        duplicate (same body) from a conflict (another body).
+
+        SQLite: straight through the driver (``dbapi``: a connection of this inbox's engine
+        to use, else one from its pool), the receiver's hot path: SQLAlchemy's own work per
+        transaction was most of the cost of a commit of one or two deliveries."""
+        if self.dialect == "sqlite":
+            return self._store_many_sqlite(items, dbapi)
         with self.write() as conn:
             stmt = (
                 self._insert(deliveries)
@@ -637,6 +672,35 @@ class Inbox:
                         prior = known.get(item.delivery_id, item.body_sha256)
                         results[n] = DUPLICATE if prior == item.body_sha256 else CONFLICT
         return results
+
+    def _store_many_sqlite(self, items: Sequence[Incoming], dbapi: Any) -> list[str]:
+        raw = None
+        if dbapi is None:
+            raw = self.engine.raw_connection()
+            dbapi = raw.driver_connection
+        try:
+            assert self._write_lock is not None
+            with self._write_lock:
+                dbapi.execute("BEGIN IMMEDIATE")
+                try:
+                    results = [
+                        STORED if dbapi.execute(_SQLITE_INSERT, item.row()).rowcount == 1 else ""
+                        for item in items
+                    ]
+                    for n, item in enumerate(items):
+                        if results[n] == "":  # seen before, or earlier in this batch
+                            row = dbapi.execute(_SQLITE_PRIOR, (item.delivery_id,)).fetchone()
+                            prior = item.body_sha256 if row is None else str(row[0])
+                            results[n] = DUPLICATE if prior == item.body_sha256 else CONFLICT
+                    dbapi.execute("COMMIT")
+                except BaseException:
+                    if dbapi.in_transaction:
+                        dbapi.execute("ROLLBACK")
+                    raise
+            return results
+        finally:
+            if raw is not None:
+                raw.close()
 
     # -- reading --------------------------------------------------------------------------
 
