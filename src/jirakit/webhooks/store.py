@@ -894,9 +894,7 @@ class Inbox:
                 if busy or copied < frames:
                     continue
                 with self._write_lock:
-                    busy, frames, copied = db.execute(
-                        "PRAGMA wal_checkpoint(PASSIVE)"
-                    ).fetchone()
+                    busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if not busy and copied == frames:
                     return True
             return False
