@@ -199,8 +199,8 @@ state = Table(
 
 
 # `Inbox.checkpoint` starts the WAL over (a pause of the writer) once it holds this many
-# pages (128 MB; at 1,000 deliveries/s every ~7 s ingesting, ~3 s applying too): each pause
-# holds the acks that arrive meanwhile, so fewer of them keep them out of the p99. SQLite
+# pages (128 MB; every few seconds at 1,000 deliveries/s): each pause holds the acks that
+# arrive meanwhile, so fewer pauses keep them out of the p99. SQLite
 # checkpoints inside a commit at AUTOCHECKPOINT_PAGES (256 MB), the fallback when no
 # checkpoint job runs. The WAL file keeps its largest size on disk.
 RESTART_PAGES = 32_768
@@ -875,8 +875,9 @@ class Inbox:
         a commit, holding every ack waiting for it (40-80 ms every 1-2 s at 1,000
         deliveries/s, measured). The second pass copies the few pages committed during the
         first while holding the write lock, so that nothing is committed in between and the
-        next writer starts the WAL over: a pause of the writer for its two syncs (1-3 ms
-        on a quiet disk, 10-20 ms on a busy one), hence only once the WAL is that large.
+        next writer starts the WAL over: a pause of the writer for its two syncs (7-11 ms
+        measured at a load average of 2, 15-40 ms at 3-5), hence only once the WAL is
+        that large.
 
         An unlocked pass that took more than 5 ms is followed by another (twice at most:
         what was committed during it is copied unlocked too), so the locked one has little
