@@ -387,6 +387,7 @@ def measure(server: Server, reqs: Requests, args: argparse.Namespace) -> dict[st
     time.sleep(2.0)  # let a background applier catch up: its CPU counts too
     cpu_per = (cpu_seconds(server.proc.pid) - cpu) / max(1, tput.ok)
     fixed = asyncio.run(open_loop(server.port, reqs, args.rate, args.connections, args.seconds))
+    load = os.getloadavg()[0]  # the machine's 1-minute load average, others' work included
     server.stop()
     stored = server.count()
     acked = tput.ok + fixed.ok
@@ -397,6 +398,7 @@ def measure(server: Server, reqs: Requests, args: argparse.Namespace) -> dict[st
         f"at_{int(args.rate)}": fixed.summary(),
         "stored": stored,
         "acked_measured": acked,
+        "load": round(load, 2),
     }
 
 
@@ -463,15 +465,15 @@ def main() -> None:
     print(
         f"| server | deliveries/s (closed loop, {args.connections} conns) | p50 / p99 ms "
         f"| server CPU µs / delivery | at {int(args.rate)}/s: achieved, p50 / p99 / max ms "
-        "| errors | stored >= acked |"
+        "| load | errors | stored >= acked |"
     )
-    print("|---|---:|---:|---:|---:|---|---|")
+    print("|---|---:|---:|---:|---:|---:|---|---|")
     for r in results:
         t, f = r["throughput"], r[f"at_{int(args.rate)}"]
         print(
             f"| {r['server']} | {t['rate']:,} | {t['p50_ms']} / {t['p99_ms']} "
             f"| {r['server_cpu_us_per_delivery']} "
-            f"| {f['rate']:,}/s, {f['p50_ms']} / {f['p99_ms']} / {f['max_ms']} "
+            f"| {f['rate']:,}/s, {f['p50_ms']} / {f['p99_ms']} / {f['max_ms']} | {r['load']} "
             f"| {t['errors'] or f['errors'] or '-'} | {r['stored'] >= r['acked_measured']} |"
         )
     for r in results:
@@ -485,6 +487,9 @@ def main() -> None:
             if sync in base:
                 ratio = r["throughput"]["rate"] / max(1, base[sync]["throughput"]["rate"])
                 print(f"{r['server']} / baseline throughput: {ratio:.2f}x")
+                p99 = r[f"at_{int(args.rate)}"]["p99_ms"]
+                base_p99 = max(0.01, base[sync][f"at_{int(args.rate)}"]["p99_ms"])
+                print(f"{r['server']} / baseline p99 at {int(args.rate)}/s: {p99 / base_p99:.2f}x")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -124,7 +124,8 @@ class Receiver:
         if process:
             self.add_job("process", self.processor.run_once, poll_interval)
         if self.inbox.dialect == "sqlite":
-            self.add_job("checkpoint", self.inbox.checkpoint, 1.0)
+            checkpoint = self.add_job("checkpoint", self._checkpoint, 1.0)
+            self.inbox.writer.on_growth = checkpoint.wake
         self.app = ReceiverApp(
             self.inbox,
             Verifier(self.secrets),
@@ -214,6 +215,9 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _checkpoint(self) -> None:
+        self.inbox.checkpoint()  # once per run: the job runs again when woken or in 1 s
 
     def process_pending(self) -> int:
         """Apply every stored delivery now (in the calling thread)."""
