@@ -54,6 +54,7 @@ def wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_sync_killed_with_its_worker_is_finished_by_another(tmp_path: Path, pg_database: str):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "JIRA_API_TOKEN": "sandbox-token"}

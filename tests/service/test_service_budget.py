@@ -123,6 +123,7 @@ def test_no_governor_no_budget_and_a_bad_setting_is_one_line(make_service: Any):
         create_app(settings_for("sqlite://", "http://127.0.0.1:9", governor="redis://x"))
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_interactive_calls_go_first_while_a_worker_backfills(

@@ -291,6 +291,7 @@ def test_two_serves_defer_and_two_workers_deliver_exactly_once(
     assert not [j for j in jobs if j.status == "failed"]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_a_worker_killed_mid_delivery_is_retried_and_effects_happen_once(

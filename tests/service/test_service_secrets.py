@@ -11,11 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from service_support import ENCRYPTION_KEY, JIRA_TOKEN, OAUTH_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_no_secret_in_anything_the_suite_produced(tmp_path: Path):
     capture = tmp_path / "responses.txt"
     log = Path(str(capture) + ".log")

@@ -70,6 +70,7 @@ def test_the_phases_killed_at_are_the_syncs_own():
     assert [p for p in PHASES if p in KILLED_AT] == list(KILLED_AT)
 
 
+@pytest.mark.slow
 def test_killed_in_every_phase_in_turn_then_run_again_equals_uninterrupted(
     site: str, reference: dict[str, str], tmp_path: Path
 ):

@@ -321,6 +321,7 @@ def settle(receiver: Receiver, timeout: float) -> None:
         time.sleep(0.3)
 
 
+@pytest.mark.slow
 def test_chaos_small(tmp_path: Path):
     run_chaos(tmp_path, changes=500, workers=3)
 

@@ -169,6 +169,7 @@ def test_kill_9_five_times_under_load(tmp_path: Path):
     crash_loop(tmp_path, kills=6, per_round=400)
 
 
+@pytest.mark.slow
 def test_kill_9_five_times_while_the_sandbox_retries(tmp_path: Path):
     """The sandbox delivers real events (duplicates and reordering on) to the real
     ``jirakit webhooks serve``, which is killed with SIGKILL at random moments and
