@@ -341,16 +341,28 @@ def refresh_connection(
             raise AuthFlowError("timed out waiting for another refresh of this connection")
         sleep(0.05)
     try:
-        return _refresh_locked(state, connection_id, owner)
+        return _refresh_locked(state, connection_id, owner, seen_version)
     finally:
         _release(state, connection_id, owner)
 
 
-def _refresh_locked(state: ServiceState, connection_id: str, owner: str) -> Snapshot:
+def _refresh_locked(
+    state: ServiceState, connection_id: str, owner: str, seen_version: int | None
+) -> Snapshot:
     settings = state.settings
     with state.sessions() as session:
         conn = session.get(Connection, connection_id)
         assert conn is not None
+        # Checked again under the lock: the check above may have read the row before
+        # another caller's refresh was committed (and its lock released), and would
+        # refresh a second time (SQLite's driver starts the transaction at the write).
+        still = (
+            conn.credential_version == seen_version
+            if seen_version is not None
+            else expiring(conn.token_expires_at, settings.refresh_leeway)
+        )
+        if not still:
+            return Snapshot.of(conn)
         token = state.vault.decrypt(conn.credentials)
         cloud_id = conn.cloud_id
 
