@@ -246,3 +246,33 @@ async def test_issue_properties_round_trip(site: Sandbox, client_for: Any) -> No
         mkt = next(site.store.iter_project_issues(10002)).key
         r = await c.put(P + f"/issue/{mkt}/properties/x", json=1)
         assert r.status_code == 404
+
+
+async def test_project_categories_are_the_ones_projects_are_filed_under(
+    site: Sandbox, client_for: Any
+) -> None:
+    async with client_for(site) as c:
+        categories = {x["id"]: x for x in await get(c, "/projectCategory")}
+        projects = (await get(c, "/project/search?maxResults=100"))["values"]
+        filed = {p["key"]: p["projectCategory"] for p in projects}
+        assert all(cat == categories[cat["id"]] for cat in filed.values())
+        assert {cat["id"] for cat in filed.values()} == set(categories)  # every one in use
+        assert (await get(c, "/project/MKT"))["projectCategory"]["name"] == "Business"
+        lead = site.admin_account_id
+        body = {"key": "CAT", "name": "Cat", "leadAccountId": lead, "categoryId": 10001}
+        assert (await c.post(P + "/project", json=body)).status_code == 201
+        assert (await get(c, "/project/CAT"))["projectCategory"] == categories["10001"]
+        r = await c.put(P + "/project/CAT", json={"categoryId": "10000"})
+        assert r.status_code == 200 and r.json()["projectCategory"] == categories["10000"]
+        r = await c.put(P + "/project/CAT", json={"description": "kept"})
+        assert r.json()["projectCategory"] == categories["10000"]
+        r = await c.put(P + "/project/CAT", json={"categoryId": -1})  # the spec's "none"
+        assert r.status_code == 200 and "projectCategory" not in r.json()
+        r = await c.put(P + "/project/CAT", json={"categoryId": 99})
+        assert r.status_code == 400
+        assert r.json()["errors"] == {
+            "categoryId": "The project category with ID 99 does not exist."
+        }
+        bare = {"key": "NOCAT", "name": "No cat", "leadAccountId": lead}
+        assert (await c.post(P + "/project", json=bare)).status_code == 201
+        assert "projectCategory" not in await get(c, "/project/NOCAT")

@@ -511,6 +511,25 @@ def wrong_types() -> Iterator[Case]:
                     (400,),
                     json={"fields": {fid: value}},
                 )
+    # story points (customfield_10016) that JSON cannot carry as a number Jira's double
+    # holds: the stdlib encoder cannot write them, so they go as raw text
+    for name, raw in {
+        "infinity": b"Infinity",
+        "minus-infinity": b"-Infinity",
+        "nan": b"NaN",
+        "1e309": b"1e309",
+    }.items():
+        create = json.dumps(fields(customfield_10016="@")).encode().replace(b'"@"', raw)
+        edit = b'{"fields": {"customfield_10016": ' + raw + b"}}"
+        for method, url, body in (("POST", "/issue", create), ("PUT", "/issue/ENG-4", edit)):
+            yield Case(
+                f"type-story-points-{name}-{method}",
+                method,
+                url,
+                (400,),
+                content=body,
+                headers=JSON_HEADERS,
+            )
     endpoint_bodies: list[tuple[str, str, Any, tuple[int, ...]]] = [
         (
             "POST",
@@ -1170,6 +1189,42 @@ async def test_answers_name_what_to_fix() -> None:
     jql = "NOT " * 5000 + "project = ENG"
     r = await send(sb, Case("x", "POST", "/search/jql", (400,), json={"jql": jql}))
     assert "more than 100 levels deep" in r.json()["errorMessages"][0]
+
+
+async def test_jql_parse_reports_what_search_refuses() -> None:
+    """``jql/parse`` answers 200 (the barrage checks that) and names, per query, what is
+    wrong: every query the search refuses as invalid carries errors there, every query the
+    search runs carries none. ``ORDER BY key`` alone parses; the search refuses it only as
+    unbounded."""
+    sb = make_site()
+    queries = {name: jql for name, (jql, _) in JQLS.items()}
+    r = await send(
+        sb, Case("x", "POST", "/jql/parse", (200,), json={"queries": list(queries.values())})
+    )
+    assert r.status_code == 200, r.text[:300]
+    parsed = r.json()["queries"]
+    assert [q["query"] for q in parsed] == list(queries.values())
+    for (name, (_, status)), answer in zip(JQLS.items(), parsed, strict=True):
+        errors = answer.get("errors") or []
+        if status == 400 and name != "order-only":
+            assert errors and all(isinstance(e, str) and e for e in errors), name
+        else:
+            assert errors == [], (name, errors)
+
+
+def test_the_invalid_adf_is_invalid_by_the_official_schema_alone() -> None:
+    """The barrage's invalid documents are refused by the bundled ADF schema itself (one
+    plain draft-04 validator, not ``jirakit.adf.validate``), and the valid one passes:
+    the sandbox's 400s are the schema's verdict, not rules of its own."""
+    from jsonschema import Draft4Validator
+
+    from jirakit.adf.validation import schema
+
+    validator = Draft4Validator(schema())
+    assert validator.is_valid(doc(para("x")))
+    assert len(BAD_ADF) == 21  # the report's count
+    accepted = [name for name, body in BAD_ADF.items() if validator.is_valid(body)]
+    assert accepted == []
 
 
 async def test_unknown_members_are_refused_as_recorded_from_jira() -> None:

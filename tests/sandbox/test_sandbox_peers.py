@@ -35,6 +35,7 @@ from jirakit.sandbox.mutations import available_transitions
 from jirakit.sandbox.routes.agile import sprint_field
 from jirakit.sandbox.store import Store
 from jirakit.testing.asgi import SyncASGITransport
+from needs import missing
 
 pytestmark = pytest.mark.slow
 
@@ -216,8 +217,9 @@ def _keys(served: Served, url: str, **params: Any) -> list[str]:
         return [i["key"] for i in page["issues"]]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_jirajs_6_reads_board_backlog_and_sprint_issues(tmp_path: Path) -> None:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        missing("Node.js and npm are not installed: sudo apt-get install nodejs npm")
     sandbox = Sandbox(seed=16, issues=80, projects=3)
     board = next(b for b in sandbox.store.boards.values() if b["type"] == "scrum")
     sprint = max(

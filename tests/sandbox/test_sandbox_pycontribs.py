@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from jirakit.testing.plugin import SandboxServer
@@ -201,3 +202,25 @@ def test_versions_paged_and_whole(jc: jira.JIRA, jira_sandbox_server: SandboxSer
     assert [v.name for v in paged] == expected  # one request per version page of 50
     first = jc._fetch_pages(jira.resources.Version, "values", "project/ENG/version", 0, 1)
     assert [v.name for v in first] == expected[:1] and first.total == len(expected)
+
+
+@pytest.mark.jira_sandbox(issues=20, seed=9)
+def test_versions_paged_over_several_pages(
+    jc: jira.JIRA, jira_sandbox_server: SandboxServer
+) -> None:
+    """120 versions added over REST (pycontribs' ``create_version`` sleeps a second after
+    each), then read back by pycontribs in pages of 50: the pages join up (no version lost
+    or repeated at a page edge) in the project's order."""
+    with httpx.Client(base_url=jira_sandbox_server.url, auth=jira_sandbox_server.auth) as c:
+        for n in range(120):
+            made = c.post("/rest/api/2/version", json={"project": "OPS", "name": f"paged-{n:03d}"})
+            assert made.status_code == 201, made.text
+    store = jira_sandbox_server.sandbox.store
+    expected = [v["name"] for v in store.project("OPS")["versions"]]  # type: ignore[index]
+    assert len(expected) > 120  # three pages or more at pycontribs' page size of 50
+    paged = jc._fetch_pages(jira.resources.Version, "values", "project/OPS/version", 0, False)
+    assert (paged.maxResults, paged.total) == (50, len(expected))
+    assert [v.name for v in paged] == expected
+    assert [v.name for v in jc.project_versions("OPS")] == expected
+    third = jc._fetch_pages(jira.resources.Version, "values", "project/OPS/version", 100, 50)
+    assert [v.name for v in third] == expected[100:150]

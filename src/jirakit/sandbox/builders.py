@@ -21,10 +21,12 @@ def add_project(
     components: list[Json],
     versions: list[Json],
     url: str | None = None,
+    category: Json | None = None,
 ) -> Json:
     """Build project ``pid`` and register it in ``store`` (project, its short reference,
     workflow, issue types and key counter); answers the project. ``url`` is set only when
-    given (non-empty)."""
+    given (non-empty), ``projectCategory`` only when ``category`` is (as Jira omits it for
+    a project without one)."""
     avatars = {
         size: f"{API}/universal_avatar/view/type/project/avatar/{avatar_id}?size={size}"
         for size in ("48x48", "24x24", "16x16", "32x32")
@@ -51,6 +53,8 @@ def add_project(
     }
     if url:
         proj["url"] = url
+    if category:
+        proj["projectCategory"] = dict(category)
     store.projects[pid] = proj
     store.project_refs[pid] = {
         "self": f"{API}/project/{pid}",

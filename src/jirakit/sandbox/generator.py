@@ -18,6 +18,7 @@ from typing import Any
 
 from jirakit.sandbox.builders import add_project
 from jirakit.sandbox.clock import jira_time_ms, to_ms
+from jirakit.sandbox.schemes import category_of_type
 from jirakit.sandbox.store import API, ChangeItem, History, IssueRecord, Json, Store
 
 DEFAULT_ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
@@ -495,6 +496,7 @@ class Generator:
                 avatar_id=10400 + i,
                 components=comps,
                 versions=vers,
+                category=category_of_type(ptype),
             )
             self.project_list.append(proj)
 

@@ -513,6 +513,16 @@ def project_categories() -> list[Json]:
     ]
 
 
+def project_category(cid: str) -> Json | None:
+    """The category with id ``cid``, as projects carry it (``projectCategory``), or None."""
+    return next((c for c in project_categories() if c["id"] == cid), None)
+
+
+def category_of_type(ptype: str) -> Json | None:
+    """The category the seeded projects of type ``ptype`` are filed under."""
+    return project_category(CATEGORIES[ptype][0]) if ptype in CATEGORIES else None
+
+
 def _icon(color: str) -> str:
     svg = (
         '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16">'

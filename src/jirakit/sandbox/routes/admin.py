@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jirakit.sandbox import mutations
+from jirakit.sandbox import mutations, schemes
 from jirakit.sandbox.app import Ctx, ctx
 from jirakit.sandbox.builders import add_project
 from jirakit.sandbox.clock import jira_time
@@ -110,6 +110,18 @@ def _name(
 # -- projects ----------------------------------------------------------------------------
 
 
+def _category(body: dict[str, Any], errors: dict[str, str]) -> Json | None:
+    """The category ``categoryId`` names (an id of ``GET /projectCategory``), None when
+    absent, null or ``-1`` (the update's "no category"); an unknown id is an error."""
+    raw = body.get("categoryId")
+    if raw is None or str(raw) == "-1":
+        return None
+    category = schemes.project_category(str(raw))
+    if category is None:
+        errors["categoryId"] = f"The project category with ID {raw} does not exist."
+    return category
+
+
 async def create_project(request: Request) -> Response:
     c = ctx(request)
     body = await _body(c)
@@ -142,6 +154,7 @@ async def create_project(request: Request) -> Response:
         assignee = body.get("assigneeType") or "UNASSIGNED"
         if assignee not in ASSIGNEE_TYPES:
             errors["assigneeType"] = f"Invalid assignee type '{assignee}'."
+        category = _category(body, errors)
         if errors:
             raise bad_request(errors=errors)
         assert lead is not None
@@ -160,6 +173,7 @@ async def create_project(request: Request) -> Response:
             components=[],
             versions=[],
             url=str(body["url"]) if body.get("url") else None,
+            category=category,
         )
         _changed(c)
         _emit(c, "project_created", project=proj)
@@ -192,8 +206,13 @@ async def update_project(request: Request) -> Response:
         assignee = body.get("assigneeType")
         if assignee is not None and assignee not in ASSIGNEE_TYPES:
             errors["assigneeType"] = f"Invalid assignee type '{assignee}'."
+        category = _category(body, errors)
         if errors:
             raise bad_request(errors=errors)
+        if category is not None:
+            p["projectCategory"] = dict(category)
+        elif str(body.get("categoryId")) == "-1":
+            p.pop("projectCategory", None)
         if name:
             p["name"] = name
             s.project_refs[p["id"]]["name"] = name

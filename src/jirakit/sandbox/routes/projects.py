@@ -24,6 +24,7 @@ SHORT = (
     "style",
     "isPrivate",
     "properties",
+    "projectCategory",  # when the project has one, as go-jira's recorded /project list shows
 )
 
 
