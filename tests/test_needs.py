@@ -3,11 +3,11 @@ in a subprocess with ``CI=true`` and one thing missing stops before any test wit
 status 4 and one line saying what is missing and how to get it; a case list that comes back
 empty is a failing test; a parametrize over nothing is a collection error.
 
-Each run is a fresh pytest process, 2-4 s each (the gate acts at start-up, so it cannot
-be tried in this process; six runs: the only check of the gate the issue's "done when"
-rests on); the missing things are simulated, never removed: a path that
-does not exist for ``../shared``, a closed port for Postgres, an import blocked by a
-``sitecustomize`` for a client.
+Each run is a fresh pytest process, 2-4 s on a quiet machine (the gate acts at start-up,
+so it cannot be tried in this process). The three that the issue's "done when" rests on
+(../shared and Postgres in CI, an empty case list) run in ``make test``, the other three in
+``make slow``. What is missing is simulated, never removed: a path that does not exist for
+``../shared``, a closed port for Postgres, imports blocked by a ``sitecustomize``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from needs import GET_MODULES, GET_POSTGRES, GET_SHARED, ROOT
 
@@ -50,6 +52,13 @@ def pytest_run(
     )
 
 
+def stand_in_shared(tmp_path: Path) -> dict[str, str]:
+    """``JIRAKIT_SHARED`` at an empty stand-in that passes the start-up check, so that a run
+    tries one missing thing at a time whether or not the real ../shared is here."""
+    (tmp_path / "shared" / "jira").mkdir(parents=True)
+    return {"JIRAKIT_SHARED": str(tmp_path / "shared")}
+
+
 def error_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in (done.stdout + done.stderr).splitlines() if "ERROR" in line]
 
@@ -64,14 +73,16 @@ def test_ci_without_shared_stops_with_one_line(tmp_path: Path):
     assert " passed" not in done.stdout  # stopped before any test
 
 
-def test_ci_with_postgres_unreachable_stops_with_one_line():
-    done = pytest_run(WITH_POSTGRES, "--collect-only", ci=True, env={"JIRAKIT_TEST_PG_DSN": CLOSED})
+def test_ci_with_postgres_unreachable_stops_with_one_line(tmp_path: Path):
+    env = {**stand_in_shared(tmp_path), "JIRAKIT_TEST_PG_DSN": CLOSED}
+    done = pytest_run(WITH_POSTGRES, "--collect-only", ci=True, env=env)
     assert done.returncode == 4, done.stdout + done.stderr
     [line] = error_lines(done)
     assert line.startswith(f"ERROR: CI=true, but PostgreSQL is unreachable at {CLOSED!r}")
     assert "Connection refused" in line and line.endswith(GET_POSTGRES)
 
 
+@pytest.mark.slow  # one more pytest start-up (2-4 s); CI runs it in make slow
 def test_locally_postgres_unreachable_is_a_skip_that_says_how():
     done = pytest_run(
         WITH_POSTGRES, "-m", "postgres", ci=False, env={"JIRAKIT_TEST_PG_DSN": CLOSED}
@@ -83,6 +94,7 @@ def test_locally_postgres_unreachable_is_a_skip_that_says_how():
     assert re.fullmatch(rf"{len(skipped)} skipped(, \d+ deselected)? in .*", summary), summary
 
 
+@pytest.mark.slow  # one more pytest start-up (2-4 s); CI runs it in make slow
 def test_ci_without_the_interop_clients_stops_with_one_line(tmp_path: Path):
     """``jira``, ``atlassian`` and ``psycopg`` blocked at start-up (``requests`` too would
     stop schemathesis' pytest plugin first: pytest's own loud failure, exit status 3)."""
@@ -91,7 +103,7 @@ def test_ci_without_the_interop_clients_stops_with_one_line(tmp_path: Path):
         "for name in ('jira', 'atlassian', 'psycopg'):\n"
         "    sys.modules[name] = None  # `import name` fails\n"
     )
-    done = pytest_run(PLAIN, ci=True, path=(tmp_path,))
+    done = pytest_run(PLAIN, ci=True, env=stand_in_shared(tmp_path), path=(tmp_path,))
     assert done.returncode == 4, done.stdout + done.stderr
     [line] = error_lines(done)
     assert line.startswith("ERROR: CI=true, but jira is not importable")
@@ -134,6 +146,7 @@ def test_an_empty_case_list_is_a_failing_test(tmp_path: Path):
     assert "1 failed" in done.stdout
 
 
+@pytest.mark.slow  # one more pytest start-up (2-4 s); CI runs it in make slow
 def test_a_parametrize_over_nothing_is_a_collection_error(tmp_path: Path):
     probe = tmp_path / "test_probe.py"
     probe.write_text(
