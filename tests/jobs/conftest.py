@@ -1,30 +1,23 @@
-"""Fixtures for the jobs tests: a schema of their own on the local PostgreSQL server.
-
-When ``CI=true`` an unreachable server is a failure; locally the Postgres tests skip,
-saying why.
+"""Fixtures for the jobs tests: a schema or a database of their own on the test PostgreSQL
+server (``JIRAKIT_TEST_PG_DSN``), reached through the suite's gate (``tests/needs.py``): in
+CI an unreachable server is a failure; locally these tests skip, saying how to get one.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-PG_DSN = os.environ.get("JIRAKIT_TEST_PG_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")
-PG_URL = os.environ.get("JIRAKIT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from needs import PG_DSN, pg_url, require_postgres
 
 
-def _connect() -> object:
+def _connect() -> Any:
     import psycopg
 
-    try:
-        return psycopg.connect(PG_DSN, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI: the local PostgreSQL server is unreachable ({PG_DSN}): {exc}")
-        pytest.skip(f"local PostgreSQL unreachable ({PG_DSN}): {exc}")
+    return psycopg.connect(require_postgres(), connect_timeout=3, autocommit=True)
 
 
 @pytest.fixture
@@ -35,18 +28,20 @@ def pg_schema() -> Iterator[str]:
     try:
         yield name
     finally:
-        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")  # type: ignore[attr-defined]
-        conn.close()  # type: ignore[attr-defined]
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        conn.close()
 
 
 @pytest.fixture
 def pg_database() -> Iterator[str]:
-    """A fresh database (``jirakit_t_<hex>``) on the local server: its URL. Dropped after."""
+    """A fresh database (``jirakit_t_<hex>``) on the test server: its URL. Dropped after."""
+    from psycopg.conninfo import make_conninfo
+
     conn = _connect()
     name = f"jirakit_t_{uuid.uuid4().hex[:12]}"
-    conn.execute(f"CREATE DATABASE {name}")  # type: ignore[attr-defined]
+    conn.execute(f"CREATE DATABASE {name}")
     try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield pg_url(make_conninfo(PG_DSN, dbname=name))
     finally:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[attr-defined]
-        conn.close()  # type: ignore[attr-defined]
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.close()

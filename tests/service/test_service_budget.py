@@ -22,7 +22,7 @@ from service_support import JIRA_TOKEN, OAUTH_CLIENT, OAUTH_SECRET, Service
 from jirakit.jobs.budget import open_governor, tenant_budget
 from jirakit.sandbox import PointsQuota, Sandbox
 from jirakit.sandbox.oauth import OAuthClient
-from needs import PG_DSN, require_postgres
+from needs import PG_DSN, pg_url, require_postgres
 
 POINTS, WINDOW = 1500, 20.0
 
@@ -145,7 +145,7 @@ def test_interactive_calls_go_first_while_a_worker_backfills(
 
     require_postgres()
     schema = f"gov_t_{uuid.uuid4().hex[:10]}"
-    url = "postgresql://postgres@127.0.0.1:5432/test"
+    url = pg_url()  # the server JIRAKIT_TEST_PG_DSN names, as a URL
     for name, value in {
         "JIRAKIT_GOVERNOR": url,
         "JIRAKIT_GOVERNOR_POINTS": str(POINTS),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -38,6 +37,7 @@ from jirakit.ui import (
 )
 from jirakit.ui.health import OLDEST_OPEN, WORKLOG_PEOPLE
 from jirakit.ui.providers import HealthFilters, Viewer
+from needs import PG_DSN, pg_url, require_module, require_postgres
 
 CHARTS = (
     "created_vs_resolved",
@@ -540,18 +540,11 @@ def test_mounted_under_a_prefix_every_link_keeps_it(source: WarehouseSource):
 
 # -- Postgres: the same pages from the same SQL ------------------------------------------
 
-PG_DSN = os.environ.get("JIRAKIT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 @pytest.fixture(scope="module")
 def pg_schema(synced: Synced, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        psycopg.connect(PG_DSN, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is not reachable at {PG_DSN}: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable at {PG_DSN}: {exc}")
+    require_postgres()  # the suite's gate: a failure in CI, a skip saying how locally
+    psycopg = require_module("psycopg")
     from jirakit import BasicAuth, Jira
     from jirakit.sync.pipeline import run_sync
 
@@ -560,7 +553,7 @@ def pg_schema(synced: Synced, tmp_path_factory: pytest.TempPathFactory) -> Itera
     try:
         with Jira(synced.url, auth=BasicAuth("admin@example.com", "sandbox-token")) as jira:
             result = run_sync(
-                jira, warehouse=warehouse_for(PG_DSN, schema), pipelines_dir=str(state)
+                jira, warehouse=warehouse_for(pg_url(), schema), pipelines_dir=str(state)
             )
         assert result.status == "succeeded"
         yield schema
@@ -571,7 +564,7 @@ def pg_schema(synced: Synced, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.mark.postgres
 def test_postgres_gives_the_same_pages(pg_schema: str, synced: Synced):
-    pg = source_for(PG_DSN, pg_schema)
+    pg = source_for(pg_url(), pg_schema)
     duck = source_for(synced.dest)
     filters = HealthFilters("ENG", None, date(2024, 6, 1), date(2025, 12, 31))
     on_pg = pg.project_health(Viewer(), filters)

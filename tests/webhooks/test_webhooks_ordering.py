@@ -18,8 +18,10 @@ from jirakit.webhooks.models import (
     parse_event,
 )
 from jirakit.webhooks.store import Incoming, now_ms
+from needs import cases, shared_json, shared_path
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "jira" / "fixtures"
+# Real webhook bodies, under ../shared (read through the gate: tests/needs.py).
+MATTERMOST = shared_path("jira", "fixtures", "webhooks-mattermost")
 
 
 def at(minute: int, ms: int = 0) -> str:
@@ -243,11 +245,14 @@ def test_async_handlers_are_refused(h: Harness):
 # -- typed events on real Jira payloads -----------------------------------------------------
 
 
-def fixtures() -> list[Path]:
-    return sorted((FIXTURES / "webhooks-mattermost").glob("*.json"))
+PAYLOADS = cases(
+    [pytest.param(p, id=p.stem) for p in sorted(MATTERMOST.glob("*.json"))],
+    what="webhook payloads",
+    source=MATTERMOST,
+)
 
 
-@pytest.mark.parametrize("path", fixtures(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PAYLOADS)
 def test_real_payloads_parse_to_typed_events(path: Path):
     body = json.loads(path.read_text(encoding="utf-8"))
     event = parse_event(body, delivery_id="x")
@@ -269,8 +274,8 @@ def test_real_payloads_parse_to_typed_events(path: Path):
 
 
 def test_issue_event_attributes():
-    body = json.loads(
-        (FIXTURES / "webhooks-mattermost" / "webhook-issue-updated-assigned.json").read_text()
+    body = shared_json(
+        "jira", "fixtures", "webhooks-mattermost", "webhook-issue-updated-assigned.json"
     )
     event = parse_event(body, delivery_id="d")
     assert isinstance(event, IssueEvent)
