@@ -345,6 +345,15 @@ def test_token_login_in_the_browser(browser: Any, token_dashboard: Dashboard):
         view.close()
 
 
+LIVE_CARD = """() => {
+  const run = document.querySelector('#live-run.is-running');
+  if (!run) { return null; }
+  const text = (id) => (run.querySelector(id) || {}).textContent || '';
+  return {phase: text('#live-phase'), requests: text('#live-requests'),
+          rows: run.querySelector('#live-rows') !== null};
+}"""
+
+
 def test_a_sync_in_another_process_is_followed_live(browser: Any, synced: Synced, tmp_path: Path):
     db = tmp_path / "live.duckdb"
     view = Page(browser)
@@ -362,11 +371,12 @@ def test_a_sync_in_another_process_is_followed_live(browser: Any, synced: Synced
             ) as sync:
                 shot = False
                 while sync.poll() is None:
-                    if page.locator("#live-run.is-running").count():
-                        phase = page.locator("#live-phase").text_content() or ""
-                        requests = page.locator("#live-requests").text_content() or "0"
+                    # One read of the live card: a refresh may replace it between two.
+                    live = page.evaluate(LIVE_CARD)
+                    if live is not None:
+                        phase, requests = live["phase"], live["requests"] or "0"
                         seen.append((phase.split(" for ")[0].strip(), int(num(requests))))
-                        if not shot and page.locator("#live-rows").count():
+                        if not shot and live["rows"]:
                             shoot(page, "syncs-live-desktop")
                             shot = True
                     time.sleep(0.1)
