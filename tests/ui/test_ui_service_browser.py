@@ -99,8 +99,8 @@ def test_webhook_and_budget_charts_draw_their_series(
     try:
         view.open(served + f"webhooks?connection={world.conns['a']}")
         inbox = drawn(page, "inbox_events")
-        assert sorted(inbox["legend"]) == ["received", "rejected", "verified"]
-        assert inbox["colours"] == 3 and inbox["marks"] >= 3
+        assert sorted(inbox["legend"]) == ["duplicate", "received", "rejected", "verified"]
+        assert inbox["colours"] == 4 and inbox["marks"] >= 4
         outbox = drawn(page, "outbox_messages")
         assert sorted(outbox["legend"]) == ["dead", "delivered", "pending", "retrying"]
         assert outbox["colours"] == 4 and outbox["marks"] >= 4
