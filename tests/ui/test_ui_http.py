@@ -95,6 +95,11 @@ def num(text: str) -> float:
     return float(text.replace(",", ""))
 
 
+def maybe(text: str) -> float | None:
+    """A number, or None where the table says there is none (–)."""
+    return None if text == "–" else num(text)
+
+
 def utc_today() -> date:
     return datetime.now(UTC).date()
 
@@ -184,13 +189,25 @@ def test_the_numbers_match_sql(source: WarehouseSource, client: httpx.Client, sy
         assert num(cell) == round(float(np.percentile(days, q)), 1)
 
     # Velocity: ENG's sprints that started in the range.
-    _, rows = chart_table(page.text, "velocity")
+    # (The sandbox's sprints start from October 2025: a range of their own, so the
+    # comparison is not of two empty lists.)
+    sprint_range = {"project": "ENG", "from": "2025-11-01", "to": "2026-01-31"}
+    _, rows = chart_table(client.get("/", params=sprint_range).text, "velocity")
     sprints = synced.sql(
-        "select sprint_name, committed_issue_count, completed_issue_count from sprint_enhanced"
+        "select sprint_name, committed_story_points, completed_story_points,"
+        " committed_issue_count, completed_issue_count from sprint_enhanced"
         f" where project_id = ? and {day.format('start_at')} between ? and ? order by start_at",
-        [eng, start, end],
+        [eng, sprint_range["from"], sprint_range["to"]],
     )
-    assert [(r[1], num(r[6]), num(r[7])) for r in rows] == [(n, a, b) for n, a, b in sprints]
+    assert [(r[1], *(maybe(c) for c in r[4:8])) for r in rows] == [
+        (n, *(None if v is None else round(float(v), 1) for v in counts)) for n, *counts in sprints
+    ]
+    assert len(sprints) >= 2 and any(c for _, c, *_ in sprints)  # some carry points
+    everything_eng = synced.sql(
+        "select count(*) from sprint_enhanced where project_id = ? and start_at is not null",
+        [eng],
+    )[0][0]
+    assert len(sprints) < everything_eng  # the range left some out
 
     # Worklog: hours per person, from the raw worklogs of ENG's issues.
     _, rows = chart_table(page.text, "worklog")
@@ -254,6 +271,17 @@ def test_filters_change_the_numbers(client: httpx.Client, synced: Synced):
         "select b.id, p.key from boards b join projects p on p.id = b.project_id order by b.id"
     )[1]
     assert totals(board=str(board)) == by_project[project]
+    # ... and its own sprints: the velocity table lists exactly those started in the range.
+    page = client.get("/", params={"board": str(board)})
+    _, rows = chart_table(page.text, "velocity")
+    sprints = synced.sql(
+        "select sprint_name from sprint_enhanced where board_id = ? and start_at is not null"
+        " order by start_at, sprint_id",
+        [board],
+    )
+    assert [r[1] for r in rows] == [n for (n,) in sprints] and sprints
+    other = synced.sql("select count(*) from sprint_enhanced where board_id <> ?", [board])
+    assert other[0][0] > 0  # so the board's filter left some out
     # A range narrows the count to what was created in it.
     assert (
         totals(**{"from": "2025-01-01", "to": "2025-03-31"})[0]

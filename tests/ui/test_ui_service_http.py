@@ -167,6 +167,7 @@ def test_no_page_or_fragment_of_one_tenant_shows_the_others_data(world: World) -
         csrf = csrf_of(b.get("/ui/connections").text)
         posts = [
             (f"/ui/syncs/{world.conns['a']}/start", {}),
+            (f"/ui/syncs/{world.conns['a']}/full", {}),
             (f"/ui/syncs/{world.conns['a']}/stop", {}),
             (f"/ui/connections/{world.conns['a_oauth']}/reauthorize", {}),
             ("/ui/webhooks/replay", {"connection": world.conns["a"], "from": "2020-01-01", "to": "2030-01-01"}),
@@ -187,6 +188,8 @@ def test_every_form_needs_the_sessions_csrf_token(world: World) -> None:
     with world.logged_in("a") as a:
         for path, form in (
             (f"/ui/syncs/{world.conns['a']}/start", {}),
+            (f"/ui/syncs/{world.conns['a']}/full", {}),
+            (f"/ui/syncs/{world.conns['a']}/stop", {}),
             (f"/ui/connections/{world.conns['a_oauth']}/reauthorize", {}),
             ("/ui/webhooks/replay", {"connection": world.conns["a"], "from": "2020-01-01", "to": "2030-01-01"}),
             ("/ui/webhooks/retry", {}),
