@@ -643,3 +643,38 @@ def test_the_ui_extra_is_enough(synced: Synced):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["200", "200", "200"]
+
+
+def test_jirakit_dashboard_off_loopback_serves_with_the_token(synced: Synced):
+    """`jirakit dashboard --host 0.0.0.0 --port 0` with a token: it listens on every
+    interface, and answers pages only to the token (a script's Bearer here)."""
+    token = "off-loopback-token-0123456789"
+    command = [sys.executable, "-m", "jirakit", "dashboard", "--dest", synced.dest]
+    proc = subprocess.Popen(
+        [*command, "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "JIRAKIT_DASHBOARD_TOKEN": token},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(
+            r"at http://<this machine's address>:(\d+)/ \(log in with the token", line
+        )
+        assert found, line
+        base = f"http://127.0.0.1:{found.group(1)}"
+        with httpx.Client(base_url=base, headers={"Host": "dashboard.example"}) as http:
+            refused = http.get("/syncs")
+            assert refused.status_code == 303
+            assert refused.headers["location"] == "/login?next=%2Fsyncs"
+            page = http.get("/syncs", headers={"Authorization": f"Bearer {token}"})
+            assert page.status_code == 200 and 'data-run="' in page.text
+            wrong = http.get("/syncs", headers={"Authorization": "Bearer not-the-token"})
+            assert wrong.status_code == 303
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert token not in err  # the warning about plain http, never the token
+    assert "plain http sends the token" in err
