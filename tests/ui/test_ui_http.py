@@ -219,6 +219,20 @@ def test_the_numbers_match_sql(source: WarehouseSource, client: httpx.Client, sy
     )
     assert abs(sum(num(r[2]) for r in rows) - sum(h for _, h in hours)) < 0.05 * len(rows) + 0.01
     assert len({r[1] for r in rows}) == len(hours) > 0
+    # ... and per person and week (Monday weeks), with the number of worklogs.
+    weekly = synced.sql(
+        f"select cast(date_trunc('week', {day.format('w.started_at')}) as date),"
+        " coalesce(u.display_name, w.author_id), sum(w.time_spent_seconds) / 3600.0, count(*)"
+        " from worklogs w join issues i on i.id = w.issue_id"
+        " left join users u on u.id = w.author_id where i.project_id = ? and not i.is_deleted"
+        f" and not w.is_deleted and {day.format('w.started_at')} between ? and ?"
+        " group by 1, w.author_id, 2",
+        [eng, start, end],
+    )
+    assert sorted((r[0], r[1], num(r[2]), num(r[3])) for r in rows) == sorted(
+        (w.isoformat(), name, round(h, 1), n) for w, name, h, n in weekly
+    )
+    assert all(date.fromisoformat(r[0]).weekday() == 0 for r in rows)
 
     # Oldest open: ENG's open issues created in the range, oldest first.
     _, rows = chart_table(page.text, "oldest_open")
