@@ -280,6 +280,10 @@ def test_the_sandbox_deliveries_with_duplicates_reordering_and_retries(store_url
             stored = {r.delivery_id for r in receiver.inbox.deliveries()}
             assert stored == sent
             wait(lambda: receiver.inbox.counts() == {"applied": 30}, what="all applied")
+            # Every duplicate answered is counted in the inbox, under its event type.
+            counted = receiver.inbox.duplicates()
+            assert set(counted) <= {r.event for r in receiver.inbox.deliveries()}
+            assert sum(counted.values()) == receiver.metrics.get("deliveries_total", "duplicate")
     finally:
         receiver.close()
     assert receiver.metrics.get("deliveries_total", "duplicate") >= 1
