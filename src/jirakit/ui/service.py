@@ -524,7 +524,8 @@ class ServiceSource:
                 row["retried by Jira"] += int(n)
             if replayed:
                 row["replayed"] += int(n)
-            if status == APPLIED and applied_n:
+            # A replayed delivery's applied time is its replay's: left out of the lag.
+            if status == APPLIED and applied_n and not replayed:
                 lag_total[event] = lag_total.get(event, 0.0) + float(lag_ms or 0)
                 lag_n[event] = lag_n.get(event, 0) + int(applied_n)
             first = lo if first is None else min(first, lo)
