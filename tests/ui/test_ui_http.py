@@ -234,6 +234,30 @@ def test_the_numbers_match_sql(source: WarehouseSource, client: httpx.Client, sy
     )
     assert all(date.fromisoformat(r[0]).weekday() == 0 for r in rows)
 
+    # Cumulative flow: at the end of each week, ENG's issues created so far, by the
+    # category of the status each was in then (its last status change up to that day,
+    # from the raw changelog's transitions model).
+    head, rows = chart_table(page.text, "cumulative_flow")
+    assert head == ["day", "To Do", "In Progress", "Done"]
+    labels = {"new": 1, "indeterminate": 2, "done": 3}
+    for row in rows[::4]:  # every fourth week: a few past days
+        as_of = synced.sql(
+            "with last as (select t.issue_id, t.to_status_category as category,"
+            " row_number() over (partition by t.issue_id order by t.changed_at desc) as n"
+            " from issue_status_transitions t"
+            f" where {day.format('t.changed_at')} <= ?)"
+            " select category, count(*) from last join issues i on i.id = last.issue_id"
+            f" where n = 1 and i.project_id = ? and not i.is_deleted"
+            f" and {day.format('i.created_at')} <= ? group by 1",
+            [row[0], eng, row[0]],
+        )
+        shown = [num(c) for c in row[1:]]
+        want = [0.0, 0.0, 0.0]
+        for category, n in as_of:
+            want[labels[category] - 1] += n
+        assert shown == want, (row, as_of)
+    assert len(rows) > 4
+
     # Oldest open: ENG's open issues created in the range, oldest first.
     _, rows = chart_table(page.text, "oldest_open")
     oldest = synced.sql(
