@@ -36,6 +36,7 @@ from jirakit.ui import (
     WarehouseSource,
     create_app,
 )
+from jirakit.ui.app import _duration
 from jirakit.ui.health import OLDEST_OPEN, WORKLOG_PEOPLE
 from jirakit.ui.providers import HealthFilters, Viewer
 
@@ -133,6 +134,42 @@ def test_every_page_loads_with_data(client: httpx.Client, synced: Synced):
     assert "Customer ticket (renamed)" in drift.text
     for kind, field_id in events:
         assert kind.replace("_", " ") in drift.text and field_id in drift.text
+
+
+def test_the_runs_table_is_sync_runs(client: httpx.Client, synced: Synced):
+    """Each run's status, duration, load, requests, rate-limit waits, rows (in all and
+    per table) and error, as `_sync_runs` records them."""
+    page = client.get("/syncs").text
+    runs = synced.sql(
+        "select run_id, status, epoch(finished_at - started_at), full_refresh, cursor_from,"
+        " requests, waited_seconds, rate_limited, rows, error from _sync_runs"
+        " order by started_at desc"
+    )
+    assert len(runs) == 3
+    for run_id, status, seconds, full, cursor, requests, waited, limited, rows, error in runs:
+        row = re.search(rf'<tr data-run="{run_id}" data-status="{status}".*?</tr>', page, re.S)
+        assert row is not None, run_id
+        cells = {
+            label: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+            for label, body in re.findall(
+                r'<td[^>]*data-label="([^"]+)"[^>]*>(.*?)</td>', row.group(0), re.S
+            )
+        }
+        assert cells["status"] == status
+        load = "full refresh" if full else "full load" if cursor is None else "incremental"
+        assert cells["load"] == load
+        assert cells["duration"] == _duration(seconds)
+        assert cells["requests"] == f"{requests:,}"
+        waits = _duration(waited) + (f" ({limited:,}× 429)" if limited else "")
+        assert cells["rate-limit waits"] == (waits if waited is not None else "–")
+        per_table = json.loads(rows) if rows else {}
+        assert cells["rows"] == f"{sum(per_table.values()):,}"
+        listed = re.findall(
+            r'<li><span>([^<]+)</span> <span class="num">([\d,]+)</span></li>', row.group(0)
+        )
+        assert {t: int(n.replace(",", "")) for t, n in listed} == per_table
+        assert cells["error"] == (error or "")
+    assert any(r[4] is not None for r in runs)  # an incremental run among them
 
 
 def test_the_numbers_match_sql(source: WarehouseSource, client: httpx.Client, synced: Synced):
