@@ -59,6 +59,32 @@ SERIES_COLOURS = """(section) => {
   return {colours: colours.size, marks: marks, legend: legend};
 }"""
 
+# Axis labels closer than 4 px side by side, or overlapping, per chart (labels Vega
+# hid, opacity 0, left out; rotated labels too: their boxes are not their glyphs).
+CROWDED_LABELS = """() => {
+  const GAP = 4;
+  const found = [];
+  for (const section of document.querySelectorAll('section.chart')) {
+    for (const axis of section.querySelectorAll('.vis svg g.role-axis')) {
+      const texts = Array.from(axis.querySelectorAll('g.role-axis-label text')).filter(
+        t => t.textContent && t.getAttribute('opacity') !== '0'
+          && !(t.getAttribute('transform') || '').includes('rotate'));
+      const boxes = texts.map(t => [t.textContent, t.getBoundingClientRect()]);
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [ta, a] = boxes[i];
+          const [tb, b] = boxes[j];
+          if (a.left < b.right + GAP && b.left < a.right + GAP
+              && a.top < b.bottom && b.top < a.bottom) {
+            found.push(section.id + ': ' + ta + ' / ' + tb);
+          }
+        }
+      }
+    }
+  }
+  return found;
+}"""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
@@ -162,6 +188,7 @@ def test_every_page_loads_at_both_sizes(browser: Any, dashboard: Dashboard, size
                 "() => document.documentElement.scrollWidth - window.innerWidth"
             )
             assert overflow <= 0, (name, size, overflow)
+            assert page.evaluate(CROWDED_LABELS) == [], (name, size)
             shoot(page, f"{name}-{size}")
         assert view.errors == []
         # Works offline: nothing was fetched from anywhere but the dashboard (no CDN).

@@ -20,7 +20,15 @@ from typing import Any
 
 import pytest
 from service_world import TOKEN_ENV, World
-from test_ui_browser import SERIES_COLOURS, SIZES, Page, axe_violations, browser, shoot
+from test_ui_browser import (
+    CROWDED_LABELS,
+    SERIES_COLOURS,
+    SIZES,
+    Page,
+    axe_violations,
+    browser,
+    shoot,
+)
 
 from jirakit.jobs.queue import WorkerOptions
 from jirakit.service.server import serve_in_thread
@@ -77,6 +85,7 @@ def test_every_service_page_loads_at_both_sizes(
                 "() => document.documentElement.scrollWidth - window.innerWidth"
             )
             assert overflow <= 0, (name, size, overflow)
+            assert page.evaluate(CROWDED_LABELS) == [], (name, size)
             shoot(page, f"service-{name}-{size}")
         assert view.errors == []
         elsewhere = [u for u in view.requests if not u.startswith((served[:-3], "data:"))]
