@@ -33,12 +33,14 @@ slow: $(STAMP)
 
 # The dashboard's browser tests drive Debian's chromium (Playwright never downloads one).
 # As root (CI, containers) it is installed when missing; otherwise those tests say how.
+# With an emoji font, so that the screenshots show what Jira's data holds (the sandbox
+# writes emoji into field names and summaries) instead of empty boxes.
 CHROMIUM := /usr/bin/chromium
 browser:
 	@test -x $(CHROMIUM) || [ "$$(id -u)" != 0 ] || { \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
-	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }; }
+	  apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-noto-color-emoji \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-noto-color-emoji; }; }
 	@test -x $(CHROMIUM) || echo "note: $(CHROMIUM) is missing, so the dashboard's browser tests are skipped: sudo apt-get install chromium"
 
 # Refresh the dashboard's vendored JavaScript from npm (versions in tools/vendor.json).

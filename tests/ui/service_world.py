@@ -260,6 +260,8 @@ def build_world(synced: Synced, sandbox_url: str, work: Path) -> World:
         _post_deliveries(url, deliveries[:3])
         time.sleep(0.05)  # two arrival instants, for a replay range between them
         _post_deliveries(url, deliveries[3:])
+        # Sent again with the same id and body: duplicates, answered and not stored again.
+        _post_deliveries(url, [deliveries[0], deliveries[0], deliveries[4]])
     receiver_a.process_pending()
     receiver_b = Receiver(
         inbox.replace("{connection}", conns["b"]), Secrets(hmac=(HOOK_SECRET,)), process=False

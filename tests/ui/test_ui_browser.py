@@ -59,6 +59,32 @@ SERIES_COLOURS = """(section) => {
   return {colours: colours.size, marks: marks, legend: legend};
 }"""
 
+# Axis labels closer than 4 px side by side, or overlapping, per chart (labels Vega
+# hid, opacity 0, left out; rotated labels too: their boxes are not their glyphs).
+CROWDED_LABELS = """() => {
+  const GAP = 4;
+  const found = [];
+  for (const section of document.querySelectorAll('section.chart')) {
+    for (const axis of section.querySelectorAll('.vis svg g.role-axis')) {
+      const texts = Array.from(axis.querySelectorAll('g.role-axis-label text')).filter(
+        t => t.textContent && t.getAttribute('opacity') !== '0'
+          && !(t.getAttribute('transform') || '').includes('rotate'));
+      const boxes = texts.map(t => [t.textContent, t.getBoundingClientRect()]);
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [ta, a] = boxes[i];
+          const [tb, b] = boxes[j];
+          if (a.left < b.right + GAP && b.left < a.right + GAP
+              && a.top < b.bottom && b.top < a.bottom) {
+            found.push(section.id + ': ' + ta + ' / ' + tb);
+          }
+        }
+      }
+    }
+  }
+  return found;
+}"""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
@@ -162,6 +188,7 @@ def test_every_page_loads_at_both_sizes(browser: Any, dashboard: Dashboard, size
                 "() => document.documentElement.scrollWidth - window.innerWidth"
             )
             assert overflow <= 0, (name, size, overflow)
+            assert page.evaluate(CROWDED_LABELS) == [], (name, size)
             shoot(page, f"{name}-{size}")
         assert view.errors == []
         # Works offline: nothing was fetched from anywhere but the dashboard (no CDN).
@@ -345,6 +372,15 @@ def test_token_login_in_the_browser(browser: Any, token_dashboard: Dashboard):
         view.close()
 
 
+LIVE_CARD = """() => {
+  const run = document.querySelector('#live-run.is-running');
+  if (!run) { return null; }
+  const text = (id) => (run.querySelector(id) || {}).textContent || '';
+  return {phase: text('#live-phase'), requests: text('#live-requests'),
+          rows: run.querySelector('#live-rows') !== null};
+}"""
+
+
 def test_a_sync_in_another_process_is_followed_live(browser: Any, synced: Synced, tmp_path: Path):
     db = tmp_path / "live.duckdb"
     view = Page(browser)
@@ -362,11 +398,12 @@ def test_a_sync_in_another_process_is_followed_live(browser: Any, synced: Synced
             ) as sync:
                 shot = False
                 while sync.poll() is None:
-                    if page.locator("#live-run.is-running").count():
-                        phase = page.locator("#live-phase").text_content() or ""
-                        requests = page.locator("#live-requests").text_content() or "0"
+                    # One read of the live card: a refresh may replace it between two.
+                    live = page.evaluate(LIVE_CARD)
+                    if live is not None:
+                        phase, requests = live["phase"], live["requests"] or "0"
                         seen.append((phase.split(" for ")[0].strip(), int(num(requests))))
-                        if not shot and page.locator("#live-rows").count():
+                        if not shot and live["rows"]:
                             shoot(page, "syncs-live-desktop")
                             shot = True
                     time.sleep(0.1)

@@ -35,6 +35,7 @@ from jirakit.ui import (
     WarehouseSource,
     create_app,
 )
+from jirakit.ui.app import _duration
 from jirakit.ui.health import OLDEST_OPEN, WORKLOG_PEOPLE
 from jirakit.ui.providers import HealthFilters, Viewer
 from needs import PG_DSN, pg_url, require_module, require_postgres
@@ -95,6 +96,11 @@ def num(text: str) -> float:
     return float(text.replace(",", ""))
 
 
+def maybe(text: str) -> float | None:
+    """A number, or None where the table says there is none (–)."""
+    return None if text == "–" else num(text)
+
+
 def utc_today() -> date:
     return datetime.now(UTC).date()
 
@@ -128,6 +134,42 @@ def test_every_page_loads_with_data(client: httpx.Client, synced: Synced):
     assert "Customer ticket (renamed)" in drift.text
     for kind, field_id in events:
         assert kind.replace("_", " ") in drift.text and field_id in drift.text
+
+
+def test_the_runs_table_is_sync_runs(client: httpx.Client, synced: Synced):
+    """Each run's status, duration, load, requests, rate-limit waits, rows (in all and
+    per table) and error, as `_sync_runs` records them."""
+    page = client.get("/syncs").text
+    runs = synced.sql(
+        "select run_id, status, epoch(finished_at - started_at), full_refresh, cursor_from,"
+        " requests, waited_seconds, rate_limited, rows, error from _sync_runs"
+        " order by started_at desc"
+    )
+    assert len(runs) == 3
+    for run_id, status, seconds, full, cursor, requests, waited, limited, rows, error in runs:
+        row = re.search(rf'<tr data-run="{run_id}" data-status="{status}".*?</tr>', page, re.S)
+        assert row is not None, run_id
+        cells = {
+            label: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+            for label, body in re.findall(
+                r'<td[^>]*data-label="([^"]+)"[^>]*>(.*?)</td>', row.group(0), re.S
+            )
+        }
+        assert cells["status"] == status
+        load = "full refresh" if full else "full load" if cursor is None else "incremental"
+        assert cells["load"] == load
+        assert cells["duration"] == _duration(seconds)
+        assert cells["requests"] == f"{requests:,}"
+        waits = _duration(waited) + (f" ({limited:,}× 429)" if limited else "")
+        assert cells["rate-limit waits"] == (waits if waited is not None else "–")
+        per_table = json.loads(rows) if rows else {}
+        assert cells["rows"] == f"{sum(per_table.values()):,}"
+        listed = re.findall(
+            r'<li><span>([^<]+)</span> <span class="num">([\d,]+)</span></li>', row.group(0)
+        )
+        assert {t: int(n.replace(",", "")) for t, n in listed} == per_table
+        assert cells["error"] == (error or "")
+    assert any(r[4] is not None for r in runs)  # an incremental run among them
 
 
 def test_the_numbers_match_sql(source: WarehouseSource, client: httpx.Client, synced: Synced):
@@ -184,13 +226,25 @@ def test_the_numbers_match_sql(source: WarehouseSource, client: httpx.Client, sy
         assert num(cell) == round(float(np.percentile(days, q)), 1)
 
     # Velocity: ENG's sprints that started in the range.
-    _, rows = chart_table(page.text, "velocity")
+    # (The sandbox's sprints start from October 2025: a range of their own, so the
+    # comparison is not of two empty lists.)
+    sprint_range = {"project": "ENG", "from": "2025-11-01", "to": "2026-01-31"}
+    _, rows = chart_table(client.get("/", params=sprint_range).text, "velocity")
     sprints = synced.sql(
-        "select sprint_name, committed_issue_count, completed_issue_count from sprint_enhanced"
+        "select sprint_name, committed_story_points, completed_story_points,"
+        " committed_issue_count, completed_issue_count from sprint_enhanced"
         f" where project_id = ? and {day.format('start_at')} between ? and ? order by start_at",
-        [eng, start, end],
+        [eng, sprint_range["from"], sprint_range["to"]],
     )
-    assert [(r[1], num(r[6]), num(r[7])) for r in rows] == [(n, a, b) for n, a, b in sprints]
+    assert [(r[1], *(maybe(c) for c in r[4:8])) for r in rows] == [
+        (n, *(None if v is None else round(float(v), 1) for v in counts)) for n, *counts in sprints
+    ]
+    assert len(sprints) >= 2 and any(c for _, c, *_ in sprints)  # some carry points
+    everything_eng = synced.sql(
+        "select count(*) from sprint_enhanced where project_id = ? and start_at is not null",
+        [eng],
+    )[0][0]
+    assert len(sprints) < everything_eng  # the range left some out
 
     # Worklog: hours per person, from the raw worklogs of ENG's issues.
     _, rows = chart_table(page.text, "worklog")
@@ -202,6 +256,44 @@ def test_the_numbers_match_sql(source: WarehouseSource, client: httpx.Client, sy
     )
     assert abs(sum(num(r[2]) for r in rows) - sum(h for _, h in hours)) < 0.05 * len(rows) + 0.01
     assert len({r[1] for r in rows}) == len(hours) > 0
+    # ... and per person and week (Monday weeks), with the number of worklogs.
+    weekly = synced.sql(
+        f"select cast(date_trunc('week', {day.format('w.started_at')}) as date),"
+        " coalesce(u.display_name, w.author_id), sum(w.time_spent_seconds) / 3600.0, count(*)"
+        " from worklogs w join issues i on i.id = w.issue_id"
+        " left join users u on u.id = w.author_id where i.project_id = ? and not i.is_deleted"
+        f" and not w.is_deleted and {day.format('w.started_at')} between ? and ?"
+        " group by 1, w.author_id, 2",
+        [eng, start, end],
+    )
+    assert sorted((r[0], r[1], num(r[2]), num(r[3])) for r in rows) == sorted(
+        (w.isoformat(), name, round(h, 1), n) for w, name, h, n in weekly
+    )
+    assert all(date.fromisoformat(r[0]).weekday() == 0 for r in rows)
+
+    # Cumulative flow: at the end of each week, ENG's issues created so far, by the
+    # category of the status each was in then (its last status change up to that day,
+    # from the raw changelog's transitions model).
+    head, rows = chart_table(page.text, "cumulative_flow")
+    assert head == ["day", "To Do", "In Progress", "Done"]
+    labels = {"new": 1, "indeterminate": 2, "done": 3}
+    for row in rows[::4]:  # every fourth week: a few past days
+        as_of = synced.sql(
+            "with last as (select t.issue_id, t.to_status_category as category,"
+            " row_number() over (partition by t.issue_id order by t.changed_at desc) as n"
+            " from issue_status_transitions t"
+            f" where {day.format('t.changed_at')} <= ?)"
+            " select category, count(*) from last join issues i on i.id = last.issue_id"
+            f" where n = 1 and i.project_id = ? and not i.is_deleted"
+            f" and {day.format('i.created_at')} <= ? group by 1",
+            [row[0], eng, row[0]],
+        )
+        shown = [num(c) for c in row[1:]]
+        want = [0.0, 0.0, 0.0]
+        for category, n in as_of:
+            want[labels[category] - 1] += n
+        assert shown == want, (row, as_of)
+    assert len(rows) > 4
 
     # Oldest open: ENG's open issues created in the range, oldest first.
     _, rows = chart_table(page.text, "oldest_open")
@@ -254,6 +346,17 @@ def test_filters_change_the_numbers(client: httpx.Client, synced: Synced):
         "select b.id, p.key from boards b join projects p on p.id = b.project_id order by b.id"
     )[1]
     assert totals(board=str(board)) == by_project[project]
+    # ... and its own sprints: the velocity table lists exactly those started in the range.
+    page = client.get("/", params={"board": str(board)})
+    _, rows = chart_table(page.text, "velocity")
+    sprints = synced.sql(
+        "select sprint_name from sprint_enhanced where board_id = ? and start_at is not null"
+        " order by start_at, sprint_id",
+        [board],
+    )
+    assert [r[1] for r in rows] == [n for (n,) in sprints] and sprints
+    other = synced.sql("select count(*) from sprint_enhanced where board_id <> ?", [board])
+    assert other[0][0] > 0  # so the board's filter left some out
     # A range narrows the count to what was created in it.
     assert (
         totals(**{"from": "2025-01-01", "to": "2025-03-31"})[0]
@@ -608,3 +711,38 @@ def test_the_ui_extra_is_enough(synced: Synced):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["200", "200", "200"]
+
+
+def test_jirakit_dashboard_off_loopback_serves_with_the_token(synced: Synced):
+    """`jirakit dashboard --host 0.0.0.0 --port 0` with a token: it listens on every
+    interface, and answers pages only to the token (a script's Bearer here)."""
+    token = "off-loopback-token-0123456789"
+    command = [sys.executable, "-m", "jirakit", "dashboard", "--dest", synced.dest]
+    proc = subprocess.Popen(
+        [*command, "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "JIRAKIT_DASHBOARD_TOKEN": token},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(
+            r"at http://<this machine's address>:(\d+)/ \(log in with the token", line
+        )
+        assert found, line
+        base = f"http://127.0.0.1:{found.group(1)}"
+        with httpx.Client(base_url=base, headers={"Host": "dashboard.example"}) as http:
+            refused = http.get("/syncs")
+            assert refused.status_code == 303
+            assert refused.headers["location"] == "/login?next=%2Fsyncs"
+            page = http.get("/syncs", headers={"Authorization": f"Bearer {token}"})
+            assert page.status_code == 200 and 'data-run="' in page.text
+            wrong = http.get("/syncs", headers={"Authorization": "Bearer not-the-token"})
+            assert wrong.status_code == 303
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert token not in err  # the warning about plain http, never the token
+    assert "plain http sends the token" in err

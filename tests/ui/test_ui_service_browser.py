@@ -20,7 +20,15 @@ from typing import Any
 
 import pytest
 from service_world import TOKEN_ENV, World
-from test_ui_browser import SERIES_COLOURS, SIZES, Page, axe_violations, browser, shoot
+from test_ui_browser import (
+    CROWDED_LABELS,
+    SERIES_COLOURS,
+    SIZES,
+    Page,
+    axe_violations,
+    browser,
+    shoot,
+)
 
 from jirakit.jobs.queue import WorkerOptions
 from jirakit.service.server import serve_in_thread
@@ -77,6 +85,7 @@ def test_every_service_page_loads_at_both_sizes(
                 "() => document.documentElement.scrollWidth - window.innerWidth"
             )
             assert overflow <= 0, (name, size, overflow)
+            assert page.evaluate(CROWDED_LABELS) == [], (name, size)
             shoot(page, f"service-{name}-{size}")
         assert view.errors == []
         elsewhere = [u for u in view.requests if not u.startswith((served[:-3], "data:"))]
@@ -99,8 +108,8 @@ def test_webhook_and_budget_charts_draw_their_series(
     try:
         view.open(served + f"webhooks?connection={world.conns['a']}")
         inbox = drawn(page, "inbox_events")
-        assert sorted(inbox["legend"]) == ["received", "rejected", "verified"]
-        assert inbox["colours"] == 3 and inbox["marks"] >= 3
+        assert sorted(inbox["legend"]) == ["duplicate", "received", "rejected", "verified"]
+        assert inbox["colours"] == 4 and inbox["marks"] >= 4
         outbox = drawn(page, "outbox_messages")
         assert sorted(outbox["legend"]) == ["dead", "delivered", "pending", "retrying"]
         assert outbox["colours"] == 4 and outbox["marks"] >= 4

@@ -61,6 +61,7 @@ def test_receive_dedupe_and_apply_on_postgres(pg_url: str, wait: Any):
         assert sorted(r.delivery_id for r in receiver.inbox.deliveries()) == sorted(idents)
         assert set(receiver.inbox.journal_counts().values()) == {1}
         assert receiver.metrics.get("deliveries_total", "duplicate") == 40
+        assert receiver.inbox.duplicates() == {"jira:issue_updated": 40}
     finally:
         receiver.close()
 

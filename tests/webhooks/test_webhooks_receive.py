@@ -76,6 +76,13 @@ def test_duplicates_are_answered_200_and_stored_once(served: Served):
     assert [r.delivery_id for r in rows] == [headers["X-Atlassian-Webhook-Identifier"]]
     assert rows[0].retry == 0  # the first copy is the one kept
     assert served.receiver.metrics.get("deliveries_total", "duplicate") == 1
+    # Counted in the inbox too, per event type (the dashboard's inbox page reads it).
+    assert served.receiver.inbox.duplicates() == {"jira:issue_updated": 1}
+    other = issue_body(10003, event="comment_created")
+    other_headers = hmac_headers(other)
+    for _ in range(3):
+        served.post(other, other_headers)
+    assert served.receiver.inbox.duplicates() == {"jira:issue_updated": 1, "comment_created": 2}
 
 
 def test_without_an_identifier_the_content_hash_dedupes(served: Served):
@@ -273,6 +280,10 @@ def test_the_sandbox_deliveries_with_duplicates_reordering_and_retries(store_url
             stored = {r.delivery_id for r in receiver.inbox.deliveries()}
             assert stored == sent
             wait(lambda: receiver.inbox.counts() == {"applied": 30}, what="all applied")
+            # Every duplicate answered is counted in the inbox, under its event type.
+            counted = receiver.inbox.duplicates()
+            assert set(counted) <= {r.event for r in receiver.inbox.deliveries()}
+            assert sum(counted.values()) == receiver.metrics.get("deliveries_total", "duplicate")
     finally:
         receiver.close()
     assert receiver.metrics.get("deliveries_total", "duplicate") >= 1

@@ -619,7 +619,7 @@ class _Pages:
                     "inbox_events",
                     "Inbox: events per type",
                     inbox,
-                    ("received", "verified", "rejected"),
+                    ("received", "verified", "rejected", "duplicate"),
                     "Jira webhook deliveries",
                     more=("retried by Jira", "replayed"),
                 )

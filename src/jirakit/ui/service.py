@@ -79,7 +79,7 @@ POLL_ENV = "JIRAKIT_UI_POLL"
 JOBS_TTL = 0.25
 SYNC_TASK = "sync_connection"
 # Inbox states shown per event type, in this order.
-INBOX_STATES = ("received", "verified", "rejected", "retried by Jira", "replayed")
+INBOX_STATES = ("received", "verified", "rejected", "duplicate", "retried by Jira", "replayed")
 OUTBOX_STATES = ("pending", "retrying", "delivered", "dead")
 
 
@@ -505,6 +505,7 @@ class ServiceSource:
                 .order_by(d.seq.desc())
                 .limit(50)
             ).all()
+            duplicates = inbox.duplicates(conn)
         counts: dict[str, dict[str, int]] = {}
         lag_total: dict[str, float] = {}
         lag_n: dict[str, int] = {}
@@ -523,11 +524,15 @@ class ServiceSource:
                 row["retried by Jira"] += int(n)
             if replayed:
                 row["replayed"] += int(n)
-            if status == APPLIED and applied_n:
+            # A replayed delivery's applied time is its replay's: left out of the lag.
+            if status == APPLIED and applied_n and not replayed:
                 lag_total[event] = lag_total.get(event, 0.0) + float(lag_ms or 0)
                 lag_n[event] = lag_n.get(event, 0) + int(applied_n)
             first = lo if first is None else min(first, lo)
             last = hi if last is None else max(last, hi)
+        for raw_event, n in duplicates.items():
+            event = "(none)" if raw_event is None else str(raw_event)
+            counts.setdefault(event, dict.fromkeys(INBOX_STATES, 0))["duplicate"] += n
         return WebhookBoxSummary(
             counts=dict(sorted(counts.items())),
             lag_seconds={e: lag_total[e] / lag_n[e] / 1000 for e in sorted(lag_total)},

@@ -50,7 +50,7 @@ def box_chart(
         horizontal=True,
     )  # fmt: skip
     spec["height"] = {"step": 16}  # per bar (the offset's step): a compact chart
-    spec["encoding"]["x"]["axis"] = {"tickMinStep": 1, "format": "d"}  # whole messages
+    spec["encoding"]["x"]["axis"].update(tickMinStep=1, format="d")  # whole messages
     return Chart(
         key=key,
         title=title,

@@ -23,6 +23,9 @@ One SQLAlchemy Core schema on SQLite (WAL, the default: ``sqlite:///inbox.db``) 
     forwards to other HTTP endpoints, committed with the delivery they forward.
 ``webhook_state``
     small named values (heartbeat, poll cursors, registered webhook ids).
+``webhook_duplicates``
+    how many deliveries per event type came again under an id already stored, with the
+    same body (answered 200, not stored again): counted in the transaction that finds them.
 
 Writes from the receiver go through one writer thread that commits whatever has queued
 up in one transaction (group commit): with ``synchronous=FULL`` each commit is an fsync,
@@ -68,6 +71,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     or_,
     select,
     update,
@@ -195,6 +199,17 @@ state = Table(
     metadata,
     Column("key", String(128), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# Deliveries that came again (same id, same body), per event type ("" when the body named
+# none): a row each, not stored again. Only verified deliveries get this far, so nobody
+# without the secret can make the inbox write here.
+duplicates = Table(
+    "webhook_duplicates",
+    metadata,
+    Column("event", String(128), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("last_ms", BigInteger, nullable=False),
 )
 
 
@@ -386,6 +401,20 @@ _SQLITE_INSERT = (
     "ON CONFLICT (delivery_id) DO NOTHING"
 )
 _SQLITE_PRIOR = f"SELECT body_sha256 FROM {deliveries.name} WHERE delivery_id = ?"
+_SQLITE_DUPLICATE = (
+    f"INSERT INTO {duplicates.name} (event, count, last_ms) VALUES (?, ?, ?) "
+    "ON CONFLICT (event) DO UPDATE SET count = count + excluded.count, "
+    "last_ms = excluded.last_ms"
+)
+
+
+def _duplicates_per_event(items: Sequence[Incoming], results: Sequence[str]) -> dict[str, int]:
+    """How many of ``items`` were duplicates, per event type ("" for none)."""
+    found: dict[str, int] = {}
+    for item, result in zip(items, results, strict=True):
+        if result == DUPLICATE:
+            found[item.event or ""] = found.get(item.event or "", 0) + 1
+    return found
 
 
 class _Stop:
@@ -675,6 +704,20 @@ class Inbox:
                     if results[n] == "":
                         prior = known.get(item.delivery_id, item.body_sha256)
                         results[n] = DUPLICATE if prior == item.body_sha256 else CONFLICT
+                counted = _duplicates_per_event(items, results)
+                if counted:
+                    at = now_ms()
+                    upsert = postgresql.insert(duplicates)
+                    conn.execute(
+                        upsert.on_conflict_do_update(
+                            index_elements=["event"],
+                            set_={
+                                "count": duplicates.c.count + upsert.excluded.count,
+                                "last_ms": upsert.excluded.last_ms,
+                            },
+                        ),
+                        [{"event": e, "count": n, "last_ms": at} for e, n in counted.items()],
+                    )
         return results
 
     def _store_many_sqlite(self, items: Sequence[Incoming], dbapi: Any) -> list[str]:
@@ -696,6 +739,12 @@ class Inbox:
                             row = dbapi.execute(_SQLITE_PRIOR, (item.delivery_id,)).fetchone()
                             prior = item.body_sha256 if row is None else str(row[0])
                             results[n] = DUPLICATE if prior == item.body_sha256 else CONFLICT
+                    counted = _duplicates_per_event(items, results)
+                    if counted:
+                        at = now_ms()
+                        dbapi.executemany(
+                            _SQLITE_DUPLICATE, [(e, n, at) for e, n in counted.items()]
+                        )
                     dbapi.execute("COMMIT")
                 except BaseException:
                     if dbapi.in_transaction:
@@ -744,6 +793,17 @@ class Inbox:
                 select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
             )
             return {str(s): int(n) for s, n in rows}
+
+    def duplicates(self, conn: Connection | None = None) -> dict[str | None, int]:
+        """Deliveries that came again and were not stored again, per event type (None:
+        the body named none). An inbox made before they were counted has none."""
+        if conn is None:
+            with self.read() as fresh:
+                return self.duplicates(fresh)
+        if not inspect(conn).has_table(duplicates.name):
+            return {}
+        rows = conn.execute(select(duplicates.c.event, duplicates.c.count))
+        return {(str(e) or None): int(n) for e, n in rows}
 
     def pending(self, conn: Connection, limit: int, at_ms: int | None = None) -> list[DeliveryRow]:
         """Accepted deliveries due for processing, oldest first (locked on Postgres, so
