@@ -52,6 +52,50 @@ def test_tenant_and_connection_from_the_cli_drive_the_api(
     assert tasks.status_code == 200 and len(tasks.json()) == 5
 
 
+def test_pat_connection_on_data_center_from_the_cli(db_url: str, env: dict[str, str]):
+    """`connections create --kind pat` against a Data Center site prints the id last; its
+    task list pages on the cursor and carries X-Total-Count (Data Center searches give a
+    total)."""
+    import uuid
+
+    name = f"dc-{uuid.uuid4().hex[:8]}"
+    with (
+        Sandbox(seed=0, issues=30, projects=2, flavour="datacenter", api_token=JIRA_TOKEN) as dc,
+        dc.serve() as dc_url,
+    ):
+        code, out, _ = run("tenants", "create", name, "--db", db_url, env=env)
+        assert code == 0
+        key = out.strip().splitlines()[-1]
+        code, out, err = run(
+            "connections", "create", "--db", db_url, "--tenant", name, "--kind", "pat",
+            "--site", dc_url, "--token", JIRA_TOKEN, env=env,
+        )  # fmt: skip
+        assert code == 0, err
+        conn_id = out.strip().splitlines()[-1]
+        service = create_app(settings_for(db_url, dc_url))
+        with (
+            serve_app(service) as url,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
+        ):
+            record = http.get(f"/unified/connection/{conn_id}").json()
+            seen: list[str] = []
+            totals: set[str] = set()
+            params: dict[str, str] = {"limit": "7"}
+            for _ in range(10):
+                page = http.get(f"/task/{conn_id}/task", params=params)
+                assert page.status_code == 200, page.text
+                seen += [t["id"] for t in page.json()]
+                totals.add(page.headers["x-total-count"])
+                if "x-next-cursor" not in page.headers:
+                    break
+                params = {"limit": "7", "cursor": page.headers["x-next-cursor"]}
+        service.state.service.engine.dispose()
+    assert record["kind"] == "pat" and record["status"] == "healthy"
+    assert JIRA_TOKEN not in str(record)
+    assert totals == {"30"}
+    assert len(seen) == len(set(seen)) == 30
+
+
 def test_cli_errors_are_one_line(db_url: str, sandbox_url: str, env: dict[str, str]):
     assert run("tenants", "create", "dup", "--db", db_url, env=env)[0] == 0
     code, _, err = run("tenants", "create", "dup", "--db", db_url, env=env)
