@@ -18,7 +18,7 @@ from jirakit.service.crypto import Vault
 from jirakit.service.models import Connection
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
@@ -119,6 +119,17 @@ def test_production_refuses_the_development_key(tmp_path: Path):
         env={"JIRAKIT_ENV": "production"},
     )  # fmt: skip
     assert code == 1 and "development key" in err
+
+
+@pytest.mark.parametrize("keys", [None, "", "  ,  "])
+def test_serve_in_production_refuses_a_missing_or_empty_key(tmp_path: Path, keys: str | None):
+    """`jirakit serve` itself, before anything is served: no key (the development default)
+    or an empty one, one line each."""
+    env = {"JIRAKIT_ENV": "production", "JIRAKIT_ENCRYPTION_KEYS": keys}  # None: unset
+    code, out, err = run("serve", "--db", f"sqlite:///{tmp_path / 's.db'}", env=env)
+    assert code == 1 and "jirakit serve on" not in out
+    assert len(err.strip().splitlines()) == 1
+    assert ("development key" if keys is None else "JIRAKIT_ENCRYPTION_KEYS is empty") in err
 
 
 def test_keys_rotate_reencrypts_every_row(

@@ -321,3 +321,65 @@ def test_native_webhooks_are_registered_for_oauth_connections(make_service: Any)
             expires = row.extra["native_webhooks"]["expires"]
         assert expires > (utcnow() + timedelta(days=20)).isoformat()
         assert refresh_native(service.state) == 0
+
+
+def test_the_rotated_refresh_token_is_committed_before_the_new_access_token_is_used(
+    db_url: str, sandbox: Any, sandbox_url: str
+):
+    """Every Bearer request the service sends (here: accessible-resources right after a
+    refresh) carries the access token already committed to the database, beside the
+    refresh token the sandbox now holds valid: a crash after the token exchange loses
+    nothing."""
+    from service_support import serve_app, settings_for
+
+    from jirakit.service import create_app
+    from jirakit.service.server import free_port
+
+    watched: dict[str, Any] = {}
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    class Watch(httpx.BaseTransport):
+        """The service's transport for token and refresh calls, reading the row at each use."""
+
+        def __init__(self) -> None:
+            self.inner = httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            bearer = request.headers.get("authorization", "")
+            if bearer.startswith("Bearer ") and "conn" in watched:
+                state = watched["state"]
+                with state.sessions() as session:
+                    row = session.get(Connection, watched["conn"])
+                    seen.append((bearer[len("Bearer ") :], state.vault.decrypt(row.credentials)))
+            return self.inner.handle_request(request)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    port = free_port()
+    app = create_app(
+        settings_for(
+            db_url, sandbox_url, oauth_redirect_uri=f"http://127.0.0.1:{port}/oauth/callback"
+        ),
+        transport=Watch(),
+    )
+    with serve_app(app, port=port) as url:
+        service = Service(url, app.state.service, sandbox, sandbox_url)
+        try:
+            api = service.client(service.tenant())
+            conn_id = consent(service, api).json()["id"]
+            watched.update(conn=conn_id, state=service.state)
+            expire(service, conn_id)
+            before = refreshes(service)
+            assert api.get(f"/task/{conn_id}/project").status_code == 200
+            assert refreshes(service) == before + 1
+        finally:
+            for http in service.clients:
+                http.close()
+            service.forget_tenants()
+    service.state.engine.dispose()
+    assert seen, "no Bearer request followed the refresh"
+    assert sandbox.oauth is not None
+    for bearer, stored in seen:
+        assert bearer == stored["access_token"]
+        assert sandbox.oauth._refresh[stored["refresh_token"]].rotated_at is None
