@@ -78,6 +78,11 @@ def test_pat_connection_on_data_center_from_the_cli(db_url: str, env: dict[str, 
             httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
         ):
             record = http.get(f"/unified/connection/{conn_id}").json()
+            # Unified's connection shape with no email is a PAT too.
+            unified = http.post(
+                "/unified/connection",
+                json={"integration_type": "jira", "auth": {"api_url": dc_url, "token": JIRA_TOKEN}},
+            )
             seen: list[str] = []
             totals: set[str] = set()
             params: dict[str, str] = {"limit": "7"}
@@ -91,6 +96,8 @@ def test_pat_connection_on_data_center_from_the_cli(db_url: str, env: dict[str, 
                 params = {"limit": "7", "cursor": page.headers["x-next-cursor"]}
         service.state.service.engine.dispose()
     assert record["kind"] == "pat" and record["status"] == "healthy"
+    assert unified.status_code == 200, unified.text
+    assert unified.json()["kind"] == "pat" and unified.json()["site"] == dc_url
     assert JIRA_TOKEN not in str(record)
     assert totals == {"30"}
     assert len(seen) == len(set(seen)) == 30
