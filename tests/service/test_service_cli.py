@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,28 @@ def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, str,
 @pytest.fixture
 def env() -> dict[str, str]:
     return {"JIRAKIT_ENCRYPTION_KEYS": ENCRYPTION_KEY}
+
+
+@pytest.fixture(autouse=True)
+def forget_cli_tenants(db_url: str) -> Iterator[None]:
+    """The tenants a test made through the CLI are deleted after it (their connections
+    with them): the Postgres database is the session's, and a row left encrypted under a
+    test's own key would stop the next `keys rotate` there."""
+    from sqlalchemy import create_engine, delete, inspect
+
+    from jirakit.service.models import Tenant
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as db:
+            there = inspect(db).has_table("tenants")
+            before = set(db.scalars(select(Tenant.id))) if there else set()
+        yield
+        if inspect(engine).has_table("tenants"):
+            with engine.begin() as db:
+                db.execute(delete(Tenant).where(Tenant.id.not_in(before)))
+    finally:
+        engine.dispose()
 
 
 def test_tenant_and_connection_from_the_cli_drive_the_api(
@@ -220,3 +243,46 @@ def test_serve_refuses_a_bad_jobs_url(tmp_path: Path, env: dict[str, str]):
     assert code == 1 and err.strip() == (
         "error: jobs URL 'mysql://x': use sqlite:///path.db or postgresql://..."
     )
+
+
+def test_keys_rotate_covers_kept_idempotent_responses(
+    db_url: str, sandbox: Sandbox, sandbox_url: str, env: dict[str, str]
+):
+    """A response kept for an Idempotency-Key (encrypted: it may hold a webhook secret)
+    still replays after `keys rotate` and the old key's removal."""
+    import uuid
+
+    from service_support import Service
+
+    new_key = Fernet.generate_key().decode()
+    hook = {"object_type": "task_task", "event": "updated", "hook_url": "https://a.example/h"}
+    headers = {"Idempotency-Key": f"rotate-{uuid.uuid4().hex[:8]}"}
+    before = create_app(settings_for(db_url, sandbox_url))
+    with serve_app(before) as url:
+        service = Service(url, before.state.service, sandbox, sandbox_url)
+        api = service.client(service.tenant())
+        hook["connection_id"] = service.connect(api)
+        first = api.post("/unified/webhook", json=hook, headers=headers)
+        assert first.status_code == 200, first.text
+        key = str(api.headers["authorization"])
+        api.close()
+    before.state.service.engine.dispose()
+    code, _, err = run(
+        "keys", "rotate", "--db", db_url,
+        env={"JIRAKIT_ENCRYPTION_KEYS": f"{new_key},{ENCRYPTION_KEY}"},
+    )  # fmt: skip
+    assert code == 0, err
+    after = create_app(settings_for(db_url, sandbox_url, encryption_keys=new_key))
+    try:
+        with (
+            serve_app(after) as url,
+            httpx.Client(base_url=url, headers={"Authorization": key}) as http,
+        ):
+            again = http.post("/unified/webhook", json=hook, headers=headers)
+    finally:
+        service.state = after.state.service
+        service.forget_tenants()
+        after.state.service.engine.dispose()
+    assert again.status_code == 200, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
