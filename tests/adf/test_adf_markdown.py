@@ -508,3 +508,21 @@ def test_generated_markdown_validates_and_round_trips(markdown: str) -> None:
     validate(second)
     assert to_markdown(second) == once
     assert " ".join(to_text(second).split()) == " ".join(to_text(first).split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("aZ9 _.:&!{[]*`\\<~|#-é\t")) | st.characters(),
+        max_size=40,
+    )
+)
+def test_text_without_a_special_character_needs_no_escape_pass(value: str):
+    """`_escape` skips its substitutions on text `_SPECIAL` finds nothing in: they must
+    all be no-ops there (and they act on text it does find something in)."""
+    from jirakit.adf.markdown_out import _SPECIAL, _substitute
+
+    if _SPECIAL.search(value) is None:
+        assert _substitute(value) == value
+    for char in "\\`*[]<~|":
+        assert _SPECIAL.search(char) and _substitute(char) != char

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,7 @@ from jirakit.service.crypto import Vault
 from jirakit.service.models import Connection
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
@@ -26,6 +27,31 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
 @pytest.fixture
 def env() -> dict[str, str]:
     return {"JIRAKIT_ENCRYPTION_KEYS": ENCRYPTION_KEY}
+
+
+@pytest.fixture(autouse=True)
+def forget_cli_tenants(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The tenants a test made through the CLI are deleted after it (their connections
+    with them): the Postgres database is the session's, and a row left encrypted under a
+    test's own key would stop the next `keys rotate` there. (Only for tests on `db_url`.)"""
+    from sqlalchemy import create_engine, delete, inspect
+
+    from jirakit.service.models import Tenant
+
+    if "db_url" not in request.fixturenames:
+        yield
+        return
+    engine = create_engine(str(request.getfixturevalue("db_url")))
+    try:
+        with engine.connect() as db:
+            there = inspect(db).has_table("tenants")
+            before = set(db.scalars(select(Tenant.id))) if there else set()
+        yield
+        if inspect(engine).has_table("tenants"):
+            with engine.begin() as db:
+                db.execute(delete(Tenant).where(Tenant.id.not_in(before)))
+    finally:
+        engine.dispose()
 
 
 def test_tenant_and_connection_from_the_cli_drive_the_api(
@@ -52,6 +78,57 @@ def test_tenant_and_connection_from_the_cli_drive_the_api(
     assert tasks.status_code == 200 and len(tasks.json()) == 5
 
 
+def test_pat_connection_on_data_center_from_the_cli(db_url: str, env: dict[str, str]):
+    """`connections create --kind pat` against a Data Center site prints the id last; its
+    task list pages on the cursor and carries X-Total-Count (Data Center searches give a
+    total)."""
+    import uuid
+
+    name = f"dc-{uuid.uuid4().hex[:8]}"
+    with (
+        Sandbox(seed=0, issues=30, projects=2, flavour="datacenter", api_token=JIRA_TOKEN) as dc,
+        dc.serve() as dc_url,
+    ):
+        code, out, _ = run("tenants", "create", name, "--db", db_url, env=env)
+        assert code == 0
+        key = out.strip().splitlines()[-1]
+        code, out, err = run(
+            "connections", "create", "--db", db_url, "--tenant", name, "--kind", "pat",
+            "--site", dc_url, "--token", JIRA_TOKEN, env=env,
+        )  # fmt: skip
+        assert code == 0, err
+        conn_id = out.strip().splitlines()[-1]
+        service = create_app(settings_for(db_url, dc_url))
+        with (
+            serve_app(service) as url,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
+        ):
+            record = http.get(f"/unified/connection/{conn_id}").json()
+            # Unified's connection shape with no email is a PAT too.
+            unified = http.post(
+                "/unified/connection",
+                json={"integration_type": "jira", "auth": {"api_url": dc_url, "token": JIRA_TOKEN}},
+            )
+            seen: list[str] = []
+            totals: set[str] = set()
+            params: dict[str, str] = {"limit": "7"}
+            for _ in range(10):
+                page = http.get(f"/task/{conn_id}/task", params=params)
+                assert page.status_code == 200, page.text
+                seen += [t["id"] for t in page.json()]
+                totals.add(page.headers["x-total-count"])
+                if "x-next-cursor" not in page.headers:
+                    break
+                params = {"limit": "7", "cursor": page.headers["x-next-cursor"]}
+        service.state.service.engine.dispose()
+    assert record["kind"] == "pat" and record["status"] == "healthy"
+    assert unified.status_code == 200, unified.text
+    assert unified.json()["kind"] == "pat" and unified.json()["site"] == dc_url
+    assert JIRA_TOKEN not in str(record)
+    assert totals == {"30"}
+    assert len(seen) == len(set(seen)) == 30
+
+
 def test_cli_errors_are_one_line(db_url: str, sandbox_url: str, env: dict[str, str]):
     assert run("tenants", "create", "dup", "--db", db_url, env=env)[0] == 0
     code, _, err = run("tenants", "create", "dup", "--db", db_url, env=env)
@@ -75,6 +152,17 @@ def test_production_refuses_the_development_key(tmp_path: Path):
         env={"JIRAKIT_ENV": "production"},
     )  # fmt: skip
     assert code == 1 and "development key" in err
+
+
+@pytest.mark.parametrize("keys", [None, "", "  ,  "])
+def test_serve_in_production_refuses_a_missing_or_empty_key(tmp_path: Path, keys: str | None):
+    """`jirakit serve` itself, before anything is served: no key (the development default)
+    or an empty one, one line each."""
+    env = {"JIRAKIT_ENV": "production", "JIRAKIT_ENCRYPTION_KEYS": keys}  # None: unset
+    code, out, err = run("serve", "--db", f"sqlite:///{tmp_path / 's.db'}", env=env)
+    assert code == 1 and "jirakit serve on" not in out
+    assert len(err.strip().splitlines()) == 1
+    assert ("development key" if keys is None else "JIRAKIT_ENCRYPTION_KEYS is empty") in err
 
 
 def test_keys_rotate_reencrypts_every_row(
@@ -158,3 +246,46 @@ def test_serve_refuses_a_bad_jobs_url(tmp_path: Path, env: dict[str, str]):
     assert code == 1 and err.strip() == (
         "error: jobs URL 'mysql://x': use sqlite:///path.db or postgresql://..."
     )
+
+
+def test_keys_rotate_covers_kept_idempotent_responses(
+    db_url: str, sandbox: Sandbox, sandbox_url: str, env: dict[str, str]
+):
+    """A response kept for an Idempotency-Key (encrypted: it may hold a webhook secret)
+    still replays after `keys rotate` and the old key's removal."""
+    import uuid
+
+    from service_support import Service
+
+    new_key = Fernet.generate_key().decode()
+    hook = {"object_type": "task_task", "event": "updated", "hook_url": "https://a.example/h"}
+    headers = {"Idempotency-Key": f"rotate-{uuid.uuid4().hex[:8]}"}
+    before = create_app(settings_for(db_url, sandbox_url))
+    with serve_app(before) as url:
+        service = Service(url, before.state.service, sandbox, sandbox_url)
+        api = service.client(service.tenant())
+        hook["connection_id"] = service.connect(api)
+        first = api.post("/unified/webhook", json=hook, headers=headers)
+        assert first.status_code == 200, first.text
+        key = str(api.headers["authorization"])
+        api.close()
+    before.state.service.engine.dispose()
+    code, _, err = run(
+        "keys", "rotate", "--db", db_url,
+        env={"JIRAKIT_ENCRYPTION_KEYS": f"{new_key},{ENCRYPTION_KEY}"},
+    )  # fmt: skip
+    assert code == 0, err
+    after = create_app(settings_for(db_url, sandbox_url, encryption_keys=new_key))
+    try:
+        with (
+            serve_app(after) as url,
+            httpx.Client(base_url=url, headers={"Authorization": key}) as http,
+        ):
+            again = http.post("/unified/webhook", json=hook, headers=headers)
+    finally:
+        service.state = after.state.service
+        service.forget_tenants()
+        after.state.service.engine.dispose()
+    assert again.status_code == 200, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()

@@ -32,6 +32,13 @@ def test_same_key_same_body_replays_the_first_response(
         r for r in service.sandbox.store.issues.values() if r.fields["summary"] == "Exactly once"
     ]
     assert len(made) == 1
+    # Kept 24 hours (the default JIRAKIT_IDEMPOTENCY_TTL).
+    with service.state.sessions() as session:
+        record = session.scalar(
+            select(IdempotencyRecord).where(IdempotencyRecord.key == "create-1")
+        )
+    assert record is not None and record.status == "done"
+    assert record.expires_at - record.created_at == timedelta(hours=24)
 
 
 def test_same_key_other_body_is_422(service: Service, api: httpx.Client, conn_id: str):

@@ -321,3 +321,122 @@ def test_native_webhooks_are_registered_for_oauth_connections(make_service: Any)
             expires = row.extra["native_webhooks"]["expires"]
         assert expires > (utcnow() + timedelta(days=20)).isoformat()
         assert refresh_native(service.state) == 0
+
+
+def test_the_rotated_refresh_token_is_committed_before_the_new_access_token_is_used(
+    db_url: str, sandbox: Any, sandbox_url: str
+):
+    """Every Bearer request the service sends (here: accessible-resources right after a
+    refresh) carries the access token already committed to the database, beside the
+    refresh token the sandbox now holds valid: a crash after the token exchange loses
+    nothing."""
+    from service_support import serve_app, settings_for
+
+    from jirakit.service import create_app
+    from jirakit.service.server import free_port
+
+    watched: dict[str, Any] = {}
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    class Watch(httpx.BaseTransport):
+        """The service's transport for token and refresh calls, reading the row at each use."""
+
+        def __init__(self) -> None:
+            self.inner = httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            bearer = request.headers.get("authorization", "")
+            if bearer.startswith("Bearer ") and "conn" in watched:
+                state = watched["state"]
+                with state.sessions() as session:
+                    row = session.get(Connection, watched["conn"])
+                    seen.append((bearer[len("Bearer ") :], state.vault.decrypt(row.credentials)))
+            return self.inner.handle_request(request)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    port = free_port()
+    app = create_app(
+        settings_for(
+            db_url, sandbox_url, oauth_redirect_uri=f"http://127.0.0.1:{port}/oauth/callback"
+        ),
+        transport=Watch(),
+    )
+    with serve_app(app, port=port) as url:
+        service = Service(url, app.state.service, sandbox, sandbox_url)
+        try:
+            api = service.client(service.tenant())
+            conn_id = consent(service, api).json()["id"]
+            watched.update(conn=conn_id, state=service.state)
+            expire(service, conn_id)
+            before = refreshes(service)
+            assert api.get(f"/task/{conn_id}/project").status_code == 200
+            assert refreshes(service) == before + 1
+        finally:
+            for http in service.clients:
+                http.close()
+            service.forget_tenants()
+    service.state.engine.dispose()
+    assert seen, "no Bearer request followed the refresh"
+    assert sandbox.oauth is not None
+    for bearer, stored in seen:
+        assert bearer == stored["access_token"]
+        assert sandbox.oauth._refresh[stored["refresh_token"]].rotated_at is None
+
+
+@pytest.mark.slow  # starts a second `jirakit serve` process (~3 s) beside the served one
+def test_two_os_processes_refresh_once(
+    db_url: str, service: Service, api: httpx.Client, oauth_conn: str
+):
+    """As `test_two_service_processes_refresh_once`, with the second service a real
+    `jirakit serve` process on the same database: the lock is the database's."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from service_support import ENCRYPTION_KEY, OAUTH_SECRET
+
+    from jirakit.service.server import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRAKIT_")}
+    env.update(
+        JIRAKIT_ENCRYPTION_KEYS=ENCRYPTION_KEY, JIRAKIT_BACKGROUND="false", JIRAKIT_RATE_LIMIT="0",
+        JIRAKIT_OAUTH_CLIENT_ID=OAUTH_CLIENT, JIRAKIT_OAUTH_CLIENT_SECRET=OAUTH_SECRET,
+        JIRAKIT_OAUTH_REDIRECT_URI=f"http://127.0.0.1:{port}/oauth/callback",
+        JIRAKIT_OAUTH_AUTH_URL=service.sandbox_url, JIRAKIT_OAUTH_API_URL=service.sandbox_url,
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jirakit", "serve", "--port", str(port), "--db", db_url],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    other = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{other}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+        expire(service, oauth_conn)
+        before = refreshes(service)
+        codes: list[int] = []
+
+        def call(url: str) -> None:
+            with httpx.Client(base_url=url, headers=dict(api.headers), timeout=30) as http:
+                codes.append(http.get(f"/task/{oauth_conn}/project").status_code)
+
+        threads = [threading.Thread(target=call, args=(u,)) for u in [service.url, other] * 4]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
+    assert codes == [200] * 8
+    assert refreshes(service) == before + 1

@@ -296,3 +296,38 @@ def test_a_forged_cursor_is_refused_with_a_422(api: httpx.Client, conn_id: str, 
     response = api.get(f"/task/{conn_id}/project", params={"cursor": forged})
     assert response.status_code == 422, response.text
     assert "X-Next-Cursor" in response.text
+
+
+def test_parent_user_sort_order_and_raw_jql(service: Service, api: httpx.Client, conn_id: str):
+    """The list filters Unified names beyond project_id, each against the sandbox's data."""
+    issues = list(service.sandbox.store.issues.values())
+    child = next(r for r in issues if r.fields.get("parent"))
+    parent_id = str(child.fields["parent"]["id"])
+    children = {str(r.id) for r in issues if (r.fields.get("parent") or {}).get("id") == parent_id}
+    got = api.get(f"/task/{conn_id}/task", params={"parent_id": parent_id, "limit": 100}).json()
+    assert {t["id"] for t in got} == children and all(t["parent_id"] == parent_id for t in got)
+
+    assignee = next(r for r in issues if r.fields.get("assignee")).fields["assignee"]["accountId"]
+    theirs = {
+        str(r.id) for r in issues if (r.fields.get("assignee") or {}).get("accountId") == assignee
+    }
+    got = api.get(f"/task/{conn_id}/task", params={"user_id": assignee, "limit": 100}).json()
+    assert {t["id"] for t in got} == theirs and 0 < len(theirs) < len(issues)
+    assert all(t["assigned_user_ids"] == [assignee] for t in got)
+
+    asc = api.get(
+        f"/task/{conn_id}/task", params={"sort": "created_at", "order": "asc", "limit": 100}
+    ).json()
+    desc = api.get(
+        f"/task/{conn_id}/task", params={"sort": "created_at", "order": "desc", "limit": 100}
+    ).json()
+    stamps = [t["created_at"] for t in asc]
+    assert len(asc) == len(issues) and stamps == sorted(stamps) and stamps[0] < stamps[-1]
+    assert [t["created_at"] for t in desc] == sorted(stamps, reverse=True)
+    assert api.get(f"/task/{conn_id}/task", params={"order": "sideways"}).status_code == 422
+
+    # raw: extra Jira parameters, URL-encoded (Unified's `raw`); jql= is ANDed to the search.
+    one = api.get(f"/task/{conn_id}/task", params={"raw": f"jql=key = {child.key}"})
+    assert one.status_code == 200 and [t["id"] for t in one.json()] == [str(child.id)]
+    unknown = api.get(f"/task/{conn_id}/task", params={"raw": "maxResults=5"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["loc"] == "query.raw"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -285,3 +286,33 @@ def test_production_refuses_private_hook_urls(make_service: Any, db_url: str):
         )
         assert response.status_code == 422, url
         assert response.json()["errors"][0]["loc"] == "body.hook_url"
+
+
+def test_fails_n_times_on_the_schedule_then_410_disables(make_service: Any):
+    """A receiver that fails twice, then answers 410: the attempts are spaced by the retry
+    schedule (here 0.3 s, then 0.6 s), keep one webhook-id, and the 410 ends them and
+    disables the subscription (no further attempt, no further message)."""
+    from jirakit.service.config import DEFAULT_RETRY_SCHEDULE
+
+    # Standard Webhooks' schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    assert DEFAULT_RETRY_SCHEDULE == (5, 300, 1800, 7200, 18000, 36000, 36000)
+    service = make_service(webhook_retry_schedule="0.3,0.6,0.05,0.05")
+    api = service.client(service.tenant())
+    conn_id = service.connect(api)
+    with WebhookReceiver(fail_with=[500, 503, 410]) as receiver:
+        hook = subscribe(api, conn_id, receiver.url)
+        tenant = _tenant(service, hook)
+        publish(service.state, tenant, conn_id, "task_task", "updated", {"id": "1"})
+        settle(service, lambda: len(receiver.deliveries) >= 3)
+        for _ in range(10):  # time for a (wrong) fourth attempt
+            service.tick()
+            time.sleep(0.03)
+        got = receiver.deliveries
+    assert [d.status for d in got] == [500, 503, 410]
+    assert len({d.headers["webhook-id"] for d in got}) == 1
+    gaps = [b.received_at - a.received_at for a, b in pairwise(got)]
+    assert gaps[0] >= 0.3 and gaps[1] >= 0.6, gaps
+    [msg] = deliveries(service, hook["id"])
+    assert msg.status == "failed" and msg.attempts == 3 and "410" in (msg.last_error or "")
+    assert api.get(f"/unified/webhook/{hook['id']}").json()["is_healthy"] is False
+    assert publish(service.state, tenant, conn_id, "task_task", "updated", {"id": "2"}) == []

@@ -33,6 +33,8 @@ _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _EMOJI_LIKE = re.compile(r"(?<![A-Za-z0-9]):(?=[A-Za-z0-9_+\-]+:)")
 _BRACE_LIKE = re.compile(r"\{(?=status:|date:)")
 _BANG = re.compile(r"!(?=\[)")
+# Every character `_substitute` acts on.
+_SPECIAL = re.compile(r"[\\`*\[\]<~|&:{!_]")
 _LINE_START = re.compile(r"^([#>+=\-])|^(\d{1,9})([.)])")
 _SHORT_NAME = re.compile(r"^:[A-Za-z0-9_+\-]+:$")
 _URL = re.compile(r"^(https?|mailto|ftp):[^\s<>]*$", re.I)
@@ -57,13 +59,20 @@ class _Ctx:
 # --- escaping ----------------------------------------------------------------------------
 
 
-def _escape(value: str, *, line_start: bool) -> str:
+def _substitute(value: str) -> str:
+    """The escapes wherever in a line; a no-op on text without a `_SPECIAL` character."""
     out = _ALWAYS.sub(r"\\\1", value)
     out = _ENTITY.sub(r"\\&", out)
     out = _EMOJI_LIKE.sub(r"\\:", out)
     out = _BRACE_LIKE.sub(r"\\{", out)
     out = _BANG.sub(r"\\!", out)
-    out = _escape_underscores(out)
+    return _escape_underscores(out)
+
+
+def _escape(value: str, *, line_start: bool) -> str:
+    # Most text has no special character: skip the six passes (a list of 50 tasks
+    # renders its notes ~2x faster, benchmarks/service.py).
+    out = value if _SPECIAL.search(value) is None else _substitute(value)
     if line_start:
         out = out.lstrip(" \t")
         out = _LINE_START.sub(
@@ -73,6 +82,8 @@ def _escape(value: str, *, line_start: bool) -> str:
 
 
 def _escape_underscores(value: str) -> str:
+    if "_" not in value:
+        return value
     chars = []
     for index, char in enumerate(value):
         if char == "_":

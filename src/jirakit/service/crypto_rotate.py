@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
-from jirakit.service.models import Connection, PendingGrant, Subscription
+from jirakit.service.models import Connection, IdempotencyRecord, PendingGrant, Subscription
 from jirakit.service.state import ServiceState
 
 COLUMNS = (
@@ -36,7 +36,32 @@ def rotate_all(state: ServiceState, batch: int = 500) -> dict[str, int]:
                 break
         counts[label] = done
     counts["connection webhook secrets"] = _rotate_extra(state)
+    counts["kept idempotent responses"] = _rotate_idempotency(state, batch)
     return counts
+
+
+def _rotate_idempotency(state: ServiceState, batch: int) -> int:
+    """The responses kept for Idempotency-Keys (24 h; a webhook's secret may be in one),
+    keyed by (tenant, key)."""
+    done = 0
+    last: tuple[str, str] = ("", "")
+    pk = tuple_(IdempotencyRecord.tenant_id, IdempotencyRecord.key)
+    while True:
+        with state.sessions() as session, session.begin():
+            rows = session.scalars(
+                select(IdempotencyRecord)
+                .where(pk > tuple_(*last))
+                .order_by(IdempotencyRecord.tenant_id, IdempotencyRecord.key)
+                .limit(batch)
+            ).all()
+            for row in rows:
+                if row.response_body is not None:
+                    blob = state.vault.rotate(row.response_body.decode("ascii"))
+                    row.response_body = blob.encode("ascii")
+                    done += 1
+                last = (row.tenant_id, row.key)
+        if len(rows) < batch:
+            return done
 
 
 def _rotate_extra(state: ServiceState) -> int:

@@ -7,6 +7,7 @@ a project's id, an accountId (``key``/``name`` on Data Center), an attachment's 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ SYSTEM_FIELDS = frozenset(
 )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
 def snake(name: str) -> str:
     """``Story Points`` -> ``story_points``: a friendly slug for a custom field."""
     slug = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
