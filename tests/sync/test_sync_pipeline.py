@@ -326,3 +326,94 @@ def test_a_failed_full_refresh_keeps_data_and_cursor(site, tmp_path):
     again = sync(jira, tmp_path)  # incremental: the cursor survived
     assert again.run.cursor_from is not None
     assert again.run.cursor_from < first.run.started_at
+
+
+def _history(tmp: Path) -> tuple[list[Any], list[Any]]:
+    """The run and drift history, JSON columns as documents (their text's spacing is the
+    writer's)."""
+    runs = [
+        (r[0], r[1], r[2], json.loads(r[3]))
+        for r in query(tmp, "select run_id, status, started_at, rows from _sync_runs")
+    ]
+    drift = [
+        (r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, json.loads(r[4]) if r[4] else None)
+        for r in query(tmp, "select id, kind, field_id, before, after from _drift_events")
+    ]
+    return sorted(runs), sorted(drift)
+
+
+def test_a_full_refresh_keeps_the_run_and_drift_history(site, tmp_path):
+    sandbox, jira = site
+    sync(jira, tmp_path)
+    renamed = sandbox.store.field("customfield_10035")
+    assert renamed is not None
+    renamed["name"] = "Customer ticket (renamed)"
+    second = sync(jira, tmp_path)
+    assert second.run.drift
+    runs_before, drift_before = _history(tmp_path)
+    assert len(runs_before) == 2 and drift_before
+
+    refreshed = sync(jira, tmp_path, full_refresh=True)
+
+    assert refreshed.status == "succeeded"
+    runs, drift = _history(tmp_path)
+    assert [r for r in runs if r[0] != refreshed.run.run_id] == runs_before
+    assert len(runs) == 3
+    assert drift == drift_before
+    mine = f"where run_id = '{refreshed.run.run_id}'"
+    assert query(tmp_path, f"select full_refresh from _sync_runs {mine}") == [(True,)]
+    # The run's own counts are its own: one run row, no drift, every issue.
+    assert refreshed.rows["_sync_runs"] == 1
+    assert refreshed.rows.get("_drift_events", 0) == 0
+    assert refreshed.rows["issues"] == query(tmp_path, "select count(*) from issues")[0][0]
+    recorded = json.loads(query(tmp_path, f"select rows from _sync_runs {mine}")[0][0])
+    assert recorded["_sync_runs"] == 1 and recorded["_drift_events"] == 0
+    # An incremental run after it still finds its cursor.
+    after = sync(jira, tmp_path)
+    assert after.status == "succeeded" and after.run.cursor_from is not None
+
+
+@pytest.mark.postgres
+def test_a_full_refresh_keeps_the_history_on_postgres(site, tmp_path):
+    """Postgres gives JSON columns back as documents (DuckDB, as text): the kept history
+    goes back in unchanged on both."""
+    sandbox, jira = site
+    psycopg = require_module("psycopg")
+    dsn = require_postgres()
+    dataset = f"jirakit_test_{uuid.uuid4().hex[:12]}"
+    warehouse = warehouse_for(pg_url(), dataset)
+
+    def run(**options: Any) -> Any:
+        return run_sync(
+            jira,
+            warehouse=warehouse,
+            pipelines_dir=str(tmp_path / "state"),
+            options=SyncOptions(streams=("metadata", "issues"), **options),
+        )
+
+    def history(conn: Any) -> tuple[list[Any], list[Any]]:
+        runs = conn.execute(f"select run_id, status, rows from {dataset}._sync_runs").fetchall()
+        drift = conn.execute(
+            f"select id, kind, field_id, before, after from {dataset}._drift_events"
+        ).fetchall()
+        return sorted(runs), sorted(drift)
+
+    try:
+        run()
+        renamed = sandbox.store.field("customfield_10035")
+        assert renamed is not None
+        renamed["name"] = "Customer ticket (renamed)"
+        run()
+        with psycopg.connect(dsn) as conn:
+            runs_before, drift_before = history(conn)
+        assert len(runs_before) == 2 and drift_before
+        refreshed = run(full_refresh=True)
+        assert refreshed.status == "succeeded" and refreshed.rows["_sync_runs"] == 1
+        with psycopg.connect(dsn) as conn:
+            runs, drift = history(conn)
+        assert [r for r in runs if r[0] != refreshed.run.run_id] == runs_before
+        assert len(runs) == 3 and drift == drift_before
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"drop schema if exists {dataset} cascade")
+            conn.execute(f"drop schema if exists {dataset}_staging cascade")

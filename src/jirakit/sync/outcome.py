@@ -216,6 +216,46 @@ def record_run(pipeline: Any, row: dict[str, Any]) -> None:
     recorder.run(resource)
 
 
+# The run history a sync keeps in the warehouse. A full refresh reloads every table of the
+# source, and dlt drops them first (``refresh="drop_sources"``): these are read before the
+# run and loaded again with it (`RunContext.kept`), so a full refresh keeps the history of
+# runs and drift (the failure alert's count, the dashboard's syncs and drift pages).
+HISTORY = ("_sync_runs", "_drift_events")
+
+
+def history(
+    warehouse: Warehouse, existing: Mapping[str, frozenset[str]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the `HISTORY` tables ``warehouse`` holds, by table, with their declared
+    columns that it has (``existing``: its tables and columns, `sync_state.inspect`)."""
+    tables = [t for t in HISTORY if t in existing]
+    if not tables or warehouse.dialect not in ("duckdb", "postgres"):
+        return {}
+    kept: dict[str, list[dict[str, Any]]] = {}
+    conn = warehouse.connect()
+    try:
+        for table in tables:
+            columns = [c for c in TABLES[table].columns if c.name in existing[table]]
+            names = ", ".join(_q(c.name) for c in columns)
+            rows = conn.execute(
+                f"SELECT {names} FROM {_q(warehouse.dataset)}.{_q(table)}"
+            ).fetchall()
+            # DuckDB gives JSON columns back as their text (Postgres, as the documents).
+            texts = {c.name for c in columns if c.type == "json"}
+            if warehouse.dialect != "duckdb":
+                texts = set()
+            kept[table] = [
+                {
+                    c.name: json.loads(v) if c.name in texts and isinstance(v, str) else v
+                    for c, v in zip(columns, row, strict=True)
+                }
+                for row in rows
+            ]
+    finally:
+        conn.close()
+    return kept
+
+
 def update_run_rows(warehouse: Warehouse, run_id: str, rows: Mapping[str, int]) -> None:
     """Put the rows read back from the warehouse on the run's ``_sync_runs`` row."""
     conn = warehouse.connect()

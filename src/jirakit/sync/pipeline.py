@@ -357,6 +357,8 @@ def _sync_once(
     name = pipeline_name or sync_state.pipeline_name(site, warehouse)
     with warehouse.session() as held:  # the state checks hold the file a moment
         seen = sync_state.inspect(held, name, recent_within=options.lookback)
+        if options.full_refresh:
+            run.kept = outcome.history(held, seen.columns)
     others = sync_state.other_sites(seen, site)
     if others:
         raise FatalSyncError(
@@ -424,6 +426,9 @@ def _sync_once(
             load_ids = list(info.loads_ids) if info is not None else []
             result.load_id = load_ids[-1] if load_ids else None
             result.rows = outcome.loaded_rows(wh, load_ids) or dict(run.rows)
+            for table, kept in run.kept.items():  # history loaded again, not this run's
+                if table in result.rows:
+                    result.rows[table] = max(0, result.rows[table] - len(kept))
             missing = outcome.shortfall(run.rows, result.rows, sql=wh.dialect in _SQL)
             if missing:
                 raise FatalSyncError(

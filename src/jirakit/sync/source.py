@@ -163,6 +163,10 @@ class RunContext:
     # The destination's tables and their columns, where known (`materialize`).
     existing: dict[str, frozenset[str]] = field(default_factory=dict)
 
+    # A full refresh's run history, read before dlt drops its tables (`outcome.history`)
+    # and loaded again with the run: rows by table, not counted as this run's rows.
+    kept: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
     # Seconds spent in each phase, filled as the run moves on.
     timings: dict[str, float] = field(default_factory=dict)
     _phase_started: float = field(default_factory=time.perf_counter)
@@ -344,11 +348,12 @@ class Extractor:
         with self._emitting:
             return self._emit(table, rows, hints)
 
-    def _emit(self, table: str, rows: list[Row], hints: Any) -> Any:
+    def _emit(self, table: str, rows: list[Row], hints: Any, *, count: bool = True) -> Any:
         if table in UNIQUE_PER_LOAD:
             key = TABLES[table].primary_key
             rows = list({tuple(r[k] for k in key): r for r in rows}.values())
-        self.run.count(table, len(rows))
+        if count:
+            self.run.count(table, len(rows))
         hints = hints or _hints(table)
         columns = hints["columns"]
         types = {name: col["data_type"] for name, col in columns.items()}
@@ -1066,9 +1071,14 @@ class Extractor:
             "skipped": list(run.skipped),
             "error": None,
         }
-        return dlt.mark.with_hints([row], _hints("_sync_runs"), create_table_variant=True)
+        runs = [*self.run.kept.get("_sync_runs", ()), row]
+        return dlt.mark.with_hints(runs, _hints("_sync_runs"), create_table_variant=True)
 
     def drift_rows(self) -> Iterator[Any]:
+        kept = self.run.kept.get("_drift_events")
+        if kept:  # a full refresh's drift history, loaded again (`RunContext.kept`)
+            with self._emitting:
+                yield self._emit("_drift_events", kept, None, count=False)
         if self.run.drift:
             yield self.emit(
                 "_drift_events",
