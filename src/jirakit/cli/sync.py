@@ -288,7 +288,9 @@ def sync(
             sinks.append(WebhookSink(alert_url))
         stop = StopSignal()
         _stop_on_signals(stop)
-        with conn.open() as jira:
+        # A site that does not answer is still a run that started: it fails on its own
+        # first request, is recorded in _sync_runs and counts towards the failure alert.
+        with conn.open(unreachable="cloud") as jira:
             shown = _Progress(jira.stats, live)
             live.connected(jira.stats, jira.base_url)
             try:
