@@ -7,17 +7,20 @@ Real signals to a real subprocess, sent when the sync reports the phase (its
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from jirakit.sandbox import Sandbox
 from jirakit.sync.outcome import PHASES
-from sync_process import fingerprint, signal_at, statuses, sync_command, sync_env
+from sync_process import fingerprint, log_event, signal_at, statuses, sync_command, sync_env
 
 
 @pytest.fixture(scope="module")
@@ -108,4 +111,78 @@ def test_a_stopped_sync_says_what_was_committed_and_the_next_run_completes(
         assert loaded["comments"] == int(reference["comments"].split(":")[0]), again.stdout
     # the stopped run stays recorded as interrupted, even when this run loaded its rows
     # (its package carried its row as succeeded)
+    assert statuses(db)[-2:] == ["interrupted", "succeeded"], statuses(db)
+
+
+def test_a_stop_before_the_run_starts_is_one_line_too(site, tmp_path: Path):
+    """While `jirakit sync` waits for a reader to let go of the warehouse (before any
+    request to Jira), a signal ends it at once, with one line and 143, no traceback."""
+    _, url = site
+    db, state_dir = tmp_path / "jira.duckdb", tmp_path / "jirakit-state"
+    duckdb.connect(str(db)).close()
+    reader = duckdb.connect(str(db), read_only=True)  # as `jirakit sql` holds it a moment
+    try:
+        proc = subprocess.Popen(
+            command(url, db, tmp_path / "state"),
+            env=sync_env(JIRAKIT_STATE_DIR=str(state_dir)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # The progress file is written just before the warehouse is opened.
+        deadline = time.monotonic() + 60
+        while not list(state_dir.glob("syncs/*.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.poll()
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        reader.close()
+    said = [line for line in err.splitlines() if line.strip() and log_event(line) is None]
+    assert proc.returncode == 143, err
+    assert said == [
+        "Interrupted (SIGTERM) before the sync started. Nothing from this run was committed; "
+        "the next run starts from what the warehouse holds."
+    ], err
+    assert "Traceback" not in err + out
+    assert not any(
+        (log_event(line) or {}).get("event") == "jira.sync_phase" for line in err.splitlines()
+    )
+    progress = json.loads(next(state_dir.glob("syncs/*.json")).read_text())
+    assert progress["status"] == "interrupted", progress
+
+
+@pytest.mark.slow  # ~20 s: a full load stopped, then the run that completes it
+def test_a_stop_inside_dlts_load_is_one_line_too(site, reference, tmp_path: Path):
+    """SIGTERM while dlt's loader runs a full load's jobs (sent when dlt reports its first
+    job done, at dlt's INFO level): dlt's own warnings about the package it leaves
+    part-loaded are not shown; jirakit's one line says what that means."""
+    _, url = site
+    db, state = tmp_path / "jira.duckdb", tmp_path / "state"
+    proc = subprocess.Popen(
+        command(url, db, state),
+        env=sync_env(RUNTIME__LOG_LEVEL="INFO"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    said, sent = [], False
+    for line in proc.stderr:
+        if "|dlt|load.py|" in line and "completed in load" in line and not sent:
+            proc.send_signal(signal.SIGTERM)
+            sent = True
+        if log_event(line) is None and "|[INFO]|" not in line and line.strip():
+            said.append(line.rstrip("\n"))
+    out, _ = proc.communicate(timeout=120)
+    assert sent, "dlt never reported a loaded job"
+    assert proc.returncode == 143, said
+    assert "Traceback" not in out and len(said) == 1, said
+    assert said[0].startswith("Interrupted (SIGTERM) during loading. "), said
+    assert "next run" in said[0]
+    assert statuses(db)[-1] == "interrupted"
+
+    again = subprocess.run(command(url, db, state), env=env(), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert fingerprint(db) == reference
     assert statuses(db)[-2:] == ["interrupted", "succeeded"], statuses(db)
