@@ -8,6 +8,7 @@ Real signals to a real subprocess, sent when the sync reports the phase (its
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -186,3 +187,50 @@ def test_a_stop_inside_dlts_load_is_one_line_too(site, reference, tmp_path: Path
     assert again.returncode == 0, again.stderr
     assert fingerprint(db) == reference
     assert statuses(db)[-2:] == ["interrupted", "succeeded"], statuses(db)
+
+
+# Test-only: a signal sent by the process to itself the moment a given module starts to be
+# imported, so that it lands inside the command line's start-up imports (not at a time).
+_TRIP = """
+import os, signal, sys
+
+class _Trip:
+    def find_spec(self, name, path=None, target=None):
+        if name == os.environ["TRIP_ON_IMPORT"]:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), getattr(signal, os.environ["TRIP_SIGNAL"]))
+        return None
+
+sys.meta_path.insert(0, _Trip())
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "sig", "code"),
+    [("typer", "SIGINT", 130), ("httpx", "SIGTERM", 143), ("dlt", "SIGINT", 130)],
+)
+def test_a_stop_while_the_command_is_loading_is_one_line(
+    site, tmp_path: Path, sig: str, code: int, module: str
+):
+    """Ctrl-C or SIGTERM while Typer, the client (httpx) or the sync (dlt) is still being
+    imported: one line, 130 / 143, no traceback."""
+    _, url = site
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_TRIP)
+    run = subprocess.run(
+        sync_command(url, tmp_path / "w.duckdb", tmp_path / "state"),
+        env=sync_env(
+            PYTHONPATH=os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
+            TRIP_ON_IMPORT=module,
+            TRIP_SIGNAL=sig,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == code, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"Interrupted ({sig})" in lines[0], run.stderr
+    assert not (tmp_path / "w.duckdb").exists()
