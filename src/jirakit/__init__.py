@@ -4,20 +4,25 @@
 >>> jira = Jira("https://acme.atlassian.net", auth=BasicAuth("me@acme.com", "token"))
 """
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from jirakit.client import (
-    UNSET,
-    AsyncJira,
-    BasicAuth,
-    BearerAuth,
-    ClientConfig,
-    Jira,
-    OAuth2Auth,
-    RateLimitConfig,
-    RetryPolicy,
-    authorization_url,
-)
+# The client is imported when first used (PEP 562): ``import jirakit`` alone, as the
+# command's entry point does (`jirakit._entry`), stays cheap.
+if TYPE_CHECKING:
+    from jirakit.client import (
+        UNSET,
+        AsyncJira,
+        BasicAuth,
+        BearerAuth,
+        ClientConfig,
+        Jira,
+        OAuth2Auth,
+        RateLimitConfig,
+        RetryPolicy,
+        authorization_url,
+    )
 
 __all__ = [
     "UNSET",
@@ -32,3 +37,11 @@ __all__ = [
     "__version__",
     "authorization_url",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__ and name != "__version__":
+        import jirakit.client
+
+        return getattr(jirakit.client, name)
+    raise AttributeError(f"module 'jirakit' has no attribute {name!r}")

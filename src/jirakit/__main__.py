@@ -1,5 +1,5 @@
 """``python -m jirakit`` is the ``jirakit`` command."""
 
-from jirakit.cli import main
+from jirakit._entry import main
 
 main()

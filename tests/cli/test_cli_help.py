@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -35,7 +36,8 @@ COMMANDS = [
     ["sync"],
     ["report"],
 ]
-TYPE_TAG = re.compile(r"<[a-z][a-z_\[\]|., ]*>|\b(?:BOOLEAN|TEXT|INTEGER|FLOAT|PATH|BOOL)\b")
+# (a placeholder in a URL path, as in /webhooks/jira/<connection_id>, is not a type tag)
+TYPE_TAG = re.compile(r"(?<!/)<[a-z][a-z_\[\]|., ]*>|\b(?:BOOLEAN|TEXT|INTEGER|FLOAT|PATH|BOOL)\b")
 
 
 def help_of(args: list[str]) -> str:
@@ -49,6 +51,31 @@ def test_help_has_no_type_tags(args):
     text = help_of(args)
     assert "--help" in text
     assert TYPE_TAG.findall(text) == [], text
+
+
+def every_command() -> list[list[str]]:
+    """Every command and group of the app, as the words that name it."""
+    import typer
+
+    found: list[list[str]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        found.append(path)
+        if hasattr(command, "list_commands"):
+            ctx = command.context_class(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_no_command_of_the_app_shows_type_tags():
+    """Not only the ones listed above: every command, the service's and the jobs' too."""
+    commands = every_command()
+    assert len(commands) > 50 and ["sprint", "add"] in commands
+    tagged = {" ".join(c): TYPE_TAG.findall(help_of(c)) for c in commands}
+    assert {name: tags for name, tags in tagged.items() if tags} == {}
 
 
 def flag_line(text: str, flag: str) -> str:

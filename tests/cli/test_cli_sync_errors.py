@@ -21,6 +21,7 @@ from starlette.middleware import Middleware
 from jirakit import BasicAuth, Jira
 from jirakit.sandbox import Sandbox
 from jirakit.sandbox.faults import FaultMiddleware, FaultSpec
+from jirakit.sync.destination import PASSWORD_ENV, DestinationError, check_destination
 from jirakit.sync.drift import DriftEvent
 from jirakit.sync.pipeline import run_sync, warehouse_for
 from jirakit.sync.source import FatalSyncError, SyncOptions
@@ -118,6 +119,52 @@ def test_the_docs_postgres_example_works_as_written(counted, tmp_path: Path):
             conn.execute(f'DROP SCHEMA IF EXISTS "{dataset}_staging" CASCADE')
 
 
+def pg_url_without_password() -> str:
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(require_postgres())
+    host, port = parts.get("host", "127.0.0.1"), parts.get("port", "5432")
+    return (
+        f"postgresql://{parts.get('user', 'postgres')}@{host}:{port}/{parts.get('dbname', 'test')}"
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", PASSWORD_ENV)
+def test_a_postgres_password_from_the_environment_is_the_one_used(name: str, monkeypatch):
+    """The local server trusts every login, so what is checked is the password the real
+    connection carried (libpq's own record of it), and that no message or name shows it."""
+    url = pg_url_without_password()
+    for other in PASSWORD_ENV:
+        monkeypatch.delenv(other, raising=False)
+    monkeypatch.setenv(name, "s3cret-from-env")
+    warehouse = warehouse_for(url)
+    check_destination(warehouse)
+    with warehouse.connect() as conn:
+        assert conn.info.password == "s3cret-from-env"
+    # and dlt, which loads, is handed it too
+    assert warehouse.destination.config_params["credentials"].password == "s3cret-from-env"
+    assert "s3cret" not in repr(warehouse) + warehouse.identity + str(warehouse.location)
+    # the URL's own password comes first
+    with warehouse_for(url.replace("@", ":from-url@", 1)).connect() as conn:
+        assert conn.info.password == "from-url"
+    # an unreachable server's message names where the password may come from, never it
+    down = warehouse_for(url.rsplit("@", 1)[0] + "@127.0.0.1:1/test")
+    with pytest.raises(DestinationError) as raised:
+        check_destination(down, timeout=2)
+    assert "JIRAKIT_DEST_PASSWORD or PGPASSWORD" in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.postgres
+def test_jirakit_dest_password_comes_before_pgpassword(monkeypatch):
+    url = pg_url_without_password()
+    monkeypatch.setenv("JIRAKIT_DEST_PASSWORD", "the-jirakit-one")
+    monkeypatch.setenv("PGPASSWORD", "the-libpq-one")
+    with warehouse_for(url).connect() as conn:
+        assert conn.info.password == "the-jirakit-one"
+
+
 def test_an_unknown_project_is_jiras_400_with_the_keys_that_exist(counted, tmp_path: Path):
     url, _ = counted
     db = tmp_path / "j.duckdb"
@@ -185,6 +232,36 @@ def test_a_site_down_from_the_first_request_is_recorded_and_alerted(tmp_path: Pa
     assert runs == [("failed", "http://127.0.0.1:9")] * 3
     alerts = [events for title, events in sink.sent if title == "Jira sync failing"]
     assert len(alerts) == 1 and alerts[0][0].describe().startswith("3 ")
+
+
+def test_the_cli_records_a_run_whose_site_never_answers_and_alerts_on_it(tmp_path: Path):
+    """Through `jirakit sync`, whose flavour question (serverInfo) is the first request:
+    two failed runs recorded in-process, then the CLI's run on a closed port is recorded
+    too and is the third in a row, so the alert goes out. ~6-10 s: the run waits out the
+    client's own retries once (the flavour question is asked without retries)."""
+    down = "http://127.0.0.1:9"
+    db = tmp_path / "j.duckdb"
+    warehouse = warehouse_for(f"duckdb:///{db}")
+    with Jira(down, auth=BasicAuth(EMAIL, TOKEN), sleep=lambda s: None) as jira:
+        for _ in range(2):
+            with pytest.raises(FatalSyncError):
+                run_sync(jira, warehouse=warehouse, pipelines_dir=str(tmp_path / "state"))
+    done = jirakit(
+        "sync", "--url", down, "--dest", f"duckdb:///{db}", "--pipelines-dir", str(tmp_path / "s")
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    lines = said(done)
+    failed = [line for line in lines if line.startswith("sync failed:")]
+    assert len(failed) == 1 and "127.0.0.1:9" in failed[0], lines
+    assert "Nothing from this run was committed" in failed[0]
+    alerts = [line for line in lines if '"Jira sync failing"' in line]
+    assert len(alerts) == 1 and "3 consecutive syncs failed" in alerts[0], lines
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        runs = con.sql("select status from _sync_runs order by started_at").fetchall()
+    finally:
+        con.close()
+    assert runs == [("failed",)] * 3
 
 
 BLOCK = "import sys; sys.modules[{module!r}] = None; from jirakit.cli import main; main()"

@@ -142,23 +142,40 @@ def test_a_stale_cache_in_the_shared_default_folder_is_not_trusted(sites, tmp_pa
 
 
 def test_the_default_pipelines_folder_is_never_written_with_pipelines_dir(sites, tmp_path):
-    _, url = sites[1]
+    """Through the real entry point, which also says what kind of run it made: a first
+    sync, then (the warehouse deleted, the cache kept) a full load that says why."""
+    sandbox, url = sites[1]
     default = tmp_path / "dlt-default"
     env = {
         **os.environ,
         "DLT_DATA_DIR": str(default),  # where dlt's default (~/.dlt, /var/dlt) would be
+        "HOME": str(tmp_path / "home"),
+        "COLUMNS": "1000",  # no line folded inside a long path
         "JIRAKIT_EMAIL": EMAIL,
         "JIRAKIT_API_TOKEN": TOKEN,
     }
-    args = ["--url", url, "--dest", f"duckdb:///{tmp_path / 'j.duckdb'}"]
+    db = tmp_path / "j.duckdb"
+    args = ["--url", url, "--dest", f"duckdb:///{db}"]
     args += ["--pipelines-dir", str(tmp_path / "mine"), "--streams", "metadata,issues"]
-    done = subprocess.run(
-        [sys.executable, "-m", "jirakit", "sync", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert not (default / "pipelines").exists()
+
+    def jirakit_sync() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "jirakit", "sync", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return " ".join(done.stdout.split())  # the rich output, unwrapped
+
+    said = jirakit_sync()
+    assert f"Full load: first sync of {url.rstrip('/')} into {db}." in said, said
+    db.unlink()
+    said = jirakit_sync()
+    assert f"Full load: {db} holds no data for {url.rstrip('/')}" in said, said
+    assert "a cursor cached locally for it was discarded" in said
+    assert warehouse_ids(db) == store_ids(sandbox)
+    assert not default.exists()  # not even created
+    assert not (tmp_path / "home" / ".dlt").exists()
     assert any((tmp_path / "mine").iterdir())

@@ -19,8 +19,8 @@ import typer
 
 from jirakit import BasicAuth, BearerAuth, Jira
 from jirakit.cli._profiles import Profile, load
-from jirakit.client import Flavour
-from jirakit.errors import HTTPError, JiraError, NotFound, ResponseDecodeError
+from jirakit.client import Flavour, RetryPolicy
+from jirakit.errors import HTTPError, JiraError, NotFound, ResponseDecodeError, TransportError
 
 R = TypeVar("R")
 
@@ -190,10 +190,22 @@ class Connection:
             chosen = "datacenter"
         return Resolved(url, auth, chosen, profile)
 
-    def open(self) -> Jira:
-        """A client for the resolved settings; the flavour asked of the site if not given."""
+    def open(self, *, unreachable: Flavour | None = None) -> Jira:
+        """A client for the resolved settings; the flavour asked of the site if not given.
+
+        A site that cannot be reached raises `TransportError`; with ``unreachable``, the
+        site is asked once, without retries, and the client is made with that flavour
+        instead (`jirakit sync`: its run starts, fails on its own first request with its
+        retries, and is recorded)."""
         settings = self.resolve()
-        flavour = settings.flavour or detect_flavour(settings.url)
+        flavour = settings.flavour
+        if flavour is None:
+            try:
+                flavour = detect_flavour(settings.url, retry=unreachable is None)
+            except TransportError:
+                if unreachable is None:
+                    raise
+                flavour = unreachable
         return Jira(settings.url, auth=settings.auth, flavour=flavour)
 
 
@@ -225,21 +237,23 @@ def _server_info_url(url: str) -> str:
     return f"{url.rstrip('/')}/rest/api/2/serverInfo"
 
 
-def deployment_type(url: str) -> str | None:
+def deployment_type(url: str, *, retry: bool = True) -> str | None:
     """The site's ``serverInfo.deploymentType`` (``Cloud``, ``Server``, ``DataCenter``),
     or None when the site does not answer it. Asked anonymously over ``/rest/api/2``,
-    which both Cloud and Data Center serve, so it needs no flavour and no credentials."""
-    with Jira(url, flavour="datacenter") as probe:
+    which both Cloud and Data Center serve, so it needs no flavour and no credentials.
+    A site that cannot be reached raises `TransportError` (after retries, with ``retry``)."""
+    policy = RetryPolicy() if retry else RetryPolicy.never()
+    with Jira(url, flavour="datacenter", retry=policy) as probe:
         try:
             return probe.server_info().deployment_type
         except (HTTPError, ResponseDecodeError):  # not a Jira answer: cannot tell
             return None
 
 
-def detect_flavour(url: str) -> Flavour:
+def detect_flavour(url: str, *, retry: bool = True) -> Flavour:
     """``cloud`` unless the site says it is Server or Data Center; a site that does not
     answer serverInfo is taken for Cloud (a 404 from ``/rest/api/3`` is then explained)."""
-    kind = deployment_type(url)
+    kind = deployment_type(url, retry=retry)
     return "datacenter" if kind is not None and kind.casefold() != "cloud" else "cloud"
 
 

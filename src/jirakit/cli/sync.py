@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import signal
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -152,6 +154,45 @@ def _stop_on_signals(stop: StopSignal) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+class _StoppedEarly(KeyboardInterrupt):
+    """SIGINT or SIGTERM before the run started: nothing read from Jira, nothing written.
+    A KeyboardInterrupt, so that no ``except Exception`` on the way swallows it, and the
+    progress file records the command as interrupted."""
+
+    def __init__(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(
+            f"Interrupted ({name}) before the sync started. Nothing from this run was "
+            "committed; the next run starts from what the warehouse holds."
+        )
+        self.signum = signum
+
+
+def _stops_early(command: Callable[..., None]) -> Callable[..., None]:
+    """Until the run itself handles them (`_stop_on_signals`), SIGINT and SIGTERM end the
+    command at once with `_StoppedEarly`'s one line (exit 130 / 143): while the
+    destination is checked and dlt imported, there is nothing to commit or to wait for."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise _StoppedEarly(signum)
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, handler)
+        try:
+            command(*args, **kwargs)
+        except _StoppedEarly as exc:
+            _fail(Console(stderr=True), str(exc), 128 + exc.signum)
+        finally:  # when the command ended before the run took the signals over
+            for sig, was in previous.items():
+                if signal.getsignal(sig) is handler:
+                    signal.signal(sig, was)
+
+    return run
+
+
 def _fail(console: Console, message: str, code: int) -> NoReturn:
     """One line on stderr (Jira's words may hold brackets: no markup), then exit."""
     console.print(f"[red]{escape(message)}[/red]", highlight=False, soft_wrap=True)
@@ -159,6 +200,7 @@ def _fail(console: Console, message: str, code: int) -> NoReturn:
 
 
 @connected(first=True)
+@_stops_early
 def sync(
     conn: Connection,
     dest: Annotated[
@@ -279,6 +321,8 @@ def sync(
         except DestinationError as exc:
             live.finish("failed", str(exc))
             _fail(console, f"error: {exc}", 2)
+        stop = StopSignal()
+        _stop_on_signals(stop)
         # This process is the sync: keep its fetch threads' heaps together, and Arrow's
         # buffers where the trim between phases reaches them.
         limit_arenas()
@@ -286,9 +330,9 @@ def sync(
         sinks: list[AlertSink] = [LogSink()]
         if alert_url:
             sinks.append(WebhookSink(alert_url))
-        stop = StopSignal()
-        _stop_on_signals(stop)
-        with conn.open() as jira:
+        # A site that does not answer is still a run that started: it fails on its own
+        # first request, is recorded in _sync_runs and counts towards the failure alert.
+        with conn.open(unreachable="cloud") as jira:
             shown = _Progress(jira.stats, live)
             live.connected(jira.stats, jira.base_url)
             try:

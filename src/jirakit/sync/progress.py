@@ -208,9 +208,13 @@ class ProgressWriter:
             return self._snapshot()
 
     def __enter__(self) -> Self:
-        self._write()
-        self._thread = threading.Thread(target=self._loop, name="jirakit-progress", daemon=True)
-        self._thread.start()
+        try:
+            self._write()
+            self._thread = threading.Thread(target=self._loop, name="jirakit-progress", daemon=True)
+            self._thread.start()
+        except BaseException as exc:  # a signal's exception, even here, is recorded
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return self
 
     def __exit__(

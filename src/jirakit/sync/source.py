@@ -52,7 +52,15 @@ class _JsonAsTextFilter(logging.Filter):
     types the column from the hint, so the warning says nothing about jirakit's data."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "when merging arrow schema with dlt schema" not in record.getMessage()
+        message = record.getMessage()
+        if "when merging arrow schema with dlt schema" in message:
+            return False
+        # A stop (SIGINT/SIGTERM) during the load: dlt warns that it leaves its package
+        # part-loaded; jirakit's own one line says what that means for the next run.
+        return not (
+            message.startswith("Exiting runner due to signal")
+            or ("was not fully loaded" in message and "jobs are left in the package" in message)
+        )
 
 
 logging.getLogger("dlt").addFilter(_JsonAsTextFilter())
