@@ -27,7 +27,7 @@ from jirakit.service.connections import (
 from jirakit.service.crypto import hash_api_key
 from jirakit.service.models import Connection, utcnow
 from jirakit.service.problems import Problem
-from jirakit.service.ratelimit import TenantLimiter
+from jirakit.service.ratelimit import SharedTenantLimiter, TenantLimiter
 from jirakit.service.state import ServiceState
 from jirakit.service.tenants import tenant_for_key
 
@@ -59,6 +59,35 @@ def api_key_of(request: Request) -> str | None:
     return header if " " not in header else None
 
 
+KEY_CACHE_SECONDS = 10.0
+"""How long a process trusts an API key it has looked up: a key deleted from the database
+(revoked) stops working on every process within this time."""
+
+
+async def tenant_of_key(state: ServiceState, key: str) -> str | None:
+    """The tenant an API key belongs to, or None; looked up by its hash, and remembered
+    for `KEY_CACHE_SECONDS`."""
+    cache: dict[str, tuple[str, float]] = state.extra.setdefault("key_cache", {})
+    hashed = hash_api_key(key)
+    now = time.monotonic()
+    known = cache.get(hashed)
+    if known is not None and known[1] > now:
+        return known[0]
+
+    def lookup() -> str | None:
+        with state.sessions() as session:
+            return tenant_for_key(session, key)
+
+    tenant_id = await to_thread.run_sync(lookup)
+    if tenant_id is None:
+        cache.pop(hashed, None)
+        return None
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[hashed] = (tenant_id, now + KEY_CACHE_SECONDS)
+    return tenant_id
+
+
 async def get_tenant_id(request: Request, state: State) -> str:
     key = api_key_of(request)
     if not key:
@@ -67,23 +96,14 @@ async def get_tenant_id(request: Request, state: State) -> str:
             "send your API key as `Authorization: Bearer KEY`",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    cache: dict[str, str] = state.extra.setdefault("key_cache", {})
-    hashed = hash_api_key(key)
-    tenant_id = cache.get(hashed)
+    tenant_id = await tenant_of_key(state, key)
     if tenant_id is None:
-
-        def lookup() -> str | None:
-            with state.sessions() as session:
-                return tenant_for_key(session, key)
-
-        tenant_id = await to_thread.run_sync(lookup)
-        if tenant_id is None:
-            raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[hashed] = tenant_id
-    limiter: TenantLimiter = state.extra["limiter"]
-    wait = limiter.take(tenant_id)
+        raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    limiter: TenantLimiter | SharedTenantLimiter = state.extra["limiter"]
+    if limiter.blocking:  # the shared buckets: a round trip to Postgres
+        wait = await to_thread.run_sync(limiter.take, tenant_id)
+    else:
+        wait = limiter.take(tenant_id)
     if wait > 0:
         raise Problem(
             429,

@@ -25,11 +25,10 @@ from anyio import to_thread
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from jirakit.service.crypto import hash_api_key
+from jirakit.service.deps import tenant_of_key
 from jirakit.service.models import IdempotencyRecord, utcnow
 from jirakit.service.problems import PROBLEM_JSON, request_id_var
 from jirakit.service.state import ServiceState
-from jirakit.service.tenants import tenant_for_key
 
 METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = b"idempotency-key"
@@ -121,16 +120,7 @@ class IdempotencyMiddleware:
         key = rest.strip() if rest and scheme.lower() == "bearer" else authorization.strip()
         if not key or " " in key:
             return None
-        cache: dict[str, str] = self.state.extra.setdefault("key_cache", {})
-        hashed = hash_api_key(key)
-        if hashed in cache:
-            return cache[hashed]
-
-        def lookup() -> str | None:
-            with self.state.sessions() as session:
-                return tenant_for_key(session, key)
-
-        return await to_thread.run_sync(lookup)
+        return await tenant_of_key(self.state, key)
 
     async def _begin(
         self, tenant_id: str, key: str, fingerprint: str

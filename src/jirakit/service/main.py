@@ -23,7 +23,7 @@ from jirakit.service.db import migrate
 from jirakit.service.deps import WaitedHeader
 from jirakit.service.idempotency import IdempotencyMiddleware
 from jirakit.service.inbound import router as jira_receiver
-from jirakit.service.ratelimit import TenantLimiter
+from jirakit.service.ratelimit import limiter_for
 from jirakit.service.routers import budget, connection, hris, passthrough, storage, task, webhook
 from jirakit.service.state import ServiceState
 
@@ -52,7 +52,7 @@ def create_app(
         migrate(state.engine)
     state.extra["governor"] = open_service_governor(settings)
     state.extra["clients"] = JiraClients(state)
-    state.extra["limiter"] = TenantLimiter(settings.rate_limit)
+    state.extra["limiter"] = limiter_for(state.engine, settings.rate_limit)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

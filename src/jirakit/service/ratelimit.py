@@ -1,7 +1,9 @@
-"""Per-tenant rate limit on our API: a token bucket per tenant, per process.
+"""Per-tenant rate limit on our API: a token bucket per tenant.
 
-Scaled out to N processes, each enforces the limit on what it serves (the load balancer
-spreads a tenant over them); the shared Jira budget is the jobs governor's concern.
+One machine (SQLite) keeps the buckets in the process (`TenantLimiter`). Scaled out on
+Postgres, every `jirakit serve` takes from one bucket per tenant in the database
+(`SharedTenantLimiter`): a tenant the load balancer spreads over N processes gets the
+limit once, not N times. The shared Jira budget is the jobs governor's concern.
 """
 
 from __future__ import annotations
@@ -10,8 +12,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy import Engine, text
+
 
 class TenantLimiter:
+    """The buckets in this process. ``blocking``: `take` makes no I/O."""
+
+    blocking = False
+
     def __init__(
         self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
@@ -34,3 +42,53 @@ class TenantLimiter:
                 return 0.0
             self._buckets[tenant_id] = (tokens, now)
             return (1 - tokens) / self.rate
+
+
+# One statement per request: refill by the time since the bucket's last request, by the
+# database's clock (processes on machines whose clocks differ still agree), then take a
+# token if there is one. The row lock ON CONFLICT takes serializes a tenant's requests
+# across processes; other tenants' rows are not touched.
+_TAKE = text(
+    """
+    WITH now AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS s)
+    INSERT INTO api_rate_buckets AS b (tenant_id, tokens, at, allowed)
+    SELECT :tenant, :burst - 1, now.s, true FROM now
+    ON CONFLICT (tenant_id) DO UPDATE SET (tokens, at, allowed) = (
+        SELECT CASE WHEN r >= 1 THEN r - 1 ELSE r END, s, r >= 1
+        FROM (
+            SELECT least(:burst, b.tokens + greatest(0, now.s - b.at) * :rate) AS r, now.s
+            FROM now
+        ) AS refill
+    )
+    RETURNING tokens, allowed
+    """
+)
+
+
+class SharedTenantLimiter:
+    """The buckets in the service's Postgres database (`models.RateBucket`), shared by
+    every process on it. ``blocking``: `take` makes a round trip (run it off the loop)."""
+
+    blocking = True
+
+    def __init__(self, engine: Engine, rate: float, burst: float | None = None) -> None:
+        self.engine = engine
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, 2 * rate)
+
+    def take(self, tenant_id: str) -> float:
+        """0 if the request may go ahead, else the seconds until it may."""
+        if self.rate <= 0:
+            return 0.0
+        with self.engine.begin() as conn:
+            tokens, allowed = conn.execute(
+                _TAKE, {"tenant": tenant_id, "burst": self.burst, "rate": self.rate}
+            ).one()
+        return 0.0 if allowed else (1 - float(tokens)) / self.rate
+
+
+def limiter_for(engine: Engine, rate: float) -> TenantLimiter | SharedTenantLimiter:
+    """The shared buckets on Postgres (scale-out), the process's own on SQLite."""
+    if engine.dialect.name == "postgresql":
+        return SharedTenantLimiter(engine, rate)
+    return TenantLimiter(rate)

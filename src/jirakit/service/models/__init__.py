@@ -3,6 +3,7 @@
 from jirakit.service.models.base import Base, new_id, utcnow
 from jirakit.service.models.connection import Connection, OAuthState, PendingGrant
 from jirakit.service.models.idempotency import IdempotencyRecord
+from jirakit.service.models.ratelimit import RateBucket
 from jirakit.service.models.tenant import ApiKey, Tenant
 from jirakit.service.models.webhook import Delivery, Subscription
 
@@ -14,6 +15,7 @@ __all__ = [
     "IdempotencyRecord",
     "OAuthState",
     "PendingGrant",
+    "RateBucket",
     "Subscription",
     "Tenant",
     "new_id",
