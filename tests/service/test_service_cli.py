@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,21 @@ from jirakit.sandbox import Sandbox
 from jirakit.service import create_app
 from jirakit.service.crypto import Vault
 from jirakit.service.models import Connection
+
+
+@contextmanager
+def served(db_url: str, site_url: str, key: str) -> Iterator[httpx.Client]:
+    """The service on ``db_url`` (its connections' site ``site_url``), served, and a client
+    with the tenant's API key."""
+    service = create_app(settings_for(db_url, site_url))
+    try:
+        with (
+            serve_app(service) as url,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
+        ):
+            yield http
+    finally:
+        service.state.service.engine.dispose()
 
 
 def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
@@ -68,13 +84,8 @@ def test_tenant_and_connection_from_the_cli_drive_the_api(
     )  # fmt: skip
     assert code == 0, out
     conn_id = out.strip().splitlines()[-1]
-    service = create_app(settings_for(db_url, sandbox_url))
-    with (
-        serve_app(service) as url,
-        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
-    ):
+    with served(db_url, sandbox_url, key) as http:
         tasks = http.get(f"/task/{conn_id}/task", params={"limit": 5})
-    service.state.service.engine.dispose()
     assert tasks.status_code == 200 and len(tasks.json()) == 5
 
 
@@ -98,11 +109,7 @@ def test_pat_connection_on_data_center_from_the_cli(db_url: str, env: dict[str, 
         )  # fmt: skip
         assert code == 0, err
         conn_id = out.strip().splitlines()[-1]
-        service = create_app(settings_for(db_url, dc_url))
-        with (
-            serve_app(service) as url,
-            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
-        ):
+        with served(db_url, dc_url, key) as http:
             record = http.get(f"/unified/connection/{conn_id}").json()
             # Unified's connection shape with no email is a PAT too.
             unified = http.post(
@@ -120,7 +127,6 @@ def test_pat_connection_on_data_center_from_the_cli(db_url: str, env: dict[str, 
                 if "x-next-cursor" not in page.headers:
                     break
                 params = {"limit": "7", "cursor": page.headers["x-next-cursor"]}
-        service.state.service.engine.dispose()
     assert record["kind"] == "pat" and record["status"] == "healthy"
     assert unified.status_code == 200, unified.text
     assert unified.json()["kind"] == "pat" and unified.json()["site"] == dc_url
