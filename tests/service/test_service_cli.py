@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -295,3 +296,49 @@ def test_keys_rotate_covers_kept_idempotent_responses(
     assert again.status_code == 200, again.text
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
+
+
+def test_keys_rotate_leaves_a_kept_response_no_key_decrypts_and_goes_on(make_service: Any):
+    """A kept response whose key was dropped before it was rotated cannot be replayed
+    whatever happens: rotation counts it and goes on (it aborted, every run, until the
+    record expired); expired records are not touched."""
+    from datetime import timedelta
+
+    from jirakit.service.crypto_rotate import rotate_all
+    from jirakit.service.models import IdempotencyRecord, utcnow
+    from jirakit.service.tenants import tenant_for_key
+
+    service = make_service()
+    key = service.tenant()
+    lost = Fernet(Fernet.generate_key()).encrypt(b'{"secret": "x"}')
+    readable = service.state.vault.encrypt({"ok": True}).encode("ascii")
+    now = utcnow()
+    with service.state.sessions() as session, session.begin():
+        tenant_id = tenant_for_key(session, key)
+        assert tenant_id is not None
+        for name, body, expires in (
+            ("lost", lost, now + timedelta(hours=1)),
+            ("readable", readable, now + timedelta(hours=1)),
+            ("expired", lost, now - timedelta(seconds=1)),
+        ):
+            session.add(
+                IdempotencyRecord(
+                    tenant_id=tenant_id,
+                    key=name,
+                    fingerprint="f" * 64,
+                    status="done",
+                    response_status=200,
+                    response_headers=[],
+                    response_body=body,
+                    expires_at=expires,
+                )
+            )
+    counts = rotate_all(service.state)
+    assert counts["kept idempotent responses"] == 1
+    assert counts["kept idempotent responses no configured key decrypts (left as they are)"] == 1
+    with service.state.sessions() as session:
+        kept = session.get(IdempotencyRecord, (tenant_id, "readable"))
+        assert kept is not None and kept.response_body is not None
+        assert service.state.vault.decrypt(kept.response_body.decode("ascii")) == {"ok": True}
+        untouched = session.get(IdempotencyRecord, (tenant_id, "lost"))
+        assert untouched is not None and untouched.response_body == lost
