@@ -4,6 +4,7 @@
 >>> jira = Jira("https://acme.atlassian.net", auth=BasicAuth("me@acme.com", "token"))
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -44,4 +45,12 @@ def __getattr__(name: str) -> Any:
         import jirakit.client
 
         return getattr(jirakit.client, name)
+    # ``import jirakit`` then ``jirakit.errors.NotFound``: the submodules the eager import
+    # of the client used to bring along (and any other) load on first use.
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"jirakit.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"jirakit.{name}":
+                raise
     raise AttributeError(f"module 'jirakit' has no attribute {name!r}")

@@ -21,10 +21,15 @@ def _starting(signum: int, frame: FrameType | None) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, _starting)
-    signal.signal(signal.SIGTERM, _starting)
+    # A signal the parent chose to ignore (``nohup``, a shell's background job) stays
+    # ignored; the others are Python's again once the command line is loaded.
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, handler in before.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(sig, _starting)
     from jirakit.cli import main as command_line
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for sig, handler in before.items():
+        if handler is not None:
+            signal.signal(sig, handler)
     command_line()

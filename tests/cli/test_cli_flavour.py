@@ -106,3 +106,43 @@ def test_an_honest_cloud_404_gets_no_flavour_hint(cloud_url):
     result = CliRunner().invoke(app, ["issue", "view", "ENG-9999"], env=env_for(cloud_url))
     assert result.exit_code == 1
     assert "Issue does not exist" in result.stderr and "--flavour" not in result.stderr
+
+
+def test_one_blip_does_not_make_a_data_center_site_pass_for_cloud():
+    """`jirakit sync` asks the flavour without the full retries (a site that never
+    answers must still be a recorded run): a connection dropped once, then Data Center's
+    answer, is still Data Center."""
+    import json
+    import socket
+    import threading
+
+    body = json.dumps({"deploymentType": "DataCenter", "version": "9.12.0"}).encode()
+    answered = [0]
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def serve() -> None:
+        for n in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                if n == 0:  # the blip: the connection drops before any answer
+                    conn.recv(65536)
+                    continue
+                conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+                answered[0] += 1
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        assert detect_flavour(url, retry=False) == "datacenter"
+        assert answered == [1]
+    finally:
+        listener.close()
+        thread.join(5)

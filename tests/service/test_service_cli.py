@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +19,21 @@ from jirakit.sandbox import Sandbox
 from jirakit.service import create_app
 from jirakit.service.crypto import Vault
 from jirakit.service.models import Connection
+
+
+@contextmanager
+def served(db_url: str, site_url: str, key: str) -> Iterator[httpx.Client]:
+    """The service on ``db_url`` (its connections' site ``site_url``), served, and a client
+    with the tenant's API key."""
+    service = create_app(settings_for(db_url, site_url))
+    try:
+        with (
+            serve_app(service) as url,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
+        ):
+            yield http
+    finally:
+        service.state.service.engine.dispose()
 
 
 def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
@@ -68,13 +85,8 @@ def test_tenant_and_connection_from_the_cli_drive_the_api(
     )  # fmt: skip
     assert code == 0, out
     conn_id = out.strip().splitlines()[-1]
-    service = create_app(settings_for(db_url, sandbox_url))
-    with (
-        serve_app(service) as url,
-        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
-    ):
+    with served(db_url, sandbox_url, key) as http:
         tasks = http.get(f"/task/{conn_id}/task", params={"limit": 5})
-    service.state.service.engine.dispose()
     assert tasks.status_code == 200 and len(tasks.json()) == 5
 
 
@@ -98,11 +110,7 @@ def test_pat_connection_on_data_center_from_the_cli(db_url: str, env: dict[str, 
         )  # fmt: skip
         assert code == 0, err
         conn_id = out.strip().splitlines()[-1]
-        service = create_app(settings_for(db_url, dc_url))
-        with (
-            serve_app(service) as url,
-            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http,
-        ):
+        with served(db_url, dc_url, key) as http:
             record = http.get(f"/unified/connection/{conn_id}").json()
             # Unified's connection shape with no email is a PAT too.
             unified = http.post(
@@ -120,7 +128,6 @@ def test_pat_connection_on_data_center_from_the_cli(db_url: str, env: dict[str, 
                 if "x-next-cursor" not in page.headers:
                     break
                 params = {"limit": "7", "cursor": page.headers["x-next-cursor"]}
-        service.state.service.engine.dispose()
     assert record["kind"] == "pat" and record["status"] == "healthy"
     assert unified.status_code == 200, unified.text
     assert unified.json()["kind"] == "pat" and unified.json()["site"] == dc_url
@@ -289,3 +296,49 @@ def test_keys_rotate_covers_kept_idempotent_responses(
     assert again.status_code == 200, again.text
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
+
+
+def test_keys_rotate_leaves_a_kept_response_no_key_decrypts_and_goes_on(make_service: Any):
+    """A kept response whose key was dropped before it was rotated cannot be replayed
+    whatever happens: rotation counts it and goes on (it aborted, every run, until the
+    record expired); expired records are not touched."""
+    from datetime import timedelta
+
+    from jirakit.service.crypto_rotate import rotate_all
+    from jirakit.service.models import IdempotencyRecord, utcnow
+    from jirakit.service.tenants import tenant_for_key
+
+    service = make_service()
+    key = service.tenant()
+    lost = Fernet(Fernet.generate_key()).encrypt(b'{"secret": "x"}')
+    readable = service.state.vault.encrypt({"ok": True}).encode("ascii")
+    now = utcnow()
+    with service.state.sessions() as session, session.begin():
+        tenant_id = tenant_for_key(session, key)
+        assert tenant_id is not None
+        for name, body, expires in (
+            ("lost", lost, now + timedelta(hours=1)),
+            ("readable", readable, now + timedelta(hours=1)),
+            ("expired", lost, now - timedelta(seconds=1)),
+        ):
+            session.add(
+                IdempotencyRecord(
+                    tenant_id=tenant_id,
+                    key=name,
+                    fingerprint="f" * 64,
+                    status="done",
+                    response_status=200,
+                    response_headers=[],
+                    response_body=body,
+                    expires_at=expires,
+                )
+            )
+    counts = rotate_all(service.state)
+    assert counts["kept idempotent responses"] == 1
+    assert counts["kept idempotent responses no configured key decrypts (left as they are)"] == 1
+    with service.state.sessions() as session:
+        kept = session.get(IdempotencyRecord, (tenant_id, "readable"))
+        assert kept is not None and kept.response_body is not None
+        assert service.state.vault.decrypt(kept.response_body.decode("ascii")) == {"ok": True}
+        untouched = session.get(IdempotencyRecord, (tenant_id, "lost"))
+        assert untouched is not None and untouched.response_body == lost

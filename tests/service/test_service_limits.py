@@ -77,3 +77,23 @@ def test_a_deleted_api_key_stops_working_within_the_cache_time(
     # Writes (through the idempotency layer, which looks the key up too) are refused.
     refused = api.post("/unified/webhook", json={}, headers={"Idempotency-Key": "after-revocation"})
     assert refused.status_code == 401
+
+
+def test_a_deleted_tenant_with_a_cached_key_is_a_401_not_a_500(
+    make_service: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """On Postgres the shared bucket names the tenant (a foreign key): a tenant deleted
+    while a process still trusts its key is refused as unknown, not failed with a 500."""
+    from jirakit.service import deps
+
+    monkeypatch.setattr(deps, "KEY_CACHE_SECONDS", 600.0)
+    service = make_service(rate_limit=100.0)
+    api = service.client(service.tenant())
+    assert api.get("/unified/connection").status_code == 200
+    service.forget_tenants()
+    answer = api.get("/unified/connection")
+    if db_url.startswith("sqlite"):
+        assert answer.status_code == 200  # the process's own buckets; the key is cached
+    else:
+        assert answer.status_code == 401 and "unknown API key" in answer.text
+        assert api.get("/unified/connection").status_code == 401  # forgotten, looked up

@@ -13,6 +13,8 @@ import pytest
 from service_support import OAUTH_CLIENT, Service
 from sqlalchemy import update
 
+from jirakit.sandbox import Sandbox
+from jirakit.sandbox.oauth import OAuthSite
 from jirakit.service.models import Connection, Delivery, OAuthState, utcnow
 
 
@@ -440,3 +442,42 @@ def test_two_os_processes_refresh_once(
         proc.communicate(timeout=15)
     assert codes == [200] * 8
     assert refreshes(service) == before + 1
+
+
+def test_a_grant_over_two_sites_lets_the_caller_pick_one(service: Service, api: httpx.Client):
+    """The customer's consent covers two sites: the callback lists both and waits; the
+    chosen one is the connection's, and its data is that site's (a second sandbox with one
+    project, reached through the same gateway at /ex/jira/{its cloudId})."""
+    assert service.sandbox.oauth is not None
+    second_id = "0a1b2c3d-0000-4000-8000-00000000002f"
+    with Sandbox(seed=0, issues=12, projects=1, cloud_id=second_id) as second:
+        with second.serve() as second_url:
+            site = OAuthSite(cloud_id=second_id, name="second-site", url=second_url)
+            service.sandbox.oauth.add_site(site, second.app)
+            try:
+                waiting = consent(service, api)
+                assert waiting.status_code == 200, waiting.text
+                body = waiting.json()
+                assert sorted(s["url"] for s in body["sites"]) == sorted(
+                    [service.sandbox_url, second_url]
+                )
+                chosen = api.post(
+                    "/unified/connection/oauth/select",
+                    json={"pending_id": body["pending_id"], "site": second_url},
+                )
+                assert chosen.status_code == 200, chosen.text
+                conn = chosen.json()
+                projects = api.get(f"/task/{conn['id']}/project").json()
+                assert [p["name"] for p in projects] == [
+                    p["name"] for p in second.store.projects.values()
+                ]
+                assert len(service.sandbox.store.projects) == 2  # the first site has two
+                record = api.get(f"/unified/connection/{conn['id']}").json()
+                assert record["site"] == second_url and record["status"] == "healthy"
+                # Asked for the first site by its URL, the callback picks it at once.
+                direct = consent(service, api, subdomain=service.sandbox_url)
+                assert direct.status_code in (200, 201) and "pending_id" not in direct.text
+                first = api.get(f"/task/{direct.json()['id']}/project").json()
+                assert len(first) == 2
+            finally:
+                service.sandbox.oauth.other_sites.clear()

@@ -194,9 +194,9 @@ class Connection:
         """A client for the resolved settings; the flavour asked of the site if not given.
 
         A site that cannot be reached raises `TransportError`; with ``unreachable``, the
-        site is asked once, without retries, and the client is made with that flavour
+        site is asked without the full retries, and the client is made with that flavour
         instead (`jirakit sync`: its run starts, fails on its own first request with its
-        retries, and is recorded)."""
+        retries, and is recorded). Asked twice: one blip does not decide the flavour."""
         settings = self.resolve()
         flavour = settings.flavour
         if flavour is None:
@@ -242,7 +242,9 @@ def deployment_type(url: str, *, retry: bool = True) -> str | None:
     or None when the site does not answer it. Asked anonymously over ``/rest/api/2``,
     which both Cloud and Data Center serve, so it needs no flavour and no credentials.
     A site that cannot be reached raises `TransportError` (after retries, with ``retry``)."""
-    policy = RetryPolicy() if retry else RetryPolicy.never()
+    # Without ``retry`` the site is still asked twice (one blip must not make a Data
+    # Center site pass for Cloud), with a short pause, not the full policy.
+    policy = RetryPolicy() if retry else RetryPolicy(max_attempts=2, backoff_max=1.0)
     with Jira(url, flavour="datacenter", retry=policy) as probe:
         try:
             return probe.server_info().deployment_type

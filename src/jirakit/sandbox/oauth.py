@@ -21,8 +21,9 @@ with ``auth_url = api_url = <sandbox base URL>``.
   ``{"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."}``;
   bad client credentials 401 ``{"error": "access_denied", "error_description":
   "Unauthorized"}``.
-- ``GET /oauth/token/accessible-resources`` (Bearer access token): the site,
-  ``[{"id": cloudId, "url", "name", "scopes", "avatarUrl"}]``.
+- ``GET /oauth/token/accessible-resources`` (Bearer access token): the site, and any
+  other site added with `OAuthProvider.add_site` (another sandbox, reached through this
+  one's ``/ex/jira/{its cloudId}``), ``[{"id": cloudId, "url", "name", "scopes", "avatarUrl"}]``.
 - ``/ex/jira/{cloudId}/...`` (`OAuthMiddleware`): the prefix is stripped and the request
   goes to the inner app (``app_root_path`` keeps the prefix, so ``request.base_url`` and the
   ``self`` links in responses carry it, as on ``api.atlassian.com``). An unknown cloudId is
@@ -195,6 +196,9 @@ class OAuthProvider:
         self.access_token_ttl = access_token_ttl
         self.reuse_window = reuse_window
         self.refresh_token_ttl = refresh_token_ttl
+        # Other sites the same grants reach (another Sandbox's app each), by cloudId: an
+        # Atlassian account's consent may cover several sites (`add_site`).
+        self.other_sites: dict[str, tuple[OAuthSite, ASGIApp]] = {}
         self._codes: dict[str, _Code] = {}
         self._grants: dict[str, _Grant] = {}
         self._refresh: dict[str, _Refresh] = {}
@@ -341,15 +345,30 @@ class OAuthProvider:
             g = record.grant
             return AccessInfo(g.account_id, g.scopes, g.client_id)
 
+    def add_site(self, site: OAuthSite, app: ASGIApp) -> None:
+        """Let every grant reach another site as well, served by ``app`` (another
+        Sandbox's app, whose store knows this provider's account: same seed, same
+        accounts) at ``/ex/jira/{site.cloud_id}``, and listed in accessible-resources:
+        the customer whose consent covers several sites, who must pick one. ``site.url``
+        is required (the other sandbox's own URL, as Atlassian lists each site's)."""
+        if not site.url:
+            raise ValueError("another site needs its url")
+        if site.cloud_id == self.site.cloud_id:
+            raise ValueError(f"cloudId {site.cloud_id} is this provider's own site")
+        self.other_sites[site.cloud_id] = (site, app)
+
     def accessible_resources(self, info: AccessInfo, base_url: str) -> list[dict[str, Any]]:
+        scopes = [s for s in info.scopes if s != "offline_access"]
+        sites = [self.site, *(site for site, _ in self.other_sites.values())]
         return [
             {
-                "id": self.site.cloud_id,
-                "url": (self.site.url or base_url).rstrip("/"),
-                "name": self.site.name,
-                "scopes": [s for s in info.scopes if s != "offline_access"],
-                "avatarUrl": self.site.avatar_url,
+                "id": site.cloud_id,
+                "url": (site.url or base_url).rstrip("/"),
+                "name": site.name,
+                "scopes": scopes,
+                "avatarUrl": site.avatar_url,
             }
+            for site in sites
         ]
 
     # -- HTTP ------------------------------------------------------------------------
@@ -435,10 +454,14 @@ class OAuthMiddleware:
             await self.app(scope, receive, send)
             return
         cloud_id, rest = match.group(1), match.group(2) or "/"
+        target = self.app
         if cloud_id != self.provider.site.cloud_id:
-            body = {"errorMessages": [f"Site not found: {cloud_id}"], "errors": {}}
-            await JSONResponse(body, 404)(scope, receive, send)
-            return
+            other = self.provider.other_sites.get(cloud_id)
+            if other is None:
+                body = {"errorMessages": [f"Site not found: {cloud_id}"], "errors": {}}
+                await JSONResponse(body, 404)(scope, receive, send)
+                return
+            target = other[1]
         prefix = f"/ex/jira/{cloud_id}"
         inner = dict(scope)
         inner["path"] = rest
@@ -469,7 +492,7 @@ class OAuthMiddleware:
                 OAUTH_SCOPES_KEY: info.scopes,
                 OAUTH_CLIENT_KEY: info.client_id,
             }
-        await self.app(inner, receive, send)
+        await target(inner, receive, send)
 
 
 def _bearer(header: str) -> str | None:

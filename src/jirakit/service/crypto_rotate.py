@@ -6,7 +6,14 @@ from typing import Any
 
 from sqlalchemy import select, tuple_
 
-from jirakit.service.models import Connection, IdempotencyRecord, PendingGrant, Subscription
+from jirakit.errors import ConfigurationError
+from jirakit.service.models import (
+    Connection,
+    IdempotencyRecord,
+    PendingGrant,
+    Subscription,
+    utcnow,
+)
 from jirakit.service.state import ServiceState
 
 COLUMNS = (
@@ -36,32 +43,46 @@ def rotate_all(state: ServiceState, batch: int = 500) -> dict[str, int]:
                 break
         counts[label] = done
     counts["connection webhook secrets"] = _rotate_extra(state)
-    counts["kept idempotent responses"] = _rotate_idempotency(state, batch)
+    kept, unreadable = _rotate_idempotency(state, batch)
+    counts["kept idempotent responses"] = kept
+    if unreadable:
+        counts["kept idempotent responses no configured key decrypts (left as they are)"] = (
+            unreadable
+        )
     return counts
 
 
-def _rotate_idempotency(state: ServiceState, batch: int) -> int:
-    """The responses kept for Idempotency-Keys (24 h; a webhook's secret may be in one),
-    keyed by (tenant, key)."""
-    done = 0
+def _rotate_idempotency(state: ServiceState, batch: int) -> tuple[int, int]:
+    """The live responses kept for Idempotency-Keys (24 h; a webhook's secret may be in
+    one), keyed by (tenant, key): (re-encrypted, unreadable). A kept response no
+    configured key decrypts (its key was dropped before this was rotated too) cannot be
+    replayed whatever happens; it is left as it is, and expires, rather than stopping the
+    rotation (dropping the record would let a retry of its request run again)."""
+    done = unreadable = 0
     last: tuple[str, str] = ("", "")
     pk = tuple_(IdempotencyRecord.tenant_id, IdempotencyRecord.key)
+    now = utcnow()
     while True:
         with state.sessions() as session, session.begin():
             rows = session.scalars(
                 select(IdempotencyRecord)
-                .where(pk > tuple_(*last))
+                .where(pk > tuple_(*last), IdempotencyRecord.expires_at >= now)
                 .order_by(IdempotencyRecord.tenant_id, IdempotencyRecord.key)
                 .limit(batch)
             ).all()
             for row in rows:
-                if row.response_body is not None:
-                    blob = state.vault.rotate(row.response_body.decode("ascii"))
-                    row.response_body = blob.encode("ascii")
-                    done += 1
                 last = (row.tenant_id, row.key)
+                if row.response_body is None:
+                    continue
+                try:
+                    blob = state.vault.rotate(row.response_body.decode("ascii"))
+                except ConfigurationError:
+                    unreadable += 1
+                    continue
+                row.response_body = blob.encode("ascii")
+                done += 1
         if len(rows) < batch:
-            return done
+            return done, unreadable
 
 
 def _rotate_extra(state: ServiceState) -> int:

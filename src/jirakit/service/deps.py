@@ -27,7 +27,7 @@ from jirakit.service.connections import (
 from jirakit.service.crypto import hash_api_key
 from jirakit.service.models import Connection, utcnow
 from jirakit.service.problems import Problem
-from jirakit.service.ratelimit import SharedTenantLimiter, TenantLimiter
+from jirakit.service.ratelimit import SharedTenantLimiter, TenantLimiter, UnknownTenant
 from jirakit.service.state import ServiceState
 from jirakit.service.tenants import tenant_for_key
 
@@ -101,7 +101,11 @@ async def get_tenant_id(request: Request, state: State) -> str:
         raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
     limiter: TenantLimiter | SharedTenantLimiter = state.extra["limiter"]
     if limiter.blocking:  # the shared buckets: a round trip to Postgres
-        wait = await to_thread.run_sync(limiter.take, tenant_id)
+        try:
+            wait = await to_thread.run_sync(limiter.take, tenant_id)
+        except UnknownTenant:
+            state.extra.get("key_cache", {}).pop(hash_api_key(key), None)
+            raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"}) from None
     else:
         wait = limiter.take(tenant_id)
     if wait > 0:

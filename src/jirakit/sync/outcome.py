@@ -223,19 +223,26 @@ def record_run(pipeline: Any, row: dict[str, Any]) -> None:
 HISTORY = ("_sync_runs", "_drift_events")
 
 
-def history(
-    warehouse: Warehouse, existing: Mapping[str, frozenset[str]]
-) -> dict[str, list[dict[str, Any]]]:
-    """The rows of the `HISTORY` tables ``warehouse`` holds, by table, with their declared
-    columns that it has (``existing``: its tables and columns, `sync_state.inspect`)."""
-    tables = [t for t in HISTORY if t in existing]
-    if not tables or warehouse.dialect not in ("duckdb", "postgres"):
+def history(warehouse: Warehouse) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the `HISTORY` tables ``warehouse`` holds, by table, with the declared
+    columns it has (DuckDB and Postgres; others: none kept)."""
+    if warehouse.dialect not in ("duckdb", "postgres"):
         return {}
     kept: dict[str, list[dict[str, Any]]] = {}
     conn = warehouse.connect()
     try:
-        for table in tables:
-            columns = [c for c in TABLES[table].columns if c.name in existing[table]]
+        mark = "%s" if warehouse.dialect == "postgres" else "?"
+        have: dict[str, set[str]] = {}
+        for table, column in conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            f"WHERE table_schema = {mark}",
+            (warehouse.dataset,),
+        ).fetchall():
+            have.setdefault(str(table), set()).add(str(column))
+        for table in HISTORY:
+            columns = [c for c in TABLES[table].columns if c.name in have.get(table, ())]
+            if not columns:
+                continue
             names = ", ".join(_q(c.name) for c in columns)
             rows = conn.execute(
                 f"SELECT {names} FROM {_q(warehouse.dataset)}.{_q(table)}"

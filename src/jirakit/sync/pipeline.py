@@ -357,8 +357,6 @@ def _sync_once(
     name = pipeline_name or sync_state.pipeline_name(site, warehouse)
     with warehouse.session() as held:  # the state checks hold the file a moment
         seen = sync_state.inspect(held, name, recent_within=options.lookback)
-        if options.full_refresh:
-            run.kept = outcome.history(held, seen.columns)
     others = sync_state.other_sites(seen, site)
     if others:
         raise FatalSyncError(
@@ -410,6 +408,8 @@ def _sync_once(
                 outcome.keep_unfinished(warehouse, unfinished)
                 resumed_ids = list(resumed.loads_ids) if resumed is not None else []
                 result.resumed = outcome.loaded_rows(warehouse, resumed_ids)
+            if options.full_refresh:  # after any resumed package: its rows are history too
+                run.kept = outcome.history(warehouse)
             with dlt.config.values(_bounded_memory(warehouse)):
                 pipeline.extract(jira_source(jira, options, run))
                 release_memory()  # extraction's freed heap, before DuckDB takes its share
