@@ -602,7 +602,7 @@ def main() -> None:
                 port=port,
                 ca=tls.ca,
                 work=work,
-                cache=args.cache_dir,
+                cache=args.cache_dir.resolve(),  # the peers run in the work directory
                 timeout=args.timeout,
                 env=env,
                 counter=counter,

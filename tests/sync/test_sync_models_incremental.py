@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from sync_truth import client, keys, sync
 
 from jirakit.sandbox import FrozenClock, Sandbox
@@ -159,6 +160,7 @@ def test_changed_metadata_or_settings_rebuild_everything(tmp_path: Path) -> None
         con.close()
 
 
+@pytest.mark.slow  # 10 s: `make test` keeps the models-equal-a-rebuild tests
 def test_killed_while_updating_the_models_then_run_again(tmp_path: Path) -> None:
     """kill -9 in the models phase of an incremental run: the models' transaction is
     lost, the loads it was applying stay unseen, and the next run applies them."""

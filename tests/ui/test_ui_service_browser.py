@@ -208,7 +208,9 @@ def test_starting_a_sync_shows_it_live_to_the_end(
         view.close()
 
 
-@pytest.mark.parametrize("size", sorted(SIZES))
+# The scan at phone width runs in `make slow` (the page-load tests check that width
+# in `make test`); CI runs both.
+@pytest.mark.parametrize("size", ["desktop", pytest.param("phone", marks=pytest.mark.slow)])
 def test_axe_finds_no_serious_violations_on_the_service_pages(
     browser: Any, world: World, served: str, size: str
 ) -> None:
