@@ -15,7 +15,7 @@ from jirakit.errors import HTTPError, JiraError, TransportError
 from jirakit.sync.destination import Warehouse
 from jirakit.sync.schema import TABLES
 from jirakit.sync.source import UNIQUE_PER_LOAD, FatalSyncError
-from jirakit.sync.state import DestinationState
+from jirakit.sync.state import DestinationState, table_columns
 
 if TYPE_CHECKING:
     from jirakit.sync.pipeline import SyncResult
@@ -231,14 +231,7 @@ def history(warehouse: Warehouse) -> dict[str, list[dict[str, Any]]]:
     kept: dict[str, list[dict[str, Any]]] = {}
     conn = warehouse.connect()
     try:
-        mark = "%s" if warehouse.dialect == "postgres" else "?"
-        have: dict[str, set[str]] = {}
-        for table, column in conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            f"WHERE table_schema = {mark}",
-            (warehouse.dataset,),
-        ).fetchall():
-            have.setdefault(str(table), set()).add(str(column))
+        have = table_columns(conn, warehouse.dialect, warehouse.dataset)
         for table in HISTORY:
             columns = [c for c in TABLES[table].columns if c.name in have.get(table, ())]
             if not columns:
@@ -248,9 +241,11 @@ def history(warehouse: Warehouse) -> dict[str, list[dict[str, Any]]]:
                 f"SELECT {names} FROM {_q(warehouse.dataset)}.{_q(table)}"
             ).fetchall()
             # DuckDB gives JSON columns back as their text (Postgres, as the documents).
-            texts = {c.name for c in columns if c.type == "json"}
-            if warehouse.dialect != "duckdb":
-                texts = set()
+            texts = (
+                {c.name for c in columns if c.type == "json"}
+                if warehouse.dialect == "duckdb"
+                else set()
+            )
             kept[table] = [
                 {
                     c.name: json.loads(v) if c.name in texts and isinstance(v, str) else v

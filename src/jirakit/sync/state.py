@@ -69,7 +69,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
 
 
-def _tables(conn: Any, dialect: str, schema: str) -> dict[str, set[str]]:
+def table_columns(conn: Any, dialect: str, schema: str) -> dict[str, set[str]]:
+    """The tables of ``schema`` and their columns, read from ``information_schema``."""
     rows = _fetch(
         conn,
         dialect,
@@ -118,7 +119,7 @@ def inspect(
 def _inspect(
     conn: Any, dialect: str, schema: str, name: str, recent_within: timedelta | None = None
 ) -> DestinationState:
-    tables = _tables(conn, dialect, schema)
+    tables = table_columns(conn, dialect, schema)
     committed = False
     if "_dlt_pipeline_state" in tables and "_dlt_loads" in tables:
         # The same test dlt uses to restore state: a state row from a completed load.
